@@ -1,0 +1,353 @@
+/*
+ * cli/main.c - `mailsec <command> [options]`: dispatch, help, version,
+ * and the helpers every subcommand shares.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+int cmd_message(int argc, char **argv);
+int cmd_dns(int argc, char **argv);
+static int cmd_help(int argc, char **argv);
+static int cmd_version(int argc, char **argv);
+
+#define DNS_USAGE \
+	"  --dns SERVER[@PORT][,...]  forward queries to these servers\n" \
+	"                             (default: built-in recursive resolver\n" \
+	"                             with DNSSEC validation)\n" \
+	"  --dns-zone FILE            answer from an RFC 1035 zone file\n" \
+	"  --dns-timeout MS           per-query timeout (default 5000)\n"
+
+const struct cli_cmd cli_cmds[] = {
+	{ "message", "parse a message: header fields, author (From) domains",
+	  "usage: mailsec message [FILE] [--json] [--headers]\n"
+	  "\n"
+	  "Parses an RFC 5322 message (FILE or standard input; bare LF line\n"
+	  "endings are accepted and converted) and reports its header fields\n"
+	  "and what DMARC needs from From: the author addresses and domains,\n"
+	  "or why there is no single author (no From, several From fields,\n"
+	  "several addresses, unparseable).\n"
+	  "\n"
+	  "  --json     one JSON object on standard output\n"
+	  "  --headers  list every header field with its unfolded value\n",
+	  cmd_message },
+	{ "dns", "look up DNS records the way mailsec's checks see them",
+	  "usage: mailsec dns NAME [TYPE] [--json] [--dns ... | --dns-zone FILE]\n"
+	  "\n"
+	  "Resolves NAME (TYPE defaults to TXT; A AAAA MX TXT PTR CNAME NS\n"
+	  "TLSA SPF) and prints the outcome as the protocol checks see it:\n"
+	  "answer, nxdomain, nodata, timeout or servfail, and whether the\n"
+	  "answer was DNSSEC-validated.\n"
+	  "\n"
+	  "  --json     one JSON object on standard output\n"
+	  DNS_USAGE,
+	  cmd_dns },
+	{ "help", "show help for a command",
+	  "usage: mailsec help [COMMAND]\n", cmd_help },
+	{ "version", "print the version",
+	  "usage: mailsec version\n", cmd_version },
+	{ NULL, NULL, NULL, NULL }
+};
+
+static const struct cli_cmd *
+find_cmd(const char *name)
+{
+	const struct cli_cmd *c;
+
+	for (c = cli_cmds; c->name != NULL; c++)
+		if (strcmp(c->name, name) == 0)
+			return c;
+	return NULL;
+}
+
+static void
+print_overview(FILE *f)
+{
+	const struct cli_cmd *c;
+
+	fprintf(f, "usage: mailsec <command> [options]\n\n"
+	    "Email authentication (SPF, DKIM, DMARC, ARC) and secure SMTP.\n\n"
+	    "commands:\n");
+	for (c = cli_cmds; c->name != NULL; c++)
+		fprintf(f, "  %-10s %s\n", c->name, c->summary);
+	fprintf(f, "\n'mailsec help COMMAND' or 'mailsec COMMAND --help' "
+	    "for a command's options.\n"
+	    "Exit status: 0 done (whatever the verdict), 1 error, "
+	    "2 usage error.\n");
+}
+
+static int
+cmd_help(int argc, char **argv)
+{
+	const struct cli_cmd *c;
+
+	if (argc < 2) {
+		print_overview(stdout);
+		return CLI_OK;
+	}
+	c = find_cmd(argv[1]);
+	if (c == NULL)
+		return cli_usage("help", "unknown command '%s'", argv[1]);
+	fputs(c->usage, stdout);
+	return CLI_OK;
+}
+
+static int
+cmd_version(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	printf("mailsec %s\n", mailsec_version());
+	return CLI_OK;
+}
+
+int
+cli_fail(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("mailsec: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return code;
+}
+
+int
+cli_usage(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "mailsec %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\ntry 'mailsec help %s'\n", cmd);
+	return CLI_USAGE;
+}
+
+int
+cli_read_file(const char *path, size_t max, char **out, size_t *len)
+{
+	FILE *f = stdin;
+	char *buf = NULL, *nb;
+	size_t n = 0, cap = 0, got;
+	const char *shown = path;
+
+	if (path != NULL && strcmp(path, "-") != 0) {
+		f = fopen(path, "rb");
+		if (f == NULL)
+			return cli_fail(CLI_ERR, "%s: %s", path,
+			    strerror(errno));
+	} else {
+		shown = "standard input";
+	}
+	for (;;) {
+		if (n == cap) {
+			if (cap >= max + 1)
+				break;
+			cap = cap ? cap * 2 : 65536;
+			if (cap > max + 1)
+				cap = max + 1;
+			nb = realloc(buf, cap + 1);
+			if (nb == NULL) {
+				free(buf);
+				if (f != stdin)
+					fclose(f);
+				return cli_fail(CLI_ERR, "%s: out of memory",
+				    shown);
+			}
+			buf = nb;
+		}
+		got = fread(buf + n, 1, cap - n, f);
+		n += got;
+		if (got == 0)
+			break;
+	}
+	if (ferror(f)) {
+		free(buf);
+		if (f != stdin)
+			fclose(f);
+		return cli_fail(CLI_ERR, "%s: read error", shown);
+	}
+	if (f != stdin)
+		fclose(f);
+	if (n > max) {
+		free(buf);
+		return cli_fail(CLI_ERR, "%s: larger than %zu bytes", shown,
+		    max);
+	}
+	if (buf == NULL && (buf = malloc(1)) == NULL)
+		return cli_fail(CLI_ERR, "%s: out of memory", shown);
+	buf[n] = '\0';
+	*out = buf;
+	*len = n;
+	return CLI_OK;
+}
+
+int
+cli_dns_opt(const char *cmd, int argc, char **argv, int *i,
+    struct cli_dns_opts *o)
+{
+	const char *a = argv[*i];
+	char *end;
+	unsigned long v;
+
+	if (strcmp(a, "--dns") != 0 && strcmp(a, "--dns-zone") != 0 &&
+	    strcmp(a, "--dns-timeout") != 0)
+		return 0;
+	if (*i + 1 >= argc) {
+		cli_usage(cmd, "%s needs a value", a);
+		return -1;
+	}
+	(*i)++;
+	if (strcmp(a, "--dns") == 0) {
+		o->server = argv[*i];
+	} else if (strcmp(a, "--dns-zone") == 0) {
+		o->zone = argv[*i];
+	} else {
+		errno = 0;
+		v = strtoul(argv[*i], &end, 10);
+		if (errno != 0 || *end != '\0' || v == 0 || v > 600000) {
+			cli_usage(cmd, "--dns-timeout: '%s' is not a number "
+			    "of milliseconds from 1 to 600000", argv[*i]);
+			return -1;
+		}
+		o->timeout_ms = (unsigned)v;
+	}
+	return 1;
+}
+
+int
+cli_dns_resolver(const struct cli_dns_opts *o, struct mailsec_resolver **out)
+{
+	struct mailsec_diag diag = { 0 };
+	mailsec_err err;
+
+	err = mailsec_resolver_new_from_args(o->server, o->zone, out, &diag);
+	if (err != MAILSEC_OK) {
+		if (o->zone != NULL && diag.set && diag.line > 0)
+			return cli_fail(CLI_ERR, "%s:%zu: %s", o->zone,
+			    diag.line, diag.text);
+		return cli_fail(CLI_ERR, "DNS resolver: %s",
+		    diag.set ? diag.text : mailsec_strerror(err));
+	}
+	if (o->timeout_ms != 0)
+		mailsec_resolver_set_timeout(*out, o->timeout_ms);
+	return CLI_OK;
+}
+
+/* Length of the valid UTF-8 sequence at p (RFC 3629), or 0. */
+static size_t
+utf8_seq(const unsigned char *p, size_t left)
+{
+	size_t n, i;
+	uint32_t cp;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 2, cp = p[0] & 0x1f;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		n = 3, cp = p[0] & 0x0f;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		n = 4, cp = p[0] & 0x07;
+	else
+		return 0;
+	if (left < n)
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+void
+json_str(FILE *f, const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, n;
+
+	fputc('"', f);
+	while (i < len) {
+		unsigned char c = p[i];
+
+		switch (c) {
+		case '"': fputs("\\\"", f); break;
+		case '\\': fputs("\\\\", f); break;
+		case '\n': fputs("\\n", f); break;
+		case '\r': fputs("\\r", f); break;
+		case '\t': fputs("\\t", f); break;
+		default:
+			if (c < 0x20 || c == 0x7f) {
+				fprintf(f, "\\u%04x", c);
+			} else if (c >= 0x80) {
+				n = utf8_seq(p + i, len - i);
+				if (n == 0) {
+					fputs("\\ufffd", f);
+					break;
+				}
+				fwrite(p + i, 1, n, f);
+				i += n;
+				continue;
+			} else {
+				fputc(c, f);
+			}
+		}
+		i++;
+	}
+	fputc('"', f);
+}
+
+void
+json_strz(FILE *f, const char *s)
+{
+	if (s == NULL)
+		fputs("null", f);
+	else
+		json_str(f, s, strlen(s));
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct cli_cmd *c;
+	int i;
+
+	if (argc < 2) {
+		print_overview(stderr);
+		return CLI_USAGE;
+	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)
+		return cmd_version(argc - 1, argv + 1);
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		print_overview(stdout);
+		return CLI_OK;
+	}
+	c = find_cmd(argv[1]);
+	if (c == NULL) {
+		fprintf(stderr, "mailsec: unknown command '%s'\n", argv[1]);
+		print_overview(stderr);
+		return CLI_USAGE;
+	}
+	for (i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0) {
+			fputs(c->usage, stdout);
+			return CLI_OK;
+		}
+	}
+	return c->run(argc - 1, argv + 1);
+}

@@ -1,0 +1,15 @@
+/*
+ * mailsec/mailsec.h - the whole public API of libmailsec.
+ */
+#ifndef MAILSEC_H
+#define MAILSEC_H
+
+#include <mailsec/err.h>
+#include <mailsec/str.h>
+#include <mailsec/version.h>
+
+
+
+#include <mailsec/dns.h>
+
+#endif /* MAILSEC_H */

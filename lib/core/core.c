@@ -1,0 +1,226 @@
+/*
+ * lib/core/core.c - ASCII helpers, bounded buffers, diagnostics, errors.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mailsec/version.h>
+
+#include "core/core.h"
+
+static const struct {
+	const char *name;
+	const char *text;
+} err_table[] = {
+#define MS_ERR_ROW(name, text) { #name, text },
+	MAILSEC_ERR_MAP(MS_ERR_ROW)
+#undef MS_ERR_ROW
+};
+
+const char *
+mailsec_strerror(mailsec_err err)
+{
+	if ((unsigned)err >= MS_ARRAY_LEN(err_table))
+		return "unknown error";
+	return err_table[err].text;
+}
+
+const char *
+mailsec_errname(mailsec_err err)
+{
+	if ((unsigned)err >= MS_ARRAY_LEN(err_table))
+		return "EUNKNOWN";
+	return err_table[err].name;
+}
+
+const char *
+mailsec_version(void)
+{
+	return MAILSEC_VERSION_STRING;
+}
+
+bool
+ms_ascii_eq(const char *a, size_t alen, const char *b, size_t blen)
+{
+	size_t i;
+
+	if (alen != blen)
+		return false;
+	for (i = 0; i < alen; i++)
+		if (ms_tolower((unsigned char)a[i]) !=
+		    ms_tolower((unsigned char)b[i]))
+			return false;
+	return true;
+}
+
+bool
+ms_ascii_eqz(const char *a, size_t alen, const char *lit)
+{
+	return ms_ascii_eq(a, alen, lit, strlen(lit));
+}
+
+void
+ms_buf_init(struct ms_buf *b, size_t max)
+{
+	b->ptr = NULL;
+	b->len = 0;
+	b->cap = 0;
+	b->max = max;
+}
+
+void
+ms_buf_free(struct ms_buf *b)
+{
+	free(b->ptr);
+	b->ptr = NULL;
+	b->len = 0;
+	b->cap = 0;
+}
+
+mailsec_err
+ms_buf_append(struct ms_buf *b, const void *p, size_t n)
+{
+	size_t need, cap;
+	char *np;
+
+	if (!ms_size_add(b->len, n, &need) || need > b->max) {
+		ms_buf_free(b);
+		return MAILSEC_ELIMIT;
+	}
+	if (need + 1 > b->cap) {
+		cap = b->cap ? b->cap : 64;
+		while (cap < need + 1) {
+			if (!ms_size_mul(cap, 2, &cap)) {
+				ms_buf_free(b);
+				return MAILSEC_ELIMIT;
+			}
+		}
+		if (cap > b->max + 1)
+			cap = b->max + 1;
+		np = realloc(b->ptr, cap);
+		if (np == NULL) {
+			ms_buf_free(b);
+			return MAILSEC_ENOMEM;
+		}
+		b->ptr = np;
+		b->cap = cap;
+	}
+	if (n > 0)
+		memcpy(b->ptr + b->len, p, n);
+	b->len = need;
+	b->ptr[b->len] = '\0';
+	return MAILSEC_OK;
+}
+
+mailsec_err
+ms_buf_appendc(struct ms_buf *b, char c)
+{
+	return ms_buf_append(b, &c, 1);
+}
+
+mailsec_err
+ms_buf_appendz(struct ms_buf *b, const char *s)
+{
+	return ms_buf_append(b, s, strlen(s));
+}
+
+mailsec_err
+ms_buf_printf(struct ms_buf *b, const char *fmt, ...)
+{
+	char small[256];
+	char *big = NULL;
+	va_list ap;
+	int n;
+	mailsec_err err;
+
+	va_start(ap, fmt);
+	n = vsnprintf(small, sizeof small, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		ms_buf_free(b);
+		return MAILSEC_EINVAL;
+	}
+	if ((size_t)n < sizeof small)
+		return ms_buf_append(b, small, (size_t)n);
+	big = malloc((size_t)n + 1);
+	if (big == NULL) {
+		ms_buf_free(b);
+		return MAILSEC_ENOMEM;
+	}
+	va_start(ap, fmt);
+	vsnprintf(big, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	err = ms_buf_append(b, big, (size_t)n);
+	free(big);
+	return err;
+}
+
+char *
+ms_buf_steal(struct ms_buf *b, size_t *len)
+{
+	char *p = b->ptr;
+
+	if (p == NULL)
+		p = calloc(1, 1);
+	if (len != NULL)
+		*len = p != NULL ? b->len : 0;
+	b->ptr = NULL;
+	b->len = 0;
+	b->cap = 0;
+	return p;
+}
+
+char *
+ms_memdupz(const char *p, size_t len)
+{
+	char *d;
+	size_t n;
+
+	if (!ms_size_add(len, 1, &n))
+		return NULL;
+	d = malloc(n);
+	if (d == NULL)
+		return NULL;
+	if (len > 0)
+		memcpy(d, p, len);
+	d[len] = '\0';
+	return d;
+}
+
+void *
+ms_calloc(size_t n, size_t size)
+{
+	size_t total;
+
+	if (!ms_size_mul(n, size, &total))
+		return NULL;
+	return calloc(n ? n : 1, size ? size : 1);
+}
+
+void *
+ms_reallocarray(void *p, size_t n, size_t size)
+{
+	size_t total;
+
+	if (!ms_size_mul(n, size, &total))
+		return NULL;
+	return realloc(p, total ? total : 1);
+}
+
+mailsec_err
+ms_diag(struct mailsec_diag *diag, mailsec_err err, size_t offset,
+    size_t line, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (diag == NULL)
+		return err;
+	diag->set = 1;
+	diag->offset = offset;
+	diag->line = line;
+	va_start(ap, fmt);
+	vsnprintf(diag->text, sizeof diag->text, fmt, ap);
+	va_end(ap);
+	return err;
+}

@@ -1,0 +1,1 @@
+set(MAILSEC_CORE_SOURCES core/core.c)
