@@ -7,8 +7,9 @@
 #include <mailsec/err.h>
 #include <mailsec/str.h>
 #include <mailsec/version.h>
-
-
+#include <mailsec/msg.h>
+#include <mailsec/addr.h>
+#include <mailsec/domain.h>
 
 #include <mailsec/dns.h>
 
