@@ -304,10 +304,13 @@ mailsec_resolver_query(struct mailsec_resolver *r, const char *name,
 	err = r->ops->start(r->impl, q);
 	if (err != MAILSEC_OK) {
 		/* a backend that failed may still have finished it */
-		if (q->res == NULL)
+		if (q->res == NULL) {
 			list_unlink(&r->pending, q);
-		else
+		} else {
+			if (r->done_tail == q)
+				r->done_tail = q->prev;
 			list_unlink(&r->done, q);
+		}
 		r->npending--;
 		query_free(q);
 		return err;
@@ -467,9 +470,8 @@ mailsec_resolver_wait(struct mailsec_resolver *r, int timeout_ms)
 		pfd.fd = mailsec_resolver_fd(r);
 		pfd.events = POLLIN;
 		pfd.revents = 0;
-		if (pfd.fd < 0)
-			continue;
-		if (poll(&pfd, 1, t) < 0 && errno != EINTR)
+		/* no descriptor: just sleep until the next deadline */
+		if (poll(&pfd, pfd.fd >= 0 ? 1 : 0, t) < 0 && errno != EINTR)
 			return MAILSEC_EIO;
 	}
 }
