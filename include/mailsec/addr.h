@@ -16,18 +16,25 @@ extern "C" {
 #endif
 
 /* One addr-spec found in a list. Strings are NUL-terminated copies owned
- * by the list. */
+ * by the list. local and domain are never NULL (local may be "" for
+ * ""@x); display and group are never "" (NULL instead). */
 struct mailsec_addr {
 	char *local;		/* local-part, quoting removed
-				   ("a b"@x -> a b) */
+				   ("a b"@x -> a b); obs-local-part words
+				   joined by single dots, CFWS removed
+				   (john . doe -> john.doe) */
 	char *domain;		/* domain as written (comments and folding
-				   removed); a domain-literal keeps brackets */
+				   removed); a domain-literal keeps brackets;
+				   "example.org." keeps its final dot */
 	char *domain_norm;	/* mailsec_domain_normalize() of domain, or
 				   NULL when it is not a valid domain name
 				   (literals, bad IDN) */
-	char *display;		/* display-name raw text (encoded words kept
-				   as written), or NULL when none */
-	char *group;		/* name of the enclosing group, or NULL */
+	char *display;		/* display-name raw text: the bytes from its
+				   first word to its last, as written (quotes,
+				   escapes, inner comments and encoded words
+				   kept), or NULL when none */
+	char *group;		/* raw name of the enclosing group (same form
+				   as display, at most 998 bytes), or NULL */
 };
 
 struct mailsec_addr_list {
@@ -41,8 +48,17 @@ struct mailsec_addr_list {
 /*
  * Parses an address-list field value (the unfolded value of From, Sender,
  * Reply-To, To, Cc). Groups contribute their members (an empty group
- * contributes none). On error (MAILSEC_ESYNTAX, MAILSEC_ELIMIT), *out is
- * untouched and diag says where and why. On success the caller frees
+ * contributes none, but counts as the list's one required address, so
+ * "undisclosed-recipients:;" parses to count 0). Obsolete forms of RFC
+ * 5322 4.4 are accepted; forms RFC 5322 refuses are refused, notably an
+ * unquoted ',' in a display name ("Doe, John <j@x>": "Doe" is not an
+ * address), "<>", an address without "@domain", a missing '>' or ';',
+ * trailing text after an address, comments nested over 16 deep. The
+ * one leniency is a final dot in a domain ("user@example.org.").
+ * On error (MAILSEC_ESYNTAX, MAILSEC_ELIMIT: more than MAILSEC_ADDR_MAX
+ * addresses or an over-long group name; MAILSEC_EINVAL: out is NULL),
+ * *out is untouched and diag says where (byte offset into p; line 0) and
+ * why (the text does not repeat the offset). On success the caller frees
  * *out with mailsec_addr_list_free().
  */
 MAILSEC_API mailsec_err mailsec_addr_parse_list(const char *p, size_t len,
@@ -76,14 +92,27 @@ struct mailsec_author {
 					   domains in addrs */
 	char **domains;			/* those domains, in first-seen
 					   order (DMARC may evaluate each) */
-	struct mailsec_diag diag;	/* for UNPARSEABLE: where and why */
+	struct mailsec_diag diag;	/* for UNPARSEABLE: where and why;
+					   also set for MULTIPLE_FROM when a
+					   field did not parse. Text starts
+					   "From field N, offset M:" for a
+					   syntax error (offset: into that
+					   field's value), or "address N" for
+					   an unusable domain (offset 0) */
 };
 
 /*
- * Finds the author of msg. Never picks "the first address" silently: the
- * status says which case it is and every address is listed. Returns
- * MAILSEC_OK whatever the status (only ENOMEM fails); free *out with
- * mailsec_author_free().
+ * Finds the author of msg (RFC 9989 3.2.2, 5.3.1, 11.5). Never picks "the
+ * first address" silently: the status says which case it is and every
+ * address is listed. Precedence: NO_FROM, MULTIPLE_FROM (every field is
+ * still parsed and collected), then for the one field UNPARSEABLE (also
+ * when only one of several addresses lacks a usable domain), then
+ * MULTIPLE_ADDRS (even when all share one domain: ndomains says so),
+ * then OK. addrs holds at most MAILSEC_ADDR_MAX addresses in all; a
+ * From field that would exceed it is not collected and diag says so.
+ * The author holds copies: msg may be freed first. Returns MAILSEC_OK
+ * whatever the status (only ENOMEM fails; EINVAL for NULL arguments);
+ * free *out with mailsec_author_free().
  */
 MAILSEC_API mailsec_err mailsec_msg_author(const struct mailsec_msg *msg,
     struct mailsec_author **out);

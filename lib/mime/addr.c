@@ -36,9 +36,11 @@
  *                            resolver reads example.org; the domain is
  *                            kept as written, domain_norm drops the dot
  *   john..doe@x.example      refused (RFC 5322 3.4.1: no empty words)
- *   control characters       allowed only inside comments (obs-ctext);
- *                            refused in quoted strings and literals
- *                            where they would reach the caller's strings
+ *   control characters       allowed only inside comments (obs-ctext),
+ *                            which are dropped (but for one between two
+ *                            words of a raw display name); refused in
+ *                            quoted strings and literals, whose text
+ *                            reaches the caller's strings
  *
  * mailsec_msg_author() applies RFC 9989 section 5.3.1 (exactly one
  * Author Domain, A-label form) and section 11.5 (multi-valued From:
@@ -56,6 +58,12 @@
 
 /* Comments nest (RFC 5322 3.2.2); deeper than this is refused. */
 #define MS_ADDR_COMMENT_DEPTH 16
+
+/* Longest group display-name. Every member carries a copy of it, so
+ * without a bound a long name times MAILSEC_ADDR_MAX members would turn
+ * a 64 KiB field into 64 MB; 998 is the line length limit of RFC 5322
+ * 2.1.1. */
+#define MS_ADDR_GROUP_NAME_MAX 998
 
 /* How much of the input a diagnostic quotes. */
 #define MS_ADDR_QUOTE_MAX 40
@@ -782,6 +790,12 @@ ms_addr_address(struct ms_addr_parser *ps, bool in_group, size_t gstart,
 			    ps->p + gstart);
 			goto out;
 		}
+		if (w.end - w.start > MS_ADDR_GROUP_NAME_MAX) {
+			err = ms_diag(ps->diag, MAILSEC_ELIMIT, w.start, 0,
+			    "group name longer than %d bytes",
+			    MS_ADDR_GROUP_NAME_MAX);
+			goto out;
+		}
 		err = ms_addr_group(ps, w.start, w.end);
 		goto out;
 	}
@@ -1017,7 +1031,8 @@ ms_author_domains(struct mailsec_author *au)
 		if (l->addrs[i].domain_norm == NULL)
 			continue;
 		for (j = 0; j < au->ndomains; j++)
-			if (strcmp(au->domains[j], l->addrs[i].domain_norm) == 0)
+			if (strcmp(au->domains[j],
+			    l->addrs[i].domain_norm) == 0)
 				break;
 		if (j < au->ndomains)
 			continue;

@@ -183,8 +183,9 @@ static const struct list_case list_cases[] = {
 	    "J\xc3\xb6rg M\xc3\xbcller <jm@example.org>", 1,
 	    A("jm", "example.org", "example.org",
 	    "J\xc3\xb6rg M\xc3\xbcller", NULL)),
-	OK("UTF-8 quoted display", "\"\xe7\x94\xb0\xe4\xb8\xad\" <t@example.jp>",
-	    1, A("t", "example.jp", "example.jp",
+	OK("UTF-8 quoted display",
+	    "\"\xe7\x94\xb0\xe4\xb8\xad\" <t@example.jp>", 1,
+	    A("t", "example.jp", "example.jp",
 	    "\"\xe7\x94\xb0\xe4\xb8\xad\"", NULL)),
 	/* RFC 2047 encoded words stay as written */
 	OK("encoded-word display", "=?utf-8?q?J=C3=B6rg?= <j@example.org>", 1,
@@ -432,6 +433,25 @@ test_list_limit(void **state)
 	assert_null(l);
 	assert_int_equal(diag.offset, (size_t)MAILSEC_ADDR_MAX * 8);
 	free(buf);
+
+	/* Each member copies the group name: it is bounded (998 bytes). */
+	buf = malloc(1000 + 16);
+	assert_non_null(buf);
+	memset(buf, 'g', 998);
+	memcpy(buf + 998, ": a@b.ex;", 9);
+	assert_int_equal(mailsec_addr_parse_list(buf, 998 + 9, &l, &diag),
+	    MAILSEC_OK);
+	assert_int_equal(l->count, 1);
+	assert_int_equal(strlen(l->addrs[0].group), 998);
+	mailsec_addr_list_free(l);
+	l = NULL;
+	memset(buf, 'g', 999);
+	memcpy(buf + 999, ": a@b.ex;", 9);
+	assert_int_equal(mailsec_addr_parse_list(buf, 999 + 9, &l, &diag),
+	    MAILSEC_ELIMIT);
+	assert_null(l);
+	assert_int_equal(diag.offset, 0);
+	free(buf);
 }
 
 /* ---- author ------------------------------------------------------------- */
@@ -469,7 +489,8 @@ struct author_case {
 static const struct author_case author_cases[] = {
 	{ "ok", "From: Ann <ann@Example.ORG>\r\nTo: b@x.example\r\n\r\nhi\r\n",
 	    MAILSEC_AUTHOR_OK, 1, 1, 1, { "example.org" }, false },
-	{ "ok IDN", "From: \"J\xc3\xb6rg\" <j@B\xc3\xbc" "cher.example>\r\n\r\n",
+	{ "ok IDN",
+	    "From: \"J\xc3\xb6rg\" <j@B\xc3\xbc" "cher.example>\r\n\r\n",
 	    MAILSEC_AUTHOR_OK, 1, 1, 1, { "xn--bcher-kva.example" }, false },
 	{ "ok LF and case of field name", "FROM: a@x.example\n\nbody\n",
 	    MAILSEC_AUTHOR_OK, 1, 1, 1, { "x.example" }, false },
