@@ -509,8 +509,12 @@ unb_start(void *impl, struct ms_dns_query *q)
 	q->bdata = ub;
 	rc = ub_resolve_async(ub->ctx, q->name[0] != '\0' ? q->name : ".",
 	    q->type, UNB_CLASS_IN, q, unb_on_result, &id);
+	if (rc == UB_NOMEM)
+		return MAILSEC_ENOMEM;
+	if (rc == UB_SYNTAX)	/* a name libunbound cannot parse */
+		return MAILSEC_EINVAL;
 	if (rc != 0)
-		return rc == UB_NOMEM ? MAILSEC_ENOMEM : MAILSEC_EDNS;
+		return MAILSEC_EDNS;
 	q->bid = (uint64_t)(unsigned)id;
 	return MAILSEC_OK;
 }

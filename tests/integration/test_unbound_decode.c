@@ -38,6 +38,7 @@ mailsec_err ms_unbound_packet_scan(const uint8_t *pkt, size_t len,
 void ms_dns_rr_cleanup(struct mailsec_dns_rr *rr);
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
+
 #define BYTES(s) (const uint8_t *)(s), sizeof(s) - 1
 
 /* ---- RDATA ------------------------------------------------------------- */
@@ -631,6 +632,8 @@ fake_resolver(const struct fake *f, bool validate)
 	return r;
 }
 
+static void count_cb(void *arg, struct mailsec_dns_result *res);
+
 static uint64_t
 now_ms(void)
 {
@@ -638,6 +641,36 @@ now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/*
+ * Names: the generic layer refuses malformed ones at once; escapes it
+ * lets through and libunbound cannot parse ("\\999") come back as a
+ * SERVFAIL whose why says so, without a query on the wire.
+ */
+static void
+test_bad_query_name(void **state)
+{
+	struct fake f;
+	struct mailsec_resolver *r;
+	struct mailsec_dns_result *res = NULL;
+	uint64_t qid = 0;
+
+	(void)state;
+	fake_start(&f, FAKE_SILENT);
+	r = fake_resolver(&f, false);
+	mailsec_resolver_set_timeout(r, 2000);
+	assert_int_equal(mailsec_resolver_query(r, "a..b", MAILSEC_DNS_A,
+	    count_cb, NULL, &qid), MAILSEC_EINVAL);
+	assert_int_equal(mailsec_resolver_pending(r), 0);
+	assert_int_equal(mailsec_resolver_query_count(r), 0);
+	assert_int_equal(mailsec_dns_lookup(r, "a\\999b.example.test",
+	    MAILSEC_DNS_A, &res), MAILSEC_OK);
+	assert_int_equal(res->status, MAILSEC_DNS_SERVFAIL);
+	assert_non_null(strstr(res->why, "syntax"));
+	mailsec_dns_result_free(res);
+	mailsec_resolver_free(r);
+	fake_stop(&f);
 }
 
 /* A forwarder that never answers: the generic deadline ends the query
@@ -833,6 +866,7 @@ main(void)
 		cmocka_unit_test(test_forward_specs),
 		cmocka_unit_test(test_from_args),
 		cmocka_unit_test(test_trust_anchor),
+		cmocka_unit_test(test_bad_query_name),
 		cmocka_unit_test(test_timeout),
 		cmocka_unit_test(test_timeout_many_and_free),
 		cmocka_unit_test(test_closed_port),
