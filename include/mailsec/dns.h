@@ -93,9 +93,11 @@ struct mailsec_dns_result {
 	uint16_t qtype;
 	char *qname;		/* the name as asked, no final dot */
 	char *canonical;	/* owner of the records after CNAMEs */
-	bool secure;		/* DNSSEC-validated by our resolver, or (when
-				   forwarding without validation) the AD bit
-				   the upstream server set */
+	bool secure;		/* DNSSEC-validated by our resolver
+				   (recursion, or forwarding with validate);
+				   always false when forwarding without
+				   validation: an upstream's AD bit over
+				   plain UDP proves nothing */
 	bool bogus;		/* DNSSEC validation failed (status SERVFAIL) */
 	size_t count;		/* records in rrs (0 unless ANSWER) */
 	struct mailsec_dns_rr *rrs;
