@@ -771,7 +771,8 @@ rdata_txt(struct zparse *zp, const struct zitem *typeit,
 		return ierr(zp, MAILSEC_ESYNTAX, typeit,
 		    "%s needs at least one string",
 		    show(typeit, tb, sizeof tb));
-	ms_buf_init(&b, ZONE_RDATA_MAX);
+	/* the total is checked after each string: room for one more */
+	ms_buf_init(&b, ZONE_RDATA_MAX + ZONE_STRING_MAX);
 	for (i = 0; i < n; i++) {
 		slen = 0;
 		for (j = 0; j < it[i].len; slen++) {

@@ -314,6 +314,10 @@ static const struct ask_case ask_cases[] = {
 	{ "x.sub.wild.example.org", MAILSEC_DNS_A, NXD, { NULL }, 0, NULL,
 	    NULL },
 	{ "wild.example.org", MAILSEC_DNS_A, NOD, { NULL }, 0, NULL, NULL },
+	{ "*.wild.example.org", MAILSEC_DNS_A, ANS, { "192.0.2.99" }, 0, NULL,
+	    NULL },
+	{ "x.*.wild.example.org", MAILSEC_DNS_A, NXD, { NULL }, 0, NULL,
+	    NULL },
 	{ "walias.example.org", MAILSEC_DNS_A, ANS, { "192.0.2.99" }, 0,
 	    "x.wild.example.org", NULL },
 
@@ -789,6 +793,38 @@ test_zone_limits(void **state)
 	err = mailsec_resolver_new_zone_mem("", (size_t)64 * 1024 * 1024 + 1,
 	    NULL, &r, &diag);
 	assert_int_equal(err, MAILSEC_ELIMIT);
+
+	/* TXT RDATA is at most 65535 octets: 255 strings of 255 fit
+	 * (65280), 256 do not (65536) */
+	text = malloc(9 + 256 * 256 + 2);
+	assert_non_null(text);
+	memcpy(text, "a. TXT (\n", 9);
+	n = 9;
+	for (i = 0; i < 256; i++) {
+		memset(text + n, 'y', 255);
+		n += 255;
+		text[n++] = '\n';
+	}
+	memcpy(text + n, ")\n", 2);
+	n += 2;
+	memset(&diag, 0, sizeof diag);
+	err = mailsec_resolver_new_zone_mem(text, n, NULL, &r, &diag);
+	assert_int_equal(err, MAILSEC_ELIMIT);
+	assert_int_equal(diag.line, 257);
+	assert_non_null(strstr(diag.text, "longer than 65535"));
+	n = 9 + 255 * 256;
+	memcpy(text + n, ")\n", 2);
+	r = zone_or_fail(text, n + 2, NULL);
+	{
+		struct mailsec_dns_result *res = ask(r, "a", MAILSEC_DNS_TXT);
+
+		assert_int_equal(res->count, 1);
+		assert_int_equal(res->rrs[0].u.txt.nstrings, 255);
+		assert_int_equal(res->rrs[0].u.txt.len, 255 * 255);
+		mailsec_dns_result_free(res);
+	}
+	mailsec_resolver_free(r);
+	free(text);
 
 	/* more items than one entry may hold */
 	n = 3 + 2 * 5000 + 1;
