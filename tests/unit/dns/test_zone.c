@@ -166,6 +166,7 @@ static const char main_zone[] =
     "$SERVFAIL broken.example.org.\n"
     "$SERVFAIL halfbroken AAAA\n"
     "halfbroken A 192.0.2.6\n"
+    "$SERVFAIL x.onlydir MX\n"
     "$ORIGIN 2.0.192.in-addr.arpa.\n"
     "1        PTR example.org.\n"
     "$ORIGIN 8.b.d.0.1.0.0.2.ip6.arpa.\n"
@@ -342,6 +343,12 @@ static const struct ask_case ask_cases[] = {
 	    "$SERVFAIL" },
 	{ "halfbroken.example.org", MAILSEC_DNS_A, ANS, { "192.0.2.6" }, 0,
 	    NULL, NULL },
+	{ "x.onlydir.example.org", MAILSEC_DNS_MX, SRV, { NULL }, 0, NULL,
+	    "$SERVFAIL" },
+	{ "x.onlydir.example.org", MAILSEC_DNS_A, NXD, { NULL }, 0, NULL,
+	    NULL },
+	{ "onlydir.example.org", MAILSEC_DNS_MX, NXD, { NULL }, 0, NULL,
+	    NULL },
 };
 
 static void
