@@ -231,9 +231,9 @@ cli_dns_resolver(const struct cli_dns_opts *o, struct mailsec_resolver **out)
 
 	err = mailsec_resolver_new_from_args(o->server, o->zone, out, &diag);
 	if (err != MAILSEC_OK) {
-		if (o->zone != NULL && diag.set && diag.line > 0)
-			return cli_fail(CLI_ERR, "%s:%zu: %s", o->zone,
-			    diag.line, diag.text);
+		/* the zone parser's text names the line itself */
+		if (o->zone != NULL && diag.set)
+			return cli_fail(CLI_ERR, "%s: %s", o->zone, diag.text);
 		return cli_fail(CLI_ERR, "DNS resolver: %s",
 		    diag.set ? diag.text : mailsec_strerror(err));
 	}

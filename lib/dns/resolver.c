@@ -5,7 +5,9 @@
  *
  * Callbacks never run from inside a backend: finished queries wait on the
  * done list and are delivered at the end of process(), one at a time, so
- * a callback may start or cancel queries freely.
+ * a callback may start or cancel queries freely. process() delivers only
+ * what had finished when delivery began; a query a callback starts is
+ * delivered by the next call, so process() always returns.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -26,6 +28,7 @@ struct mailsec_resolver {
 	struct ms_dns_query *pending;	/* started, not finished */
 	struct ms_dns_query *done;	/* finished, not delivered (FIFO) */
 	struct ms_dns_query *done_tail;
+	struct ms_dns_query *batch;	/* being delivered by process() */
 	unsigned delivered;		/* callbacks run, for _wait() */
 };
 
@@ -366,6 +369,31 @@ mailsec_resolver_cancel(struct mailsec_resolver *r, uint64_t qid)
 			return;
 		}
 	}
+	for (q = r->batch; q != NULL; q = q->next) {
+		if (q->id == qid) {
+			list_unlink(&r->batch, q);
+			r->npending--;
+			query_free(q);
+			return;
+		}
+	}
+}
+
+/* Whether qid is still to be delivered. */
+static bool
+query_known(const struct mailsec_resolver *r, uint64_t qid)
+{
+	const struct ms_dns_query *const lists[] = {
+		r->pending, r->done, r->batch
+	};
+	const struct ms_dns_query *q;
+	size_t i;
+
+	for (i = 0; i < MS_ARRAY_LEN(lists); i++)
+		for (q = lists[i]; q != NULL; q = q->next)
+			if (q->id == qid)
+				return true;
+	return false;
 }
 
 int
@@ -422,12 +450,12 @@ mailsec_resolver_process(struct mailsec_resolver *r)
 
 	err = r->ops->process(r->impl);
 	expire(r);
-	while ((q = r->done) != NULL) {
-		r->done = q->next;
-		if (r->done != NULL)
-			r->done->prev = NULL;
-		else
-			r->done_tail = NULL;
+	r->batch = r->done;
+	r->done = r->done_tail = NULL;
+	while ((q = r->batch) != NULL) {
+		r->batch = q->next;
+		if (r->batch != NULL)
+			r->batch->prev = NULL;
 		r->npending--;
 		res = q->res;
 		q->res = NULL;
@@ -519,14 +547,16 @@ mailsec_dns_lookup(struct mailsec_resolver *r, const char *name,
 	err = mailsec_resolver_query(r, name, type, sync_cb, &s, &qid);
 	if (err != MAILSEC_OK)
 		return err;
-	while (!s.done) {
+	/* a query whose result could not be allocated ends without a
+	 * callback: stop waiting once the resolver no longer knows it */
+	while (!s.done && query_known(r, qid)) {
 		err = mailsec_resolver_wait(r, -1);
 		if (err != MAILSEC_OK) {
 			mailsec_resolver_cancel(r, qid);
 			return err;
 		}
 	}
-	if (s.res == NULL)
+	if (!s.done || s.res == NULL)
 		return MAILSEC_ENOMEM;
 	*out = s.res;
 	return MAILSEC_OK;

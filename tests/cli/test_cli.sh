@@ -118,7 +118,7 @@ expect 1 "dns bad name" -- "$bin" dns --dns-zone "$zone" 'a..b' TXT
 has err 'not a valid DNS name' "says why"
 printf 'bad line without type\n' >"$tmp/bad.zone"
 expect 1 "bad zone" -- "$bin" dns --dns-zone "$tmp/bad.zone" x.example TXT
-has err 'bad.zone:1: ' "zone error names file and line"
+has err 'bad.zone: line 1: ' "zone error names file and line"
 expect 2 "bad timeout" -- "$bin" dns --dns-timeout 0 example.org
 
 echo "cli: $checks checks, $fails failed"
