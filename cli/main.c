@@ -242,36 +242,6 @@ cli_dns_resolver(const struct cli_dns_opts *o, struct mailsec_resolver **out)
 	return CLI_OK;
 }
 
-/* Length of the valid UTF-8 sequence at p (RFC 3629), or 0. */
-static size_t
-utf8_seq(const unsigned char *p, size_t left)
-{
-	size_t n, i;
-	uint32_t cp;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		n = 2, cp = p[0] & 0x1f;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		n = 3, cp = p[0] & 0x0f;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		n = 4, cp = p[0] & 0x07;
-	else
-		return 0;
-	if (left < n)
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
 void
 json_str(FILE *f, const char *s, size_t len)
 {
@@ -292,7 +262,7 @@ json_str(FILE *f, const char *s, size_t len)
 			if (c < 0x20 || c == 0x7f) {
 				fprintf(f, "\\u%04x", c);
 			} else if (c >= 0x80) {
-				n = utf8_seq(p + i, len - i);
+				n = mailsec_utf8_len(s + i, len - i);
 				if (n == 0) {
 					fputs("\\ufffd", f);
 					break;

@@ -118,45 +118,6 @@ ms_addr_isnowsctl(int c)
 	    (c >= 14 && c <= 31) || c == 127;
 }
 
-/*
- * Length of the well-formed UTF-8 sequence (RFC 3629 section 4: no
- * overlong forms, no surrogates, nothing above U+10FFFF) of two or more
- * bytes at p[0..n), or 0.
- */
-static size_t
-ms_addr_utf8_len(const unsigned char *p, size_t n)
-{
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t need, i;
-
-	if (n == 0)
-		return 0;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		need = 2;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		need = 3;
-		if (p[0] == 0xe0)
-			lo = 0xa0;
-		else if (p[0] == 0xed)
-			hi = 0x9f;
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		need = 4;
-		if (p[0] == 0xf0)
-			lo = 0x90;
-		else if (p[0] == 0xf4)
-			hi = 0x8f;
-	} else
-		return 0;
-	if (n < need)
-		return 0;
-	if (p[1] < lo || p[1] > hi)
-		return 0;
-	for (i = 2; i < need; i++)
-		if (p[i] < 0x80 || p[i] > 0xbf)
-			return 0;
-	return need;
-}
-
 /* Bytes of one folding-whitespace unit at pos: a WSP, or CRLF before a
  * WSP (RFC 5322 3.2.2 FWS; callers normally pass unfolded values). */
 static size_t
@@ -234,7 +195,7 @@ ms_addr_quoted_pair(struct ms_addr_parser *ps, struct ms_buf *b,
 	if ((c >= 0x21 && c <= 0x7e) || ms_iswsp(c))
 		n = 1;
 	else if (c >= 0x80)
-		n = ms_addr_utf8_len((const unsigned char *)ps->p + at,
+		n = mailsec_utf8_len(ps->p + at,
 		    ps->len - at);
 	if (n == 0)
 		return ms_addr_bad_byte(ps, at, ctx);
@@ -277,8 +238,8 @@ ms_addr_comment(struct ms_addr_parser *ps)
 			ps->pos += n;
 		} else if ((c >= 0x21 && c <= 0x7e) || ms_addr_isnowsctl(c)) {
 			ps->pos++;
-		} else if (c >= 0x80 && (n = ms_addr_utf8_len(
-		    (const unsigned char *)ps->p + ps->pos,
+		} else if (c >= 0x80 && (n = mailsec_utf8_len(
+		    ps->p + ps->pos,
 		    ps->len - ps->pos)) > 0) {
 			ps->pos += n;
 		} else
@@ -344,7 +305,7 @@ ms_addr_qstring(struct ms_addr_parser *ps, struct ms_buf *b)
 		if (c >= 0x21 && c <= 0x7e)
 			n = 1;
 		else if (c >= 0x80)
-			n = ms_addr_utf8_len((const unsigned char *)ps->p +
+			n = mailsec_utf8_len(ps->p +
 			    ps->pos, ps->len - ps->pos);
 		if (n == 0)
 			return ms_addr_bad_byte(ps, ps->pos,
@@ -383,7 +344,7 @@ ms_addr_atom(struct ms_addr_parser *ps, struct ms_buf *b)
 		if (ms_addr_isatext(c))
 			ps->pos++;
 		else if (c >= 0x80) {
-			n = ms_addr_utf8_len((const unsigned char *)ps->p +
+			n = mailsec_utf8_len(ps->p +
 			    ps->pos, ps->len - ps->pos);
 			if (n == 0)
 				return ms_addr_bad_byte(ps, ps->pos,
@@ -506,8 +467,8 @@ ms_addr_domain(struct ms_addr_parser *ps, struct ms_buf *b)
 			if (c >= 0x21 && c <= 0x7e && c != '[')
 				n = 1;
 			else if (c >= 0x80)
-				n = ms_addr_utf8_len((const unsigned char *)
-				    ps->p + ps->pos, ps->len - ps->pos);
+				n = mailsec_utf8_len(ps->p + ps->pos,
+				    ps->len - ps->pos);
 			if (n == 0)
 				return ms_addr_bad_byte(ps, ps->pos,
 				    "in a domain literal");

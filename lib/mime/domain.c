@@ -53,40 +53,6 @@ ms_is_ldh_(int c)
 	return ms_isalnum(c) || c == '-' || c == '_';
 }
 
-/* Length of the UTF-8 sequence at p[0..n), 0 if invalid (RFC 3629 4:
- * no overlongs, no surrogates, nothing above U+10FFFF). */
-static size_t
-ms_utf8_len(const unsigned char *p, size_t n)
-{
-	size_t need, i;
-	unsigned long cp;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-		need = 2;
-		cp = p[0] & 0x1f;
-	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		need = 3;
-		cp = p[0] & 0x0f;
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		need = 4;
-		cp = p[0] & 0x07;
-	} else
-		return 0;
-	if (n < need)
-		return 0;
-	for (i = 1; i < need; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	if ((need == 3 && cp < 0x800) || (need == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return need;
-}
-
 /* Checks one output label (ASCII) and appends it lowercased. */
 static mailsec_err
 ms_dname_add(struct ms_dname *dn, const char *l, size_t n, size_t off,
@@ -186,7 +152,8 @@ ms_domain_check_bytes(const unsigned char *u, size_t len,
 	for (i = 0; i < len; i += n) {
 		n = 1;
 		if (u[i] >= 0x80) {
-			if ((n = ms_utf8_len(u + i, len - i)) == 0)
+			n = mailsec_utf8_len((const char *)u + i, len - i);
+			if (n == 0)
 				return ms_diag(diag, MAILSEC_ESYNTAX, i, 0,
 				    "invalid UTF-8 at offset %zu", i);
 		} else if (u[i] < 0x20 || u[i] == 0x7f)
