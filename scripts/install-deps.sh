@@ -1,12 +1,13 @@
 #!/bin/sh
 # Installs the Debian packages mailsec needs to build, test and run.
+# (nettle-dev: libunbound.pc requires hogweed and nettle.)
 # This is the one list; `make run` and `make test` call it. It installs
 # only what is missing, so a prepared machine pays one dpkg query.
 set -eu
 
 PACKAGES="
 	build-essential cmake pkg-config clang libclang-rt-14-dev llvm
-	libssl-dev libunbound-dev libidn2-dev libpsl-dev publicsuffix
+	libssl-dev libunbound-dev nettle-dev libidn2-dev libpsl-dev publicsuffix
 	libevent-dev libyaml-dev libcmocka-dev
 	dns-root-data ca-certificates
 	nsd iproute2 util-linux python3
