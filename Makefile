@@ -29,7 +29,10 @@ run: build
 test: deps
 	@./scripts/test.sh
 
-install: build
+# Reconfigures with PREFIX so the pkg-config file names the right paths.
+install: deps
+	cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(CMAKE_ARGS)
+	cmake --build $(BUILD) -j $(JOBS)
 	cmake --install $(BUILD)
 
 clean:
