@@ -12,6 +12,7 @@
 
 int cmd_message(int argc, char **argv);
 int cmd_dns(int argc, char **argv);
+int cmd_dkim(int argc, char **argv);
 static int cmd_help(int argc, char **argv);
 static int cmd_version(int argc, char **argv);
 
@@ -46,6 +47,30 @@ const struct cli_cmd cli_cmds[] = {
 	  "  --json     one JSON object on standard output\n"
 	  DNS_USAGE,
 	  cmd_dns },
+	{ "dkim", "DKIM: verify, sign, generate keys, check key records",
+	  "usage: mailsec dkim verify [FILE] [--json] [--trace]\n"
+	  "           [--clock-skew SECS] [--max-signatures N] [--now TIME]\n"
+	  "           [--dns ... | --dns-zone FILE]\n"
+	  "       mailsec dkim sign --domain D --selector S --key KEYFILE\n"
+	  "           [--algorithm rsa-sha256|ed25519-sha256]\n"
+	  "           [--canon relaxed/relaxed] [--headers LIST] [--expire SECS]\n"
+	  "           [--identity I] [--body-length] [--time T] [FILE]\n"
+	  "       mailsec dkim keygen --domain D --selector S [--type rsa|ed25519]\n"
+	  "           [--bits 2048] [--out DIR]\n"
+	  "       mailsec dkim record --domain D --selector S [--json]\n"
+	  "           [--dns ... | --dns-zone FILE]\n"
+	  "\n"
+	  "verify: one result per DKIM-Signature (pass, fail, neutral,\n"
+	  "temperror, permerror, policy) with the reason; --trace shows the\n"
+	  "canonicalized headers and the claimed and computed body hashes.\n"
+	  "sign: prints the message with DKIM-Signature fields prepended;\n"
+	  "--key/--domain/--selector repeat (in order) for several signatures.\n"
+	  "Keys are PEM (PKCS#8 or traditional RSA) or a base64 Ed25519 seed.\n"
+	  "keygen: writes DIR/S.D.private (mode 0600), prints the TXT record.\n"
+	  "record: fetches and checks a published key record.\n"
+	  "See docs/dkim.md.\n"
+	  DNS_USAGE,
+	  cmd_dkim },
 	{ "help", "show help for a command",
 	  "usage: mailsec help [COMMAND]\n", cmd_help },
 	{ "version", "print the version",

@@ -1,1 +1,1 @@
-set(MAILSEC_CORE_SOURCES core/core.c)
+set(MAILSEC_CORE_SOURCES core/core.c core/tagvalue.c)

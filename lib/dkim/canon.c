@@ -1,0 +1,322 @@
+/*
+ * lib/dkim/canon.c - DKIM canonicalization (RFC 6376 3.4): header fields
+ * (simple 3.4.1, relaxed 3.4.2) and a streaming body canonicalizer and
+ * hasher (simple 3.4.3, relaxed 3.4.4, l= 3.4.5), plus base64.
+ */
+#include <string.h>
+
+#include "dkim/dkim_int.h"
+
+mailsec_err
+ms_dkim_canon_header(enum mailsec_dkim_canon c, const char *raw, size_t len,
+    struct ms_buf *out)
+{
+	size_t i, colon, end;
+	bool wsp = false, any = false;
+	mailsec_err err;
+
+	if (c == MAILSEC_DKIM_SIMPLE) {
+		if ((err = ms_buf_append(out, raw, len)) != MAILSEC_OK)
+			return err;
+		if (len < 2 || raw[len - 2] != '\r' || raw[len - 1] != '\n')
+			return ms_buf_append(out, "\r\n", 2);
+		return MAILSEC_OK;
+	}
+	colon = 0;
+	while (colon < len && raw[colon] != ':')
+		colon++;
+	/* Name: lower case, WSP before the colon dropped. */
+	end = colon;
+	while (end > 0 && ms_iswsp((unsigned char)raw[end - 1]))
+		end--;
+	for (i = 0; i < end; i++)
+		if ((err = ms_buf_appendc(out,
+		    (char)ms_tolower((unsigned char)raw[i]))) != MAILSEC_OK)
+			return err;
+	if ((err = ms_buf_appendc(out, ':')) != MAILSEC_OK)
+		return err;
+	/* Value: unfold, WSP runs to one SP, none at either end. */
+	for (i = colon + 1; i < len; i++) {
+		char ch = raw[i];
+
+		if (ch == '\r' || ch == '\n')
+			continue;
+		if (ms_iswsp((unsigned char)ch)) {
+			wsp = true;
+			continue;
+		}
+		if (wsp && any)
+			if ((err = ms_buf_appendc(out, ' ')) != MAILSEC_OK)
+				return err;
+		wsp = false;
+		any = true;
+		if ((err = ms_buf_appendc(out, ch)) != MAILSEC_OK)
+			return err;
+	}
+	return ms_buf_append(out, "\r\n", 2);
+}
+
+/* ---- body -------------------------------------------------------------- */
+
+static mailsec_err
+body_flush(struct ms_dkim_body *b)
+{
+	if (b->nstage > 0 &&
+	    EVP_DigestUpdate(b->md, b->stage, b->nstage) != 1)
+		return MAILSEC_ENOMEM;
+	b->nstage = 0;
+	return MAILSEC_OK;
+}
+
+/* Emits canonical bytes, honouring l=. */
+static mailsec_err
+body_emit(struct ms_dkim_body *b, const char *p, size_t n)
+{
+	size_t k;
+	mailsec_err err;
+
+	b->total += n;
+	b->any = true;
+	if (b->hashed >= b->limit)
+		return MAILSEC_OK;
+	if ((uint64_t)n > b->limit - b->hashed)
+		n = (size_t)(b->limit - b->hashed);
+	b->hashed += n;
+	while (n > 0) {
+		if (b->nstage == sizeof b->stage &&
+		    (err = body_flush(b)) != MAILSEC_OK)
+			return err;
+		k = sizeof b->stage - b->nstage;
+		if (k > n)
+			k = n;
+		memcpy(b->stage + b->nstage, p, k);
+		b->nstage += k;
+		p += k;
+		n -= k;
+	}
+	return MAILSEC_OK;
+}
+
+static mailsec_err
+body_flush_crlfs(struct ms_dkim_body *b)
+{
+	mailsec_err err;
+
+	while (b->crlfs > 0) {
+		if ((err = body_emit(b, "\r\n", 2)) != MAILSEC_OK)
+			return err;
+		b->crlfs--;
+	}
+	return MAILSEC_OK;
+}
+
+mailsec_err
+ms_dkim_body_init(struct ms_dkim_body *b, enum mailsec_dkim_canon c,
+    const EVP_MD *md, uint64_t limit)
+{
+	memset(b, 0, offsetof(struct ms_dkim_body, stage));
+	b->canon = c;
+	b->limit = limit;
+	b->md = EVP_MD_CTX_new();
+	if (b->md == NULL)
+		return MAILSEC_ENOMEM;
+	if (EVP_DigestInit_ex(b->md, md, NULL) != 1) {
+		EVP_MD_CTX_free(b->md);
+		b->md = NULL;
+		return MAILSEC_ENOMEM;
+	}
+	return MAILSEC_OK;
+}
+
+void
+ms_dkim_body_cleanup(struct ms_dkim_body *b)
+{
+	EVP_MD_CTX_free(b->md);
+	b->md = NULL;
+}
+
+/* One content byte run: bytes that are neither CR, LF nor (relaxed) WSP. */
+static mailsec_err
+body_content(struct ms_dkim_body *b, const char *p, size_t n)
+{
+	mailsec_err err;
+
+	if (b->crlfs > 0 && (err = body_flush_crlfs(b)) != MAILSEC_OK)
+		return err;
+	if (b->wsp) {
+		b->wsp = false;
+		if ((err = body_emit(b, " ", 1)) != MAILSEC_OK)
+			return err;
+	}
+	b->in_line = true;
+	return body_emit(b, p, n);
+}
+
+mailsec_err
+ms_dkim_body_update(struct ms_dkim_body *b, const char *p, size_t len)
+{
+	size_t i = 0, j;
+	bool relaxed = b->canon == MAILSEC_DKIM_RELAXED;
+	mailsec_err err;
+
+	while (i < len) {
+		unsigned char c = (unsigned char)p[i];
+
+		if (b->cr) {
+			b->cr = false;
+			if (c == '\n') {
+				/* End of line: its CRLF is deferred, so
+				 * trailing empty lines can be dropped. */
+				b->crlfs++;
+				b->wsp = false;
+				b->in_line = false;
+				i++;
+				continue;
+			}
+			/* A CR that is not a line end is content. */
+			if ((err = body_content(b, "\r", 1)) != MAILSEC_OK)
+				return err;
+		}
+		if (c == '\r') {
+			b->cr = true;
+			i++;
+			continue;
+		}
+		if (relaxed && ms_iswsp(c)) {
+			b->wsp = true;
+			i++;
+			continue;
+		}
+		/* A run of ordinary bytes. */
+		j = i + 1;
+		while (j < len && p[j] != '\r' &&
+		    !(relaxed && ms_iswsp((unsigned char)p[j])))
+			j++;
+		if ((err = body_content(b, p + i, j - i)) != MAILSEC_OK)
+			return err;
+		i = j;
+	}
+	return MAILSEC_OK;
+}
+
+mailsec_err
+ms_dkim_body_final(struct ms_dkim_body *b, unsigned char *dig,
+    unsigned *diglen)
+{
+	mailsec_err err;
+
+	if (b->cr) {
+		b->cr = false;
+		if ((err = body_content(b, "\r", 1)) != MAILSEC_OK)
+			return err;
+	}
+	if (b->canon == MAILSEC_DKIM_SIMPLE) {
+		/* 3.4.3: trailing empty lines go; an empty body is one
+		 * CRLF; a last line without CRLF gets one. */
+		if ((err = body_emit(b, "\r\n", 2)) != MAILSEC_OK)
+			return err;
+	} else if (b->in_line || (b->crlfs > 0 && b->any)) {
+		/* 3.4.4: a non-empty body ends in exactly one CRLF; an
+		 * empty one (or only empty lines) stays empty. */
+		if ((err = body_emit(b, "\r\n", 2)) != MAILSEC_OK)
+			return err;
+	}
+	b->crlfs = 0;
+	if ((err = body_flush(b)) != MAILSEC_OK)
+		return err;
+	if (EVP_DigestFinal_ex(b->md, dig, diglen) != 1)
+		return MAILSEC_ENOMEM;
+	return MAILSEC_OK;
+}
+
+/* ---- base64 ------------------------------------------------------------ */
+
+static int
+b64_val(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+size_t
+ms_b64_decode(const char *p, size_t len, unsigned char *out, size_t outsz)
+{
+	size_t i, n = 0, pad = 0;
+	uint32_t acc = 0;
+	unsigned bits = 0;
+	int v;
+
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
+			continue;
+		if (c == '=') {
+			pad++;
+			if (pad > 2)
+				return (size_t)-1;
+			continue;
+		}
+		if (pad > 0)
+			return (size_t)-1;	/* data after padding */
+		if ((v = b64_val(c)) < 0)
+			return (size_t)-1;
+		acc = (acc << 6) | (uint32_t)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (n >= outsz)
+				return (size_t)-1;
+			out[n++] = (unsigned char)(acc >> bits);
+			acc &= (1u << bits) - 1;
+		}
+	}
+	/* Leftover bits must be a valid tail: 0, 2 or 4 bits. */
+	if (bits == 6)
+		return (size_t)-1;
+	return n;
+}
+
+mailsec_err
+ms_b64_encode(const unsigned char *p, size_t len, struct ms_buf *out)
+{
+	static const char tab[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char q[4];
+	size_t i;
+	uint32_t v;
+	mailsec_err err;
+
+	for (i = 0; i + 2 < len; i += 3) {
+		v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+		q[0] = tab[v >> 18];
+		q[1] = tab[(v >> 12) & 63];
+		q[2] = tab[(v >> 6) & 63];
+		q[3] = tab[v & 63];
+		if ((err = ms_buf_append(out, q, 4)) != MAILSEC_OK)
+			return err;
+	}
+	if (i < len) {
+		v = (uint32_t)p[i] << 16;
+		if (i + 1 < len)
+			v |= (uint32_t)p[i + 1] << 8;
+		q[0] = tab[v >> 18];
+		q[1] = tab[(v >> 12) & 63];
+		q[2] = i + 1 < len ? tab[(v >> 6) & 63] : '=';
+		q[3] = '=';
+		if ((err = ms_buf_append(out, q, 4)) != MAILSEC_OK)
+			return err;
+	}
+	if (out->ptr == NULL)	/* nothing appended: make it "" */
+		return ms_buf_append(out, "", 0);
+	return MAILSEC_OK;
+}

@@ -1,0 +1,1 @@
+set(MAILSEC_DKIM_SOURCES dkim/canon.c dkim/sig.c dkim/key.c dkim/verify.c dkim/sign.c)
