@@ -81,6 +81,8 @@ struct ms_dkim_sig {
 	unsigned char b[1024];
 	size_t blen;
 	char bh_b64[128];		/* bh= without FWS, NUL-terminated */
+	char ident[256];		/* i= after dkim-quoted-printable
+					   decoding (RFC 6376 2.11) */
 };
 
 /*

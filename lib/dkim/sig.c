@@ -97,6 +97,49 @@ within(struct mailsec_str sub, struct mailsec_str dom)
 	return sub.len == dom.len || sub.ptr[sub.len - dom.len - 1] == '.';
 }
 
+static int
+hexval(unsigned char c)
+{
+	if (ms_isdigit(c))
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* dkim-quoted-printable (RFC 6376 2.11): FWS dropped, "=XX" decoded. */
+static bool
+qp_decode(struct mailsec_str v, char *out, size_t outsz, size_t *outlen)
+{
+	size_t i, n = 0;
+	int hi, lo;
+
+	for (i = 0; i < v.len; i++) {
+		unsigned char c = (unsigned char)v.ptr[i];
+
+		if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
+			continue;
+		if (c == '=') {
+			if (i + 2 >= v.len)
+				return false;
+			hi = hexval((unsigned char)v.ptr[i + 1]);
+			lo = hexval((unsigned char)v.ptr[i + 2]);
+			if (hi < 0 || lo < 0)
+				return false;
+			c = (unsigned char)(hi << 4 | lo);
+			i += 2;
+		}
+		if (n >= outsz - 1)
+			return false;
+		out[n++] = (char)c;
+	}
+	out[n] = '\0';
+	*outlen = n;
+	return true;
+}
+
 enum mailsec_dkim_reason
 ms_dkim_sig_parse(const char *p, size_t len, struct ms_dkim_sig *sig,
     char *why, size_t whysz)
@@ -238,24 +281,31 @@ ms_dkim_sig_parse(const char *p, size_t len, struct ms_dkim_sig *sig,
 
 	if ((t = ms_taglist_get(&sig->tags, "i")) != NULL) {
 		const char *at = NULL;
+		struct mailsec_str id;
 
-		for (i = t->value.len; i > 0; i--)
-			if (t->value.ptr[i - 1] == '@') {
-				at = t->value.ptr + i - 1;
+		/* i= is dkim-quoted-printable: "=XX" stands for a byte. */
+		if (!qp_decode(t->value, sig->ident, sizeof sig->ident, &k))
+			return fail(why, whysz, MAILSEC_DKIM_R_BAD_TAG,
+			    "i=%.*s: bad quoted-printable", SV(t->value));
+		id.ptr = sig->ident;
+		id.len = k;
+		for (i = id.len; i > 0; i--)
+			if (id.ptr[i - 1] == '@') {
+				at = id.ptr + i - 1;
 				break;
 			}
 		if (at == NULL)
 			return fail(why, whysz, MAILSEC_DKIM_R_BAD_TAG,
 			    "i=%.*s has no '@'", SV(t->value));
 		v.ptr = at + 1;
-		v.len = t->value.len - (size_t)(v.ptr - t->value.ptr);
+		v.len = id.len - (size_t)(v.ptr - id.ptr);
 		if (!ms_dkim_domain_ok(v.ptr, v.len))
 			return fail(why, whysz, MAILSEC_DKIM_R_BAD_TAG,
 			    "i=%.*s: bad domain", SV(t->value));
 		if (!within(v, sig->domain))
 			return fail(why, whysz, MAILSEC_DKIM_R_IDENTITY,
 			    "i=%.*s is not within d=", SV(t->value));
-		sig->identity = t->value;
+		sig->identity = id;
 	}
 
 	if ((t = ms_taglist_get(&sig->tags, "l")) != NULL) {
