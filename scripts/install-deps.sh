@@ -12,7 +12,7 @@ PACKAGES="
 	dns-root-data ca-certificates
 	nsd iproute2 util-linux python3
 	python3-spf spfquery python3-dkim python3-nacl python3-dnspython
-	opendkim-tools libmail-dkim-perl
+	opendkim-tools libmail-dkim-perl libopendkim-dev
 "
 
 missing=""
