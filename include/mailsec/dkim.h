@@ -91,6 +91,24 @@ MAILSEC_API const char *mailsec_dkim_canon_name(enum mailsec_dkim_canon c);
 
 /* ---- verification ------------------------------------------------------ */
 
+/*
+ * A cache of key records and their decoded keys, by selector and domain,
+ * each kept for its DNS TTL (at most a day; TTL 0 is not cached). Only
+ * answers are cached, never failures. Shared by any number of
+ * verification contexts of one thread; it must outlive them.
+ */
+struct mailsec_dkim_keycache;
+
+/* max_entries 0 takes the default (4096); the oldest entry makes room. */
+MAILSEC_API mailsec_err mailsec_dkim_keycache_new(size_t max_entries,
+    struct mailsec_dkim_keycache **out);
+MAILSEC_API void mailsec_dkim_keycache_free(struct mailsec_dkim_keycache *c);
+/* Entries held, and lookups answered from the cache since creation. */
+MAILSEC_API size_t mailsec_dkim_keycache_count(
+    const struct mailsec_dkim_keycache *c);
+MAILSEC_API uint64_t mailsec_dkim_keycache_hits(
+    const struct mailsec_dkim_keycache *c);
+
 /* Hard limits and settings; a zero field takes the default shown. */
 struct mailsec_dkim_verify_opts {
 	size_t max_signatures;	/* signatures evaluated (default 8); later
@@ -102,6 +120,7 @@ struct mailsec_dkim_verify_opts {
 				   creation) */
 	bool keep_trace;	/* keep canonicalized header data for
 				   mailsec_dkim_sig_info.canon_headers */
+	struct mailsec_dkim_keycache *key_cache;	/* NULL: none */
 };
 
 /* One signature's outcome; views live as long as the context. */

@@ -35,14 +35,16 @@ ms_dkim_canon_header(enum mailsec_dkim_canon c, const char *raw, size_t len,
 			return err;
 	if ((err = ms_buf_appendc(out, ':')) != MAILSEC_OK)
 		return err;
-	/* Value: unfold, WSP runs to one SP, none at either end. */
-	for (i = colon + 1; i < len; i++) {
-		char ch = raw[i];
+	/* Value: unfold, WSP runs to one SP, none at either end. Appends
+	 * runs of ordinary bytes at once. */
+	i = colon + 1;
+	while (i < len) {
+		size_t j;
 
-		if (ch == '\r' || ch == '\n')
-			continue;
-		if (ms_iswsp((unsigned char)ch)) {
-			wsp = true;
+		if (raw[i] == '\r' || raw[i] == '\n' ||
+		    ms_iswsp((unsigned char)raw[i])) {
+			wsp = wsp || raw[i] == ' ' || raw[i] == '\t';
+			i++;
 			continue;
 		}
 		if (wsp && any)
@@ -50,8 +52,13 @@ ms_dkim_canon_header(enum mailsec_dkim_canon c, const char *raw, size_t len,
 				return err;
 		wsp = false;
 		any = true;
-		if ((err = ms_buf_appendc(out, ch)) != MAILSEC_OK)
+		j = i + 1;
+		while (j < len && raw[j] != '\r' && raw[j] != '\n' &&
+		    !ms_iswsp((unsigned char)raw[j]))
+			j++;
+		if ((err = ms_buf_append(out, raw + i, j - i)) != MAILSEC_OK)
 			return err;
+		i = j;
 	}
 	return ms_buf_append(out, "\r\n", 2);
 }
@@ -82,6 +89,14 @@ body_emit(struct ms_dkim_body *b, const char *p, size_t n)
 	if ((uint64_t)n > b->limit - b->hashed)
 		n = (size_t)(b->limit - b->hashed);
 	b->hashed += n;
+	if (n >= sizeof b->stage / 2) {
+		/* Large spans go to the hash without the staging copy. */
+		if ((err = body_flush(b)) != MAILSEC_OK)
+			return err;
+		if (EVP_DigestUpdate(b->md, p, n) != 1)
+			return MAILSEC_ENOMEM;
+		return MAILSEC_OK;
+	}
 	while (n > 0) {
 		if (b->nstage == sizeof b->stage &&
 		    (err = body_flush(b)) != MAILSEC_OK)
@@ -149,18 +164,136 @@ body_content(struct ms_dkim_body *b, const char *p, size_t n)
 			return err;
 	}
 	b->in_line = true;
+	b->eol = false;
 	return body_emit(b, p, n);
+}
+
+/*
+ * Simple (3.4.3) changes nothing but the CRLFs at the very end, so a
+ * chunk is emitted as it is except for its trailing CRLFs, which are
+ * deferred (they may be the body's last empty lines).
+ */
+static mailsec_err
+body_update_simple(struct ms_dkim_body *b, const char *p, size_t len)
+{
+	size_t k, t = 0;
+	mailsec_err err;
+
+	if (len == 0)
+		return MAILSEC_OK;
+	if (b->cr) {
+		b->cr = false;
+		if (p[0] == '\n') {
+			b->crlfs++;
+			p++;
+			len--;
+		} else if ((err = body_content(b, "\r", 1)) != MAILSEC_OK) {
+			return err;
+		}
+	}
+	k = len;
+	if (k > 0 && p[k - 1] == '\r') {
+		b->cr = true;
+		k--;
+	}
+	while (k >= 2 && p[k - 2] == '\r' && p[k - 1] == '\n') {
+		t++;
+		k -= 2;
+	}
+	if (k > 0) {
+		if ((err = body_content(b, p, k)) != MAILSEC_OK)
+			return err;
+		b->crlfs = t;
+	} else {
+		b->crlfs += t;
+	}
+	return MAILSEC_OK;
+}
+
+/* 0x80 in each byte of x that is zero, nothing elsewhere (exact). */
+static inline uint64_t
+zero_bytes(uint64_t x)
+{
+	const uint64_t m = 0x7f7f7f7f7f7f7f7fULL;
+
+	return ~(((x & m) + m) | x | m);
+}
+
+/*
+ * Length of the longest prefix of s (a line, or part of one, without CR)
+ * that relaxed canonicalization leaves as it is: no HTAB, no two SP in a
+ * row, not ending in SP. Eight bytes at a time where the machine allows.
+ */
+static size_t
+relaxed_clean_prefix(const char *s, size_t n)
+{
+	size_t k = 0;
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	uint64_t prev = 0, w, zs, zt;
+
+	while (k + 8 <= n) {
+		memcpy(&w, s + k, 8);
+		zs = zero_bytes(w ^ 0x2020202020202020ULL);
+		zt = zero_bytes(w ^ 0x0909090909090909ULL);
+		if (zt != 0 || (zs & ((zs << 8) | prev)) != 0)
+			break;
+		prev = zs >> 56;	/* last byte's SP flag, as byte 0 */
+		k += 8;
+	}
+#endif
+	for (; k < n; k++) {
+		if (s[k] == '\t')
+			break;
+		if (s[k] == ' ' && k > 0 && s[k - 1] == ' ') {
+			k--;
+			break;
+		}
+	}
+	if (k > 0 && s[k - 1] == ' ')
+		k--;
+	return k;
 }
 
 mailsec_err
 ms_dkim_body_update(struct ms_dkim_body *b, const char *p, size_t len)
 {
 	size_t i = 0, j;
-	bool relaxed = b->canon == MAILSEC_DKIM_RELAXED;
 	mailsec_err err;
 
+	if (b->canon == MAILSEC_DKIM_SIMPLE)
+		return body_update_simple(b, p, len);
 	while (i < len) {
 		unsigned char c = (unsigned char)p[i];
+
+		if (!b->cr && !b->wsp && c != '\r') {
+			/* Fast path: the part of the line that is already
+			 * canonical goes out in one piece. */
+			const char *cr = memchr(p + i, '\r', len - i);
+			size_t end = cr != NULL ? (size_t)(cr - p) : len;
+
+			j = relaxed_clean_prefix(p + i, end - i);
+			if (j > 0 && i + j == end && end + 1 < len &&
+			    p[end + 1] == '\n') {
+				/* A whole canonical line: its CRLF goes out
+				 * with it; only empty lines after it are
+				 * deferred. */
+				if ((err = body_content(b, p + i, j + 2)) !=
+				    MAILSEC_OK)
+					return err;
+				b->in_line = false;
+				b->eol = true;
+				i = end + 2;
+				continue;
+			}
+			if (j > 0) {
+				if ((err = body_content(b, p + i, j)) !=
+				    MAILSEC_OK)
+					return err;
+				i += j;
+				continue;
+			}
+		}
 
 		if (b->cr) {
 			b->cr = false;
@@ -182,16 +315,23 @@ ms_dkim_body_update(struct ms_dkim_body *b, const char *p, size_t len)
 			i++;
 			continue;
 		}
-		if (relaxed && ms_iswsp(c)) {
+		if (ms_iswsp(c)) {
 			b->wsp = true;
 			i++;
 			continue;
 		}
-		/* A run of ordinary bytes. */
+		/* A run of ordinary bytes; a single SP between two of them
+		 * is already canonical and stays in the run (3.4.4). */
 		j = i + 1;
-		while (j < len && p[j] != '\r' &&
-		    !(relaxed && ms_iswsp((unsigned char)p[j])))
+		while (j < len && p[j] != '\r') {
+			if (ms_iswsp((unsigned char)p[j])) {
+				if (p[j] != ' ' || j + 1 >= len ||
+				    p[j + 1] == '\r' ||
+				    ms_iswsp((unsigned char)p[j + 1]))
+					break;
+			}
 			j++;
+		}
 		if ((err = body_content(b, p + i, j - i)) != MAILSEC_OK)
 			return err;
 		i = j;
@@ -215,7 +355,7 @@ ms_dkim_body_final(struct ms_dkim_body *b, unsigned char *dig,
 		 * CRLF; a last line without CRLF gets one. */
 		if ((err = body_emit(b, "\r\n", 2)) != MAILSEC_OK)
 			return err;
-	} else if (b->in_line || (b->crlfs > 0 && b->any)) {
+	} else if (b->in_line || (b->crlfs > 0 && b->any && !b->eol)) {
 		/* 3.4.4: a non-empty body ends in exactly one CRLF; an
 		 * empty one (or only empty lines) stays empty. */
 		if ((err = body_emit(b, "\r\n", 2)) != MAILSEC_OK)

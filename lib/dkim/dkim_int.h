@@ -41,6 +41,8 @@ struct ms_dkim_body {
 	bool wsp;		/* relaxed: WSP pending in this line */
 	bool in_line;		/* content emitted on this line */
 	bool any;		/* anything emitted at all */
+	bool eol;		/* relaxed: the last line's CRLF went out
+				   with it (not deferred) */
 	size_t nstage;
 	unsigned char stage[4096];
 };
@@ -99,5 +101,22 @@ bool ms_dkim_domain_ok(const char *p, size_t len);
 /* Parses the public key of a key record for alg. */
 mailsec_err ms_dkim_pubkey(enum mailsec_dkim_algorithm type,
     struct mailsec_str p, EVP_PKEY **out);
+
+/*
+ * Parses a key record; *pkey (if non-NULL) receives the public key unless
+ * revoked or of unknown type. known: the key decoded earlier from this
+ * same record (key cache), used instead of decoding p= again.
+ */
+mailsec_err ms_dkim_record_parse_key(const char *p, size_t len,
+    struct mailsec_dkim_record *rec, EVP_PKEY *known, EVP_PKEY **pkey,
+    struct mailsec_diag *diag);
+
+/* Key cache (keycache.c). get: true on a live entry; *text/len view the
+ * cached record and *pkey (borrowed, may be NULL) its decoded key. */
+bool ms_dkim_keycache_get(struct mailsec_dkim_keycache *c, const char *name,
+    time_t now, const char **text, size_t *len, EVP_PKEY **pkey);
+/* Stores a record (copied) and its key (reference taken) for ttl s. */
+void ms_dkim_keycache_put(struct mailsec_dkim_keycache *c, const char *name,
+    time_t now, uint32_t ttl, const char *text, size_t len, EVP_PKEY *pkey);
 
 #endif /* MS_DKIM_INT_H */

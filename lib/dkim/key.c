@@ -82,14 +82,9 @@ list_has(struct mailsec_str v, const char *item)
 	return false;
 }
 
-/* Parses rec; *pkey (if non-NULL) receives the key unless revoked. */
-mailsec_err ms_dkim_record_parse_key(const char *p, size_t len,
-    struct mailsec_dkim_record *rec, EVP_PKEY **pkey,
-    struct mailsec_diag *diag);
-
 mailsec_err
 ms_dkim_record_parse_key(const char *p, size_t len,
-    struct mailsec_dkim_record *rec, EVP_PKEY **pkey,
+    struct mailsec_dkim_record *rec, EVP_PKEY *known, EVP_PKEY **pkey,
     struct mailsec_diag *diag)
 {
 	struct ms_taglist tl;
@@ -148,6 +143,13 @@ ms_dkim_record_parse_key(const char *p, size_t len,
 	}
 	if (rec->key_type == MAILSEC_DKIM_ALG_UNKNOWN)
 		return MAILSEC_OK;	/* caller decides: unknown k= */
+	if (known != NULL) {
+		/* Decoded before (key cache): decoding is the costly part. */
+		rec->key_bits = (unsigned)EVP_PKEY_get_bits(known);
+		if (pkey != NULL && EVP_PKEY_up_ref(known) == 1)
+			*pkey = known;
+		return MAILSEC_OK;
+	}
 	if (ms_dkim_pubkey(rec->key_type, t->value, &k) != MAILSEC_OK)
 		return ms_diag(diag, MAILSEC_ESYNTAX,
 		    (size_t)(t->value.ptr - p), 0,
@@ -168,7 +170,7 @@ mailsec_dkim_record_parse(const char *p, size_t len,
 {
 	if (rec == NULL || (p == NULL && len > 0))
 		return MAILSEC_EINVAL;
-	return ms_dkim_record_parse_key(p, len, rec, NULL, diag);
+	return ms_dkim_record_parse_key(p, len, rec, NULL, NULL, diag);
 }
 
 /* ---- private keys ------------------------------------------------------ */

@@ -1,1 +1,2 @@
-set(MAILSEC_DKIM_SOURCES dkim/canon.c dkim/sig.c dkim/key.c dkim/verify.c dkim/sign.c)
+set(MAILSEC_DKIM_SOURCES dkim/canon.c dkim/sig.c dkim/key.c dkim/keycache.c
+	dkim/verify.c dkim/sign.c)

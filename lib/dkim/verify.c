@@ -11,10 +11,6 @@
 
 #include "dkim/dkim_int.h"
 
-mailsec_err ms_dkim_record_parse_key(const char *p, size_t len,
-    struct mailsec_dkim_record *rec, EVP_PKEY **pkey,
-    struct mailsec_diag *diag);
-
 enum vstate { V_HEADERS, V_BODY, V_DONE };
 
 struct vfield {
@@ -288,6 +284,8 @@ done:
 }
 
 static void on_key(void *arg, struct mailsec_dns_result *res);
+static bool apply_record(struct vsig *s, const char *qname, const char *text,
+    size_t len, EVP_PKEY *known);
 
 static mailsec_err
 start_sig(struct mailsec_dkim_verify *ctx, struct vsig *s, size_t fi)
@@ -355,6 +353,17 @@ start_sig(struct mailsec_dkim_verify *ctx, struct vsig *s, size_t fi)
 		set_result(s, MAILSEC_DKIM_PERMERROR, MAILSEC_DKIM_R_NO_KEY,
 		    "key name too long");
 		return MAILSEC_OK;
+	}
+	if (ctx->o.key_cache != NULL) {
+		const char *text;
+		size_t tlen;
+		EVP_PKEY *known;
+
+		if (ms_dkim_keycache_get(ctx->o.key_cache, qname, ctx->o.now,
+		    &text, &tlen, &known)) {
+			apply_record(s, qname, text, tlen, known);
+			return MAILSEC_OK;
+		}
 	}
 	err = mailsec_resolver_query(ctx->r, qname, MAILSEC_DNS_TXT, on_key,
 	    s, &s->qid);
@@ -526,42 +535,25 @@ mailsec_dkim_verify_eom(struct mailsec_dkim_verify *ctx)
 	return MAILSEC_OK;
 }
 
-static void
-on_key(void *arg, struct mailsec_dns_result *res)
+/*
+ * A key record arrived (from DNS or the cache): check it against the
+ * signature (RFC 6376 6.1.2, RFC 8301, RFC 8463). known: its key decoded
+ * before. Returns true when the record itself was usable (cacheable).
+ */
+static bool
+apply_record(struct vsig *s, const char *qname, const char *text, size_t len,
+    EVP_PKEY *known)
 {
-	struct vsig *s = arg;
 	struct mailsec_dkim_record rec;
 	struct mailsec_diag diag;
-	const struct mailsec_dns_rr *rr = NULL;
-	size_t i;
 
-	s->query_pending = false;
-	if (res->status == MAILSEC_DNS_TIMEOUT ||
-	    res->status == MAILSEC_DNS_SERVFAIL) {
-		set_result(s, MAILSEC_DKIM_TEMPERROR, MAILSEC_DKIM_R_KEY_TEMP,
-		    "key lookup failed temporarily: %s",
-		    res->why[0] ? res->why :
-		    mailsec_dns_status_name(res->status));
-		goto done;
-	}
-	for (i = 0; i < res->count; i++)
-		if (res->rrs[i].type == MAILSEC_DNS_TXT) {
-			rr = &res->rrs[i];
-			break;
-		}
-	if (res->status != MAILSEC_DNS_ANSWER || rr == NULL) {
-		set_result(s, MAILSEC_DKIM_PERMERROR, MAILSEC_DKIM_R_NO_KEY,
-		    "no key record at %s (%s)", res->qname,
-		    mailsec_dns_status_name(res->status));
-		goto done;
-	}
 	diag.set = 0;
-	if (ms_dkim_record_parse_key(rr->u.txt.data, rr->u.txt.len, &rec,
-	    &s->pkey, &diag) != MAILSEC_OK) {
+	if (ms_dkim_record_parse_key(text, len, &rec, known, &s->pkey,
+	    &diag) != MAILSEC_OK) {
 		set_result(s, MAILSEC_DKIM_PERMERROR, MAILSEC_DKIM_R_KEY_SYNTAX,
-		    "key record at %s: %s", res->qname,
+		    "key record at %s: %s", qname,
 		    diag.set ? diag.text : "invalid");
-		goto done;
+		return false;
 	}
 	s->info.key_testing = rec.testing;
 	s->info.key_bits = rec.key_bits;
@@ -609,6 +601,41 @@ on_key(void *arg, struct mailsec_dns_result *res)
 	}
 	s->key_done = true;
 	finish(s);
+	return true;
+}
+
+static void
+on_key(void *arg, struct mailsec_dns_result *res)
+{
+	struct vsig *s = arg;
+	const struct mailsec_dns_rr *rr = NULL;
+	size_t i;
+
+	s->query_pending = false;
+	if (res->status == MAILSEC_DNS_TIMEOUT ||
+	    res->status == MAILSEC_DNS_SERVFAIL) {
+		set_result(s, MAILSEC_DKIM_TEMPERROR, MAILSEC_DKIM_R_KEY_TEMP,
+		    "key lookup failed temporarily: %s",
+		    res->why[0] ? res->why :
+		    mailsec_dns_status_name(res->status));
+		goto done;
+	}
+	for (i = 0; i < res->count; i++)
+		if (res->rrs[i].type == MAILSEC_DNS_TXT) {
+			rr = &res->rrs[i];
+			break;
+		}
+	if (res->status != MAILSEC_DNS_ANSWER || rr == NULL) {
+		set_result(s, MAILSEC_DKIM_PERMERROR, MAILSEC_DKIM_R_NO_KEY,
+		    "no key record at %s (%s)", res->qname,
+		    mailsec_dns_status_name(res->status));
+		goto done;
+	}
+	if (apply_record(s, res->qname, rr->u.txt.data, rr->u.txt.len, NULL) &&
+	    s->ctx->o.key_cache != NULL)
+		ms_dkim_keycache_put(s->ctx->o.key_cache, res->qname,
+		    s->ctx->o.now, rr->ttl, rr->u.txt.data, rr->u.txt.len,
+		    s->pkey);
 done:
 	mailsec_dns_result_free(res);
 }

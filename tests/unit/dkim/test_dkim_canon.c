@@ -140,6 +140,89 @@ test_body_large(void **state)
 	assert_memory_equal(want, got, 32);
 }
 
+/* Reference canonicalizers, written from RFC 6376 3.4.3 / 3.4.4 the plain
+ * way (split into lines, transform, drop trailing empty lines). */
+static size_t
+ref_body(enum mailsec_dkim_canon c, const char *in, size_t n, char *out)
+{
+	size_t i = 0, o = 0, keep = 0, start, end, k, before;
+	bool wsp;
+
+	while (i < n) {
+		start = i;
+		while (i < n && !(in[i] == '\r' && i + 1 < n &&
+		    in[i + 1] == '\n'))
+			i++;
+		end = i;
+		before = o;
+		if (c == MAILSEC_DKIM_RELAXED) {
+			wsp = false;
+			for (k = start; k < end; k++) {
+				if (in[k] == ' ' || in[k] == '\t') {
+					wsp = true;
+					continue;
+				}
+				if (wsp)
+					out[o++] = ' ';
+				wsp = false;
+				out[o++] = in[k];
+			}
+		} else {
+			memcpy(out + o, in + start, end - start);
+			o += end - start;
+		}
+		out[o++] = '\r';
+		out[o++] = '\n';
+		if (o - before > 2)	/* not an empty line */
+			keep = o;
+		if (i < n)
+			i += 2;		/* the CRLF */
+	}
+	if (c == MAILSEC_DKIM_SIMPLE && keep == 0) {
+		out[0] = '\r';
+		out[1] = '\n';
+		keep = 2;
+	}
+	return keep;
+}
+
+static void
+test_body_random(void **state)
+{
+	static const char alpha[] = "ab \t\r\n  \r\n";
+	static char in[600], want[1400];
+	unsigned seed = 6376, r;
+	unsigned char dw[32], dg[32], dg2[32];
+	size_t n, k, wn;
+	int round, c;
+
+	(void)state;
+	for (round = 0; round < 4000; round++) {
+		seed = seed * 1103515245u + 12345u;
+		n = (seed >> 16) % sizeof in;
+		for (k = 0; k < n; k++) {
+			seed = seed * 1103515245u + 12345u;
+			r = (seed >> 16) % (sizeof alpha - 1 + 6);
+			in[k] = r < sizeof alpha - 1 ? alpha[r] : 'x';
+		}
+		in[n] = '\0';
+		for (c = 0; c < 2; c++) {
+			struct body_case bc = { (enum mailsec_dkim_canon)c, in,
+			    NULL, NOL };
+			uint64_t t, t2;
+
+			wn = ref_body(bc.c, in, n, want);
+			hash_of(want, wn, dw);
+			run_body(&bc, false, dg, &t);
+			run_body(&bc, true, dg2, &t2);
+			if (memcmp(dw, dg, 32) != 0 || memcmp(dw, dg2, 32) != 0
+			    || t != wn || t2 != wn)
+				fail_msg("round %d canon %d len %zu: differs "
+				    "from the reference", round, c, n);
+		}
+	}
+}
+
 struct hdr_case {
 	enum mailsec_dkim_canon c;
 	const char *in, *want;
@@ -206,6 +289,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_body),
 		cmocka_unit_test(test_body_large),
+		cmocka_unit_test(test_body_random),
 		cmocka_unit_test(test_header),
 		cmocka_unit_test(test_base64),
 	};

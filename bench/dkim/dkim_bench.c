@@ -1,0 +1,185 @@
+/*
+ * bench/dkim/dkim_bench.c - mailsec's DKIM driver for ../shared/peer-bench.
+ *
+ *   dkim_bench verify DIR [DNS]
+ *   dkim_bench sign DIR rsa|ed25519 KEY.pem DOMAIN SELECTOR
+ *
+ * Processes every *.eml file of DIR in name order in one process, one
+ * message at a time (read, parse, verify or sign), and prints
+ * "result ok=N fail=M". DNS: "zone:FILE" for a zone file, else a server
+ * address to forward to (default 127.0.0.1, the bench's nsd). The private
+ * key is parsed once; verification keeps keys in a key cache for their
+ * TTL (BENCH_NO_KEYCACHE=1: none). BENCH_OUT=DIR writes signed messages.
+ */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mailsec/dkim.h>
+#include <mailsec/dns.h>
+#include <mailsec/msg.h>
+
+static int
+cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static char **
+list_dir(const char *dir, size_t *n)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char **v = NULL, **nv;
+	size_t cap = 0, l;
+
+	*n = 0;
+	if (d == NULL) {
+		perror(dir);
+		exit(2);
+	}
+	while ((e = readdir(d)) != NULL) {
+		l = strlen(e->d_name);
+		if (l < 5 || strcmp(e->d_name + l - 4, ".eml") != 0)
+			continue;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 256;
+			if ((nv = realloc(v, cap * sizeof *v)) == NULL)
+				exit(2);
+			v = nv;
+		}
+		if ((v[(*n)++] = strdup(e->d_name)) == NULL)
+			exit(2);
+	}
+	closedir(d);
+	qsort(v, *n, sizeof *v, cmp);
+	return v;
+}
+
+static char *
+slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	long sz;
+
+	if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (sz = ftell(f)) < 0) {
+		perror(path);
+		exit(2);
+	}
+	rewind(f);
+	if ((buf = malloc((size_t)sz + 1)) == NULL ||
+	    fread(buf, 1, (size_t)sz, f) != (size_t)sz) {
+		perror(path);
+		exit(2);
+	}
+	fclose(f);
+	buf[sz] = '\0';
+	*len = (size_t)sz;
+	return buf;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct mailsec_resolver *r = NULL;
+	struct mailsec_dkim_key *key = NULL;
+	struct mailsec_dkim_sign_opts so = { 0 };
+	struct mailsec_dkim_verify_opts vo = { 0 };
+	struct mailsec_dkim_keycache *cache = NULL;
+	const char *out = getenv("BENCH_OUT");
+	char path[4096], **names, *data, *sig;
+	size_t n, i, j, len, siglen;
+	int sign, ok = 0, fail = 0;
+
+	if (argc < 3 || (strcmp(argv[1], "verify") != 0 &&
+	    strcmp(argv[1], "sign") != 0) ||
+	    (strcmp(argv[1], "sign") == 0 && argc < 7)) {
+		fprintf(stderr, "usage: %s verify DIR [zone:FILE|SERVER] | "
+		    "sign DIR rsa|ed25519 KEY.pem DOMAIN SELECTOR\n", argv[0]);
+		return 2;
+	}
+	sign = strcmp(argv[1], "sign") == 0;
+	if (sign) {
+		data = slurp(argv[4], &len);
+		if (mailsec_dkim_key_load(data, len, &key, NULL) !=
+		    MAILSEC_OK) {
+			fprintf(stderr, "%s: cannot load key\n", argv[4]);
+			return 1;
+		}
+		free(data);
+		so.key = key;
+		so.domain = argv[5];
+		so.selector = argv[6];
+		so.headers = "from:to:subject:date:message-id:mime-version:"
+		    "content-type";
+	} else {
+		const char *dns = argc > 3 ? argv[3] : "127.0.0.1";
+		mailsec_err err = strncmp(dns, "zone:", 5) == 0 ?
+		    mailsec_resolver_new_zone_file(dns + 5, &r, NULL) :
+		    mailsec_resolver_new_from_args(dns, NULL, &r, NULL);
+
+		if (err != MAILSEC_OK) {
+			fprintf(stderr, "resolver: %s\n",
+			    mailsec_strerror(err));
+			return 1;
+		}
+		/* A gateway keeps decoded keys for their TTL. */
+		if (getenv("BENCH_NO_KEYCACHE") == NULL &&
+		    mailsec_dkim_keycache_new(0, &cache) != MAILSEC_OK)
+			return 1;
+		vo.key_cache = cache;
+	}
+	names = list_dir(argv[2], &n);
+	for (i = 0; i < n; i++) {
+		struct mailsec_msg *m;
+		struct mailsec_dkim_verify *v;
+		bool good = false;
+
+		snprintf(path, sizeof path, "%s/%s", argv[2], names[i]);
+		data = slurp(path, &len);
+		if (mailsec_msg_parse(data, len, NULL, 0, &m, NULL) !=
+		    MAILSEC_OK) {
+			fail++;
+			free(data);
+			continue;
+		}
+		if (sign) {
+			if (mailsec_dkim_sign_msg(&so, m, &sig, &siglen,
+			    NULL) == MAILSEC_OK) {
+				good = true;
+				if (out != NULL) {
+					FILE *f;
+
+					snprintf(path, sizeof path, "%s/%s",
+					    out, names[i]);
+					if ((f = fopen(path, "wb")) != NULL) {
+						fwrite(sig, 1, siglen, f);
+						fwrite(data, 1, len, f);
+						fclose(f);
+					}
+				}
+				free(sig);
+			}
+		} else if (mailsec_dkim_verify_msg(r, &vo, m, &v) ==
+		    MAILSEC_OK) {
+			good = mailsec_dkim_verify_count(v) > 0;
+			for (j = 0; j < mailsec_dkim_verify_count(v); j++)
+				if (mailsec_dkim_verify_sig(v, j)->result !=
+				    MAILSEC_DKIM_PASS)
+					good = false;
+			mailsec_dkim_verify_free(v);
+		}
+		good ? ok++ : fail++;
+		mailsec_msg_free(m);
+		free(data);
+		free(names[i]);
+	}
+	free(names);
+	printf("result ok=%d fail=%d\n", ok, fail);
+	mailsec_dkim_key_free(key);
+	mailsec_dkim_keycache_free(cache);
+	mailsec_resolver_free(r);
+	return 0;
+}
