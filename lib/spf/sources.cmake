@@ -1,0 +1,1 @@
+set(MAILSEC_SPF_SOURCES spf/record.c spf/macro.c spf/spf.c spf/header.c)
