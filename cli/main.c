@@ -13,6 +13,7 @@
 int cmd_message(int argc, char **argv);
 int cmd_dns(int argc, char **argv);
 int cmd_dkim(int argc, char **argv);
+int cmd_spf(int argc, char **argv);
 static int cmd_help(int argc, char **argv);
 static int cmd_version(int argc, char **argv);
 
@@ -71,6 +72,21 @@ const struct cli_cmd cli_cmds[] = {
 	  "See docs/dkim.md.\n"
 	  DNS_USAGE,
 	  cmd_dkim },
+	{ "spf", "SPF: check a client address against a domain's policy",
+	  "usage: mailsec spf --ip IP --mail-from ADDR [--helo NAME]\n"
+	  "           [--receiver NAME] [--helo-identity] [--json] [--trace]\n"
+	  "           [--dns ... | --dns-zone FILE]\n"
+	  "\n"
+	  "Runs RFC 7208 check_host() for the client IP and the MAIL FROM\n"
+	  "address (--mail-from '' is the null reverse-path: the HELO name\n"
+	  "is checked as postmaster@HELO). --helo-identity checks the HELO\n"
+	  "name alone. Prints the result (none, neutral, pass, fail,\n"
+	  "softfail, temperror, permerror), the mechanism that matched, the\n"
+	  "explanation, the DNS lookups used, and the Received-SPF and\n"
+	  "Authentication-Results text. --trace shows every term and DNS\n"
+	  "query with its answer. See docs/spf.md.\n"
+	  DNS_USAGE,
+	  cmd_spf },
 	{ "help", "show help for a command",
 	  "usage: mailsec help [COMMAND]\n", cmd_help },
 	{ "version", "print the version",

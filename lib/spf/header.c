@@ -229,8 +229,20 @@ mailsec_spf_authres(const struct mailsec_spf_outcome *o, char **out)
 		err = ms_buf_appendz(&b, " smtp.mailfrom=");
 		v = o->sender;
 	}
-	if (err == MAILSEC_OK)
-		err = put_value(&b, v ? v : "", false);
+	v = v ? v : "";
+	if (err == MAILSEC_OK) {
+		const char *at = strrchr(v, '@');
+		char *local = at ? ms_memdupz(v, (size_t)(at - v)) : NULL;
+
+		/* RFC 8601 2.2: pvalue may be [local-part "@"] domain-name
+		 * as is; anything else goes quoted. */
+		if (at != NULL && local != NULL && is_dot_atom(local) &&
+		    is_dot_atom(at + 1))
+			err = ms_buf_appendz(&b, v);
+		else
+			err = put_value(&b, v, false);
+		free(local);
+	}
 	if (err != MAILSEC_OK)
 		return err;
 	*out = ms_buf_steal(&b, NULL);
