@@ -8,9 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/sha.h>
+
 #include "dkim/dkim_int.h"
 
-EVP_PKEY *ms_dkim_key_pkey(const struct mailsec_dkim_key *key);
+EVP_MD_CTX *ms_dkim_key_sign_ctx(const struct mailsec_dkim_key *key);
 
 /* Fields whose addition or change alters what a reader sees. Each is
  * signed once more than it occurs, so an added instance (or an added
@@ -236,7 +238,6 @@ mailsec_dkim_sign_msg(const struct mailsec_dkim_sign_opts *o,
 	size_t siglen = sizeof sig, col;
 	struct mailsec_str bodyv;
 	EVP_MD_CTX *mctx = NULL;
-	EVP_PKEY *pk;
 	time_t t;
 	bool body_live = false;
 	mailsec_err err;
@@ -333,22 +334,20 @@ mailsec_dkim_sign_msg(const struct mailsec_dkim_sign_opts *o,
 	if ((err = header_data(msg, hc, hl.ptr, hl.len, hdr.ptr, hdr.len,
 	    &hd)) != MAILSEC_OK)
 		goto done;
-	pk = ms_dkim_key_pkey(o->key);
-	if ((mctx = EVP_MD_CTX_new()) == NULL) {
+	if ((mctx = ms_dkim_key_sign_ctx(o->key)) == NULL) {
 		err = MAILSEC_ENOMEM;
 		goto done;
 	}
 	if (alg == MAILSEC_DKIM_ED25519_SHA256) {
 		unsigned char hh[32];
 
-		EVP_Digest(hd.ptr, hd.len, hh, NULL, EVP_sha256(), NULL);
-		if (EVP_DigestSignInit(mctx, NULL, NULL, NULL, pk) != 1 ||
-		    EVP_DigestSign(mctx, sig, &siglen, hh, sizeof hh) != 1) {
+		/* RFC 8463 3: Ed25519 over the SHA-256 of the headers. */
+		SHA256((const unsigned char *)hd.ptr, hd.len, hh);
+		if (EVP_DigestSign(mctx, sig, &siglen, hh, sizeof hh) != 1) {
 			err = MAILSEC_ENOMEM;
 			goto done;
 		}
-	} else if (EVP_DigestSignInit(mctx, NULL, EVP_sha256(), NULL,
-	    pk) != 1 || EVP_DigestSign(mctx, sig, &siglen,
+	} else if (EVP_DigestSign(mctx, sig, &siglen,
 	    (const unsigned char *)hd.ptr, hd.len) != 1) {
 		err = MAILSEC_ENOMEM;
 		goto done;

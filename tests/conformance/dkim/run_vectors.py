@@ -14,9 +14,11 @@ usage: run_vectors.py PATH/TO/mailsec
   DomainKeys-only messages (RFC 4870) are out of scope and skipped.
 Exit status: 0 all good, 1 a mismatch, 77 the suites are absent.
 """
+import atexit
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -69,6 +71,7 @@ def sign(path, key, domain, selector, alg=None, extra=()):
 
 
 tmp = tempfile.mkdtemp(prefix="dkim-conf-")
+atexit.register(shutil.rmtree, tmp, True)
 
 # ---- RFC 8463 ---------------------------------------------------------
 d = os.path.join(ROOT, "rfc8463")
