@@ -122,7 +122,7 @@ struct mailsec_spf_outcome {
 	bool explanation_default; /* explanation is the default text */
 	char *problem;		/* temperror/permerror: what went wrong */
 	unsigned lookups;	/* DNS-querying terms used (limit 10) */
-	unsigned void_lookups;	/* NXDOMAIN/NODATA term lookups (limit 2) */
+	unsigned void_lookups;	/* NXDOMAIN/NODATA lookups (limit 2) */
 	unsigned queries;	/* DNS queries actually sent */
 	size_t ntrace;
 	struct mailsec_spf_event *trace;
@@ -173,8 +173,9 @@ MAILSEC_API struct mailsec_spf_outcome *mailsec_spf_take_outcome(
 MAILSEC_API void mailsec_spf_free(struct mailsec_spf *spf);
 
 /*
- * Synchronous wrapper: new + start + run the resolver until done.
- * *out receives the outcome (the caller frees it). trace: record events.
+ * Synchronous wrapper: new + start + run the resolver until done, or
+ * temperror after 20 s (RFC 7208 4.6.4). *out receives the outcome (the
+ * caller frees it). trace: record events.
  */
 MAILSEC_API mailsec_err mailsec_spf_check(struct mailsec_resolver *r,
     const struct mailsec_spf_request *req, bool trace,

@@ -27,6 +27,9 @@
 #define SPF_TRACE_MAX 2000
 /* Longest MAIL FROM / HELO accepted (RFC 5321 4.5.3.1: 256 for a path). */
 #define SPF_SENDER_MAX 512
+/* RFC 7208 4.6.4: the synchronous wrapper gives up (temperror) after
+ * this long; "at least 20 seconds". */
+#define SPF_TIME_MAX_MS 20000
 /* A name in presentation form with every octet escaped as \DDD. */
 #define SPF_QNAME_MAX (253 * 4 + 1)
 
@@ -1525,8 +1528,10 @@ mailsec_spf_check(struct mailsec_resolver *r,
     const struct mailsec_spf_request *req, bool trace,
     struct mailsec_spf_outcome **out, struct mailsec_diag *diag)
 {
+	struct timespec t0, t1;
 	struct mailsec_spf *s;
 	mailsec_err err;
+	int64_t left;
 
 	if (out == NULL)
 		return MAILSEC_EINVAL;
@@ -1536,12 +1541,24 @@ mailsec_spf_check(struct mailsec_resolver *r,
 	mailsec_spf_set_trace(s, trace);
 	if ((err = mailsec_spf_start(s, NULL, NULL)) != MAILSEC_OK)
 		goto out;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (!s->done) {
 		if (mailsec_resolver_pending(r) == 0) {
 			err = MAILSEC_ESTATE;	/* cannot happen */
 			goto out;
 		}
-		if ((err = mailsec_resolver_wait(r, -1)) != MAILSEC_OK)
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		left = SPF_TIME_MAX_MS - ((int64_t)(t1.tv_sec - t0.tv_sec) *
+		    1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
+		if (left <= 0) {
+			/* RFC 7208 4.6.4: too long is temperror. */
+			set_problem(s, "evaluation took longer than %d s",
+			    SPF_TIME_MAX_MS / 1000);
+			spf_finish(s, MAILSEC_SPF_TEMPERROR);
+			spf_complete(s);
+			break;
+		}
+		if ((err = mailsec_resolver_wait(r, (int)left)) != MAILSEC_OK)
 			goto out;
 	}
 	*out = mailsec_spf_take_outcome(s);
