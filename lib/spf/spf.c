@@ -657,8 +657,8 @@ reverse_name(const struct mailsec_spf *s, char *out, size_t outsz)
 	snprintf(out + o, outsz - o, "ip6.arpa");
 }
 
-/* Starts the validation if needed; returns true when the machine must
- * wait for it (the frame resumes in state ret afterwards). */
+/* Starts the validation unless done; *wait tells whether the machine
+ * must wait for it (the frame resumes in state ret afterwards). */
 static mailsec_err
 pv_start(struct mailsec_spf *s, enum spf_state ret, bool *wait)
 {
@@ -1283,6 +1283,14 @@ spf_complete(struct mailsec_spf *s)
 	}
 	o->mechanism = s->mech;
 	s->mech = NULL;
+	if (s->trace_dropped > 0 && o->ntrace > 0) {
+		/* The last slot says how much is missing. */
+		size_t dropped = s->trace_dropped + 1;
+
+		free(o->trace[--o->ntrace].text);
+		spf_ev(s, MAILSEC_SPF_EV_NOTE, "(%zu more trace events not "
+		    "kept)", dropped);
+	}
 }
 
 static void

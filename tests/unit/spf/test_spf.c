@@ -495,6 +495,46 @@ test_free_pending(void **state)
 	mailsec_resolver_free(r);
 }
 
+/* The trace keeps a bounded number of events and says how many it
+ * dropped: 4 includes of 540 ip4 terms each. */
+static void
+test_trace_bound(void **state)
+{
+	struct mailsec_spf_request req = { 0 };
+	struct mailsec_spf_outcome *o = NULL;
+	struct mailsec_resolver *r = NULL;
+	struct ms_buf z;
+	int i, k;
+
+	(void)state;
+	ms_buf_init(&z, 1 << 20);
+	assert_int_equal(ms_buf_appendz(&z, "big.test. TXT \"v=spf1 "
+	    "include:i1.test include:i2.test include:i3.test "
+	    "include:i4.test -all\"\n"), MAILSEC_OK);
+	for (i = 1; i <= 4; i++) {
+		assert_int_equal(ms_buf_printf(&z, "i%d.test. TXT \"v=spf1\"",
+		    i), MAILSEC_OK);
+		for (k = 0; k < 540; k++)
+			assert_int_equal(ms_buf_printf(&z, " \" ip4:10.0.%d.%d\"",
+			    k / 250, k % 250), MAILSEC_OK);
+		assert_int_equal(ms_buf_appendz(&z, " \" ?all\"\n"),
+		    MAILSEC_OK);
+	}
+	assert_int_equal(mailsec_resolver_new_zone_mem(z.ptr, z.len, NULL, &r,
+	    NULL), MAILSEC_OK);
+	ms_buf_free(&z);
+	req.ip = "192.0.2.1";
+	req.mail_from = "a@big.test";
+	assert_int_equal(mailsec_spf_check(r, &req, true, &o, NULL),
+	    MAILSEC_OK);
+	assert_int_equal(o->result, MAILSEC_SPF_FAIL);
+	assert_int_equal(o->lookups, 4);
+	assert_int_equal(o->ntrace, 2000);
+	assert_non_null(strstr(o->trace[1999].text, "more trace events"));
+	mailsec_spf_outcome_free(o);
+	mailsec_resolver_free(r);
+}
+
 static void
 test_bad_request(void **state)
 {
@@ -528,6 +568,7 @@ main(void)
 		cmocka_unit_test(test_async_many),
 		cmocka_unit_test(test_mx_parallel),
 		cmocka_unit_test(test_free_pending),
+		cmocka_unit_test(test_trace_bound),
 		cmocka_unit_test(test_bad_request),
 	};
 
