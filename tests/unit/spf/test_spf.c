@@ -515,8 +515,9 @@ test_trace_bound(void **state)
 		assert_int_equal(ms_buf_printf(&z, "i%d.test. TXT \"v=spf1\"",
 		    i), MAILSEC_OK);
 		for (k = 0; k < 540; k++)
-			assert_int_equal(ms_buf_printf(&z, " \" ip4:10.0.%d.%d\"",
-			    k / 250, k % 250), MAILSEC_OK);
+			assert_int_equal(ms_buf_printf(&z,
+			    " \" ip4:10.0.%d.%d\"", k / 250, k % 250),
+			    MAILSEC_OK);
 		assert_int_equal(ms_buf_appendz(&z, " \" ?all\"\n"),
 		    MAILSEC_OK);
 	}
