@@ -12,5 +12,7 @@
 #include <mailsec/domain.h>
 
 #include <mailsec/dns.h>
+#include <mailsec/spf.h>
+#include <mailsec/dkim.h>
 
 #endif /* MAILSEC_H */
