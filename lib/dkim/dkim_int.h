@@ -112,9 +112,11 @@ mailsec_err ms_dkim_record_parse_key(const char *p, size_t len,
     struct mailsec_diag *diag);
 
 /* Key cache (keycache.c). get: true on a live entry; *text/len view the
- * cached record and *pkey (borrowed, may be NULL) its decoded key. */
+ * cached record, *pkey (borrowed, may be NULL) its decoded key, *vctx
+ * (owned by the caller, may be NULL) a verification context for it. */
 bool ms_dkim_keycache_get(struct mailsec_dkim_keycache *c, const char *name,
-    time_t now, const char **text, size_t *len, EVP_PKEY **pkey);
+    time_t now, const char **text, size_t *len, EVP_PKEY **pkey,
+    EVP_MD_CTX **vctx);
 /* Stores a record (copied) and its key (reference taken) for ttl s. */
 void ms_dkim_keycache_put(struct mailsec_dkim_keycache *c, const char *name,
     time_t now, uint32_t ttl, const char *text, size_t len, EVP_PKEY *pkey);

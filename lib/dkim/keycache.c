@@ -20,6 +20,7 @@ struct kc_entry {
 	char *text;
 	size_t len;
 	EVP_PKEY *pkey;
+	EVP_MD_CTX *vtmpl;		/* verification set up for pkey */
 	time_t expires;
 	uint32_t hash;
 };
@@ -72,6 +73,7 @@ kc_remove(struct mailsec_dkim_keycache *c, struct kc_entry *e)
 	else
 		c->newest = e->older;
 	c->count--;
+	EVP_MD_CTX_free(e->vtmpl);
 	EVP_PKEY_free(e->pkey);
 	free(e->name);
 	free(e->text);
@@ -114,7 +116,8 @@ kc_find(struct mailsec_dkim_keycache *c, const char *name, uint32_t h)
 
 bool
 ms_dkim_keycache_get(struct mailsec_dkim_keycache *c, const char *name,
-    time_t now, const char **text, size_t *len, EVP_PKEY **pkey)
+    time_t now, const char **text, size_t *len, EVP_PKEY **pkey,
+    EVP_MD_CTX **vctx)
 {
 	uint32_t h = kc_hash(name);
 	struct kc_entry *e = kc_find(c, name, h);
@@ -129,6 +132,14 @@ ms_dkim_keycache_get(struct mailsec_dkim_keycache *c, const char *name,
 	*text = e->text;
 	*len = e->len;
 	*pkey = e->pkey;
+	/* A copy of the prepared verification: OpenSSL 3's per-call setup
+	 * (algorithm fetch, key import) costs as much as the RSA check. */
+	*vctx = NULL;
+	if (e->vtmpl != NULL && (*vctx = EVP_MD_CTX_new()) != NULL &&
+	    EVP_MD_CTX_copy_ex(*vctx, e->vtmpl) != 1) {
+		EVP_MD_CTX_free(*vctx);
+		*vctx = NULL;
+	}
 	return true;
 }
 
@@ -163,6 +174,13 @@ ms_dkim_keycache_put(struct mailsec_dkim_keycache *c, const char *name,
 		e->name[i] = (char)ms_tolower((unsigned char)e->name[i]);
 	e->len = len;
 	e->pkey = pkey;
+	if (pkey != NULL && (e->vtmpl = EVP_MD_CTX_new()) != NULL &&
+	    EVP_DigestVerifyInit(e->vtmpl, NULL,
+	    EVP_PKEY_get_base_id(pkey) == EVP_PKEY_RSA ? EVP_sha256() : NULL,
+	    NULL, pkey) != 1) {
+		EVP_MD_CTX_free(e->vtmpl);
+		e->vtmpl = NULL;
+	}
 	e->expires = now + (time_t)ttl;
 	e->hash = h;
 	e->next = c->buckets[h % KC_BUCKETS];

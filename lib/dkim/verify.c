@@ -31,6 +31,7 @@ struct vsig {
 	struct ms_dkim_body body;
 	char bh_b64[64];
 	EVP_PKEY *pkey;
+	EVP_MD_CTX *vctx;	/* prepared verification (key cache) */
 	uint64_t qid;
 	bool query_pending;
 	struct ms_buf hdata;	/* canonicalized header data */
@@ -129,6 +130,7 @@ vsig_free(struct mailsec_dkim_verify *ctx, struct vsig *s)
 	if (s->hashing)
 		ms_dkim_body_cleanup(&s->body);
 	EVP_PKEY_free(s->pkey);
+	EVP_MD_CTX_free(s->vctx);
 	ms_buf_free(&s->hdata);
 	free(s);
 }
@@ -360,7 +362,7 @@ start_sig(struct mailsec_dkim_verify *ctx, struct vsig *s, size_t fi)
 		EVP_PKEY *known;
 
 		if (ms_dkim_keycache_get(ctx->o.key_cache, qname, ctx->o.now,
-		    &text, &tlen, &known)) {
+		    &text, &tlen, &known, &s->vctx)) {
 			apply_record(s, qname, text, tlen, known);
 			return MAILSEC_OK;
 		}
@@ -449,6 +451,7 @@ finish(struct vsig *s)
 	const unsigned char *data;
 	size_t dlen;
 	int ok;
+	bool prepared;
 
 	if (s->info.result != MAILSEC_DKIM_NONE || !s->body_done ||
 	    !s->key_done)
@@ -459,8 +462,11 @@ finish(struct vsig *s)
 		    " (over the l= bytes)" : "");
 		return;
 	}
-	mctx = EVP_MD_CTX_new();
-	if (mctx == NULL) {
+	/* A context prepared by the key cache, or a new one. */
+	mctx = s->vctx;
+	s->vctx = NULL;
+	prepared = mctx != NULL;
+	if (mctx == NULL && (mctx = EVP_MD_CTX_new()) == NULL) {
 		set_result(s, MAILSEC_DKIM_TEMPERROR, MAILSEC_DKIM_R_SIGNATURE,
 		    "out of memory");
 		return;
@@ -470,12 +476,12 @@ finish(struct vsig *s)
 	if (s->sig.alg == MAILSEC_DKIM_ED25519_SHA256) {
 		/* RFC 8463 3: Ed25519 over the SHA-256 of the headers. */
 		EVP_Digest(data, dlen, dig, NULL, EVP_sha256(), NULL);
-		ok = EVP_DigestVerifyInit(mctx, NULL, NULL, NULL,
-		    s->pkey) == 1 && EVP_DigestVerify(mctx, s->sig.b,
+		ok = (prepared || EVP_DigestVerifyInit(mctx, NULL, NULL, NULL,
+		    s->pkey) == 1) && EVP_DigestVerify(mctx, s->sig.b,
 		    s->sig.blen, dig, sizeof dig) == 1;
 	} else {
-		ok = EVP_DigestVerifyInit(mctx, NULL, EVP_sha256(), NULL,
-		    s->pkey) == 1 && EVP_DigestVerify(mctx, s->sig.b,
+		ok = (prepared || EVP_DigestVerifyInit(mctx, NULL, EVP_sha256(),
+		    NULL, s->pkey) == 1) && EVP_DigestVerify(mctx, s->sig.b,
 		    s->sig.blen, data, dlen) == 1;
 	}
 	EVP_MD_CTX_free(mctx);

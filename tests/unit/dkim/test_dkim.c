@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -716,6 +717,75 @@ test_streaming(void **state)
 	free(s);
 }
 
+/* Key cache: a second message verifies without a query, the entry ends
+ * with its TTL, failures are not cached, results stay the same. */
+static void
+test_keycache(void **state)
+{
+	struct mailsec_dkim_sign_opts o;
+	struct mailsec_dkim_verify_opts vo = { 0 };
+	struct mailsec_dkim_keycache *kc;
+	struct mailsec_resolver *r;
+	struct mailsec_msg *m;
+	struct mailsec_dkim_verify *ctx;
+	char zone[2048], *rec, *s[3], *t;
+	size_t i;
+	static const enum mailsec_dkim_result want[] = { MAILSEC_DKIM_PASS,
+	    MAILSEC_DKIM_PASS, MAILSEC_DKIM_PERMERROR };
+
+	(void)state;
+	rec = record_of(fx.ed);
+	snprintf(zone, sizeof zone,
+	    "ed._domainkey.example.org. 300 IN TXT \"%s\"\n"
+	    "rsa._domainkey.example.org. 300 IN TXT \"v=DKIM1; p=\"\n", rec);
+	free(rec);
+	o = opts(fx.ed, "ed");
+	s[0] = sign(base_msg, &o);
+	s[1] = replace(s[0], "Hi.", "Hi!");	/* body changed: fail */
+	o = opts(fx.rsa, "rsa");
+	s[2] = sign(base_msg, &o);		/* revoked key */
+	assert_int_equal(mailsec_dkim_keycache_new(0, &kc), MAILSEC_OK);
+	assert_int_equal(mailsec_resolver_new_zone_mem(zone, strlen(zone),
+	    NULL, &r, NULL), MAILSEC_OK);
+	vo.key_cache = kc;
+	vo.now = time(NULL);
+	for (i = 0; i < 7; i++) {
+		size_t k = i % 3;
+
+		if (i == 6)
+			vo.now += 301;	/* past the TTL */
+		t = s[i == 6 ? 0 : k];
+		mailsec_resolver_reset_query_count(r);
+		assert_int_equal(mailsec_msg_parse(t, strlen(t), NULL, 0, &m,
+		    NULL), MAILSEC_OK);
+		assert_int_equal(mailsec_dkim_verify_msg(r, &vo, m, &ctx),
+		    MAILSEC_OK);
+		if (i == 6)
+			assert_int_equal(mailsec_dkim_verify_sig(ctx, 0)->result,
+			    MAILSEC_DKIM_PASS);
+		else if (k == 1)
+			assert_int_equal(mailsec_dkim_verify_sig(ctx, 0)->reason,
+			    MAILSEC_DKIM_R_BODY_HASH);
+		else
+			assert_int_equal(mailsec_dkim_verify_sig(ctx, 0)->result,
+			    want[k]);
+		/* first ed lookup, the revoked key each time (cached as an
+		 * answer too: revocation is a record), and after the TTL */
+		if (i == 0 || i == 2 || i == 6)
+			assert_int_equal(mailsec_resolver_query_count(r), 1);
+		else
+			assert_int_equal(mailsec_resolver_query_count(r), 0);
+		mailsec_dkim_verify_free(ctx);
+		mailsec_msg_free(m);
+	}
+	assert_int_equal(mailsec_dkim_keycache_count(kc), 2);
+	assert_int_equal(mailsec_dkim_keycache_hits(kc), 4);
+	mailsec_dkim_keycache_free(kc);
+	mailsec_resolver_free(r);
+	for (i = 0; i < 3; i++)
+		free(s[i]);
+}
+
 int
 main(void)
 {
@@ -731,6 +801,7 @@ main(void)
 		cmocka_unit_test(test_multi_and_cap),
 		cmocka_unit_test(test_sign_errors),
 		cmocka_unit_test(test_streaming),
+		cmocka_unit_test(test_keycache),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
