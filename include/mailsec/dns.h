@@ -107,6 +107,11 @@ struct mailsec_dns_result {
 /* Frees res and everything it points to; NULL is a no-op. */
 MAILSEC_API void mailsec_dns_result_free(struct mailsec_dns_result *res);
 
+/* A deep copy of res, freed with mailsec_dns_result_free(); NULL when res
+ * is NULL or memory ran out. */
+MAILSEC_API struct mailsec_dns_result *mailsec_dns_result_dup(
+    const struct mailsec_dns_result *res);
+
 struct mailsec_resolver;
 
 /*
@@ -170,6 +175,33 @@ MAILSEC_API const char *mailsec_resolver_backend(
  * (default 5000; 0 restores the default). */
 MAILSEC_API void mailsec_resolver_set_timeout(struct mailsec_resolver *r,
     unsigned ms);
+
+/*
+ * Answer cache, off by default. With max_entries > 0 the resolver keeps
+ * copies of the results its backend delivers, by (name, type) with the
+ * name compared case-insensitively, at most max_entries of them:
+ * - ANSWER for the smallest TTL of its records, at most 86400 s; a TTL
+ *   of 0 is not kept;
+ * - NXDOMAIN and NODATA for 60 s (the results carry no SOA, so the RFC
+ *   2308 negative TTL is not known; 60 s is well under its usual values);
+ * - TIMEOUT and SERVFAIL never.
+ * A query that finds a fresh entry is answered from memory: its callback
+ * gets a copy (qname as asked, TTLs lowered by the time spent in the
+ * cache) from the next _process(), without the backend. It still counts
+ * in mailsec_resolver_query_count(). When full, an expired entry among
+ * the oldest few goes first, otherwise the oldest. Each call empties the
+ * cache; 0 turns it off. Returns MAILSEC_ENOMEM (cache off) or OK.
+ */
+MAILSEC_API mailsec_err mailsec_resolver_set_cache(struct mailsec_resolver *r,
+    size_t max_entries);
+
+/* Queries answered from the cache since creation. */
+MAILSEC_API uint64_t mailsec_resolver_cache_hits(
+    const struct mailsec_resolver *r);
+
+/* Entries in the cache now (expired ones included until dropped). */
+MAILSEC_API size_t mailsec_resolver_cache_size(
+    const struct mailsec_resolver *r);
 
 /* ---- asynchronous use -------------------------------------------------- */
 

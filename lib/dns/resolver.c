@@ -8,6 +8,12 @@
  * a callback may start or cancel queries freely. process() delivers only
  * what had finished when delivery began; a query a callback starts is
  * delivered by the next call, so process() always returns.
+ *
+ * The optional answer cache (mailsec_resolver_set_cache()) keeps copies
+ * of ANSWER, NXDOMAIN and NODATA results by (lowercased name, type) in a
+ * chained hash table with a bounded entry count. A fresh entry answers a
+ * query at once, through the done list, like a backend finishing inside
+ * start(); every result a backend finishes is offered to the cache.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -17,6 +23,31 @@
 #include <time.h>
 
 #include "dns/dns_int.h"
+
+#define MS_DNS_CACHE_MAX_TTL 86400u	/* seconds: a day at most */
+#define MS_DNS_CACHE_NEG_TTL 60u	/* NXDOMAIN/NODATA, seconds */
+#define MS_DNS_CACHE_MAX_BUCKETS ((size_t)1 << 22)
+#define MS_DNS_CACHE_SWEEP 8		/* oldest entries looked at for
+					   expiry when the cache is full */
+
+struct cache_entry {
+	uint64_t hash;
+	uint16_t type;
+	char *key;			/* lowercased name */
+	uint64_t stored;		/* ms_monotonic_ms() at insertion */
+	uint64_t expires;		/* ms_monotonic_ms() value */
+	struct mailsec_dns_result *res;
+	struct cache_entry *chain;	/* next in the bucket */
+	struct cache_entry *older, *newer; /* insertion order */
+};
+
+struct dns_cache {
+	size_t max;
+	size_t count;
+	size_t nbuckets;		/* a power of two */
+	struct cache_entry **buckets;
+	struct cache_entry *oldest, *newest;
+};
 
 struct mailsec_resolver {
 	const struct ms_dns_backend *ops;
@@ -30,7 +61,12 @@ struct mailsec_resolver {
 	struct ms_dns_query *done_tail;
 	struct ms_dns_query *batch;	/* being delivered by process() */
 	unsigned delivered;		/* callbacks run, for _wait() */
+	struct dns_cache cache;		/* max 0: off */
+	uint64_t cache_hits;
 };
+
+static void query_done(struct ms_dns_query *q,
+    struct mailsec_dns_result *res);
 
 static const char *const status_names[] = {
 	"answer", "nxdomain", "nodata", "timeout", "servfail"
@@ -205,6 +241,354 @@ ms_dns_name_dup(const char *name, char **out)
 	return *out != NULL ? MAILSEC_OK : MAILSEC_ENOMEM;
 }
 
+/* A copy of len bytes at p plus a NUL, or NULL; *ok false on ENOMEM. A
+ * NULL p stays NULL. */
+static void *
+dup_or_null(const void *p, size_t len, bool *ok)
+{
+	char *d;
+
+	if (p == NULL)
+		return NULL;
+	d = ms_memdupz(p, len);
+	if (d == NULL)
+		*ok = false;
+	return d;
+}
+
+/* Copies the pointers inside src into dst (dst becomes a copy). */
+static mailsec_err
+rr_dup(struct mailsec_dns_rr *dst, const struct mailsec_dns_rr *src)
+{
+	bool ok = true;
+
+	*dst = *src;
+	switch (src->type) {
+	case MAILSEC_DNS_MX:
+		dst->u.mx.exchange = dup_or_null(src->u.mx.exchange,
+		    src->u.mx.exchange != NULL ?
+		    strlen(src->u.mx.exchange) : 0, &ok);
+		break;
+	case MAILSEC_DNS_NS:
+	case MAILSEC_DNS_CNAME:
+	case MAILSEC_DNS_PTR:
+		dst->u.name = dup_or_null(src->u.name, src->u.name != NULL ?
+		    strlen(src->u.name) : 0, &ok);
+		break;
+	case MAILSEC_DNS_TXT:
+	case MAILSEC_DNS_SPF:
+		dst->u.txt.data = dup_or_null(src->u.txt.data, src->u.txt.len,
+		    &ok);
+		break;
+	case MAILSEC_DNS_TLSA:
+		dst->u.tlsa.data = dup_or_null(src->u.tlsa.data,
+		    src->u.tlsa.len, &ok);
+		break;
+	default:
+		break;
+	}
+	return ok ? MAILSEC_OK : MAILSEC_ENOMEM;
+}
+
+struct mailsec_dns_result *
+mailsec_dns_result_dup(const struct mailsec_dns_result *res)
+{
+	struct mailsec_dns_result *d;
+	size_t i;
+
+	if (res == NULL)
+		return NULL;
+	d = calloc(1, sizeof *d);
+	if (d == NULL)
+		return NULL;
+	d->status = res->status;
+	d->qtype = res->qtype;
+	d->secure = res->secure;
+	d->bogus = res->bogus;
+	memcpy(d->why, res->why, sizeof d->why);
+	d->why[sizeof d->why - 1] = '\0';
+	if (res->qname != NULL && (d->qname = ms_memdupz(res->qname,
+	    strlen(res->qname))) == NULL)
+		goto fail;
+	if (res->canonical != NULL && (d->canonical =
+	    ms_memdupz(res->canonical, strlen(res->canonical))) == NULL)
+		goto fail;
+	if (res->count > 0) {
+		d->rrs = ms_calloc(res->count, sizeof *d->rrs);
+		if (d->rrs == NULL)
+			goto fail;
+		for (i = 0; i < res->count; i++) {
+			if (rr_dup(&d->rrs[i], &res->rrs[i]) != MAILSEC_OK) {
+				/* the pointer that failed is NULL */
+				d->count = i + 1;
+				goto fail;
+			}
+		}
+		d->count = res->count;
+	}
+	return d;
+fail:
+	mailsec_dns_result_free(d);
+	return NULL;
+}
+
+/* ---- answer cache ------------------------------------------------------ */
+
+/* FNV-1a over the lowercased name and the type. */
+static uint64_t
+cache_hash(const char *name, uint16_t type)
+{
+	uint64_t h = 14695981039346656037u;
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)name; *p != '\0'; p++) {
+		h ^= (unsigned char)ms_tolower(*p);
+		h *= 1099511628211u;
+	}
+	h ^= type & 0xffu;
+	h *= 1099511628211u;
+	h ^= type >> 8;
+	h *= 1099511628211u;
+	return h;
+}
+
+static bool
+cache_key_eq(const struct cache_entry *e, uint64_t hash, const char *name,
+    uint16_t type)
+{
+	return e->hash == hash && e->type == type &&
+	    ms_ascii_eqz(name, strlen(name), e->key);
+}
+
+static void
+cache_entry_remove(struct dns_cache *c, struct cache_entry *e)
+{
+	struct cache_entry **pp;
+
+	pp = &c->buckets[e->hash & (c->nbuckets - 1)];
+	while (*pp != e)
+		pp = &(*pp)->chain;
+	*pp = e->chain;
+	if (e->older != NULL)
+		e->older->newer = e->newer;
+	else
+		c->oldest = e->newer;
+	if (e->newer != NULL)
+		e->newer->older = e->older;
+	else
+		c->newest = e->older;
+	c->count--;
+	mailsec_dns_result_free(e->res);
+	free(e->key);
+	free(e);
+}
+
+static void
+cache_clear(struct dns_cache *c)
+{
+	while (c->oldest != NULL)
+		cache_entry_remove(c, c->oldest);
+	free(c->buckets);
+	c->buckets = NULL;
+	c->nbuckets = 0;
+	c->max = 0;
+}
+
+static struct cache_entry *
+cache_find(struct dns_cache *c, uint64_t hash, const char *name,
+    uint16_t type)
+{
+	struct cache_entry *e;
+
+	for (e = c->buckets[hash & (c->nbuckets - 1)]; e != NULL;
+	    e = e->chain)
+		if (cache_key_eq(e, hash, name, type))
+			return e;
+	return NULL;
+}
+
+/* How long res may be kept, in seconds; 0: not at all. */
+static uint32_t
+cache_ttl(const struct mailsec_dns_result *res)
+{
+	uint32_t ttl = MS_DNS_CACHE_MAX_TTL;
+	size_t i;
+
+	switch (res->status) {
+	case MAILSEC_DNS_ANSWER:
+		if (res->count == 0)
+			return 0;
+		for (i = 0; i < res->count; i++)
+			if (res->rrs[i].ttl < ttl)
+				ttl = res->rrs[i].ttl;
+		return ttl;
+	case MAILSEC_DNS_NXDOMAIN:
+	case MAILSEC_DNS_NODATA:
+		return MS_DNS_CACHE_NEG_TTL;
+	default:
+		return 0;
+	}
+}
+
+/* Makes room for one entry: expired ones among the oldest first, else
+ * the oldest. */
+static void
+cache_make_room(struct dns_cache *c, uint64_t now)
+{
+	struct cache_entry *e, *next;
+	unsigned n;
+
+	if (c->count < c->max)
+		return;
+	for (e = c->oldest, n = 0; e != NULL && n < MS_DNS_CACHE_SWEEP;
+	    e = next, n++) {
+		next = e->newer;
+		if (e->expires <= now)
+			cache_entry_remove(c, e);
+	}
+	if (c->count >= c->max && c->oldest != NULL)
+		cache_entry_remove(c, c->oldest);
+}
+
+/* Keeps a copy of res for (name, type) if the cache is on and res may
+ * be cached. Failing to (ENOMEM) only means no entry. */
+static void
+cache_store(struct mailsec_resolver *r, const char *name, uint16_t type,
+    const struct mailsec_dns_result *res)
+{
+	struct dns_cache *c = &r->cache;
+	struct cache_entry *e, *old;
+	uint64_t hash, now;
+	uint32_t ttl;
+	size_t i, len;
+
+	if (c->max == 0 || res == NULL || (ttl = cache_ttl(res)) == 0)
+		return;
+	now = ms_monotonic_ms();
+	hash = cache_hash(name, type);
+	old = cache_find(c, hash, name, type);
+	if (old != NULL)
+		cache_entry_remove(c, old);
+	e = calloc(1, sizeof *e);
+	if (e == NULL)
+		return;
+	len = strlen(name);
+	e->key = ms_memdupz(name, len);
+	e->res = mailsec_dns_result_dup(res);
+	if (e->key == NULL || e->res == NULL) {
+		mailsec_dns_result_free(e->res);
+		free(e->key);
+		free(e);
+		return;
+	}
+	for (i = 0; i < len; i++)
+		e->key[i] = (char)ms_tolower((unsigned char)e->key[i]);
+	e->hash = hash;
+	e->type = type;
+	e->stored = now;
+	e->expires = now + (uint64_t)ttl * 1000u;
+	cache_make_room(c, now);
+	e->chain = c->buckets[hash & (c->nbuckets - 1)];
+	c->buckets[hash & (c->nbuckets - 1)] = e;
+	e->older = c->newest;
+	if (c->newest != NULL)
+		c->newest->newer = e;
+	else
+		c->oldest = e;
+	c->newest = e;
+	c->count++;
+}
+
+/*
+ * A copy of the fresh entry for (q->name, q->type), its TTLs lowered by
+ * the time spent in the cache, or NULL (none, expired, or ENOMEM).
+ */
+static struct mailsec_dns_result *
+cache_lookup(struct mailsec_resolver *r, const struct ms_dns_query *q)
+{
+	struct dns_cache *c = &r->cache;
+	struct cache_entry *e;
+	struct mailsec_dns_result *res;
+	uint64_t now, hash;
+	uint32_t age;
+	size_t i;
+	char *qname;
+
+	if (c->max == 0)
+		return NULL;
+	hash = cache_hash(q->name, q->type);
+	e = cache_find(c, hash, q->name, q->type);
+	if (e == NULL)
+		return NULL;
+	now = ms_monotonic_ms();
+	if (e->expires <= now) {
+		cache_entry_remove(c, e);
+		return NULL;
+	}
+	res = mailsec_dns_result_dup(e->res);
+	qname = ms_memdupz(q->name, strlen(q->name));
+	if (res == NULL || qname == NULL) {
+		mailsec_dns_result_free(res);
+		free(qname);
+		return NULL;
+	}
+	/* the name as this caller asked it; the canonical name too when
+	 * no CNAME led elsewhere */
+	if (res->canonical != NULL && res->qname != NULL &&
+	    ms_ascii_eqz(res->canonical, strlen(res->canonical), res->qname)) {
+		char *canon = ms_memdupz(q->name, strlen(q->name));
+
+		if (canon == NULL) {
+			mailsec_dns_result_free(res);
+			free(qname);
+			return NULL;
+		}
+		free(res->canonical);
+		res->canonical = canon;
+	}
+	free(res->qname);
+	res->qname = qname;
+	age = (uint32_t)((now - e->stored) / 1000u);
+	for (i = 0; i < res->count; i++)
+		res->rrs[i].ttl = res->rrs[i].ttl > age ?
+		    res->rrs[i].ttl - age : 0;
+	return res;
+}
+
+mailsec_err
+mailsec_resolver_set_cache(struct mailsec_resolver *r, size_t max_entries)
+{
+	struct dns_cache *c;
+	size_t n = 1;
+
+	if (r == NULL)
+		return MAILSEC_EINVAL;
+	c = &r->cache;
+	cache_clear(c);
+	if (max_entries == 0)
+		return MAILSEC_OK;
+	while (n < max_entries && n < MS_DNS_CACHE_MAX_BUCKETS)
+		n <<= 1;
+	c->buckets = ms_calloc(n, sizeof *c->buckets);
+	if (c->buckets == NULL)
+		return MAILSEC_ENOMEM;
+	c->nbuckets = n;
+	c->max = max_entries;
+	return MAILSEC_OK;
+}
+
+size_t
+mailsec_resolver_cache_size(const struct mailsec_resolver *r)
+{
+	return r->cache.count;
+}
+
+uint64_t
+mailsec_resolver_cache_hits(const struct mailsec_resolver *r)
+{
+	return r->cache_hits;
+}
+
 mailsec_err
 ms_resolver_new(const struct ms_dns_backend *ops, void *impl,
     struct mailsec_resolver **out)
@@ -260,6 +644,7 @@ mailsec_resolver_free(struct mailsec_resolver *r)
 		r->done = q->next;
 		query_free(q);
 	}
+	cache_clear(&r->cache);
 	r->ops->free(r->impl);
 	free(r);
 }
@@ -281,6 +666,7 @@ mailsec_resolver_query(struct mailsec_resolver *r, const char *name,
     uint16_t type, mailsec_dns_cb cb, void *arg, uint64_t *qid)
 {
 	struct ms_dns_query *q;
+	struct mailsec_dns_result *hit;
 	mailsec_err err;
 
 	if (r == NULL || name == NULL || cb == NULL || type == 0)
@@ -304,7 +690,14 @@ mailsec_resolver_query(struct mailsec_resolver *r, const char *name,
 		r->pending->prev = q;
 	r->pending = q;
 	r->npending++;
-	err = r->ops->start(r->impl, q);
+	hit = cache_lookup(r, q);
+	if (hit != NULL) {
+		r->cache_hits++;
+		query_done(q, hit);
+		err = MAILSEC_OK;
+	} else {
+		err = r->ops->start(r->impl, q);
+	}
 	if (err != MAILSEC_OK) {
 		/* a backend that failed may still have finished it */
 		if (q->res == NULL) {
@@ -324,16 +717,12 @@ mailsec_resolver_query(struct mailsec_resolver *r, const char *name,
 	return MAILSEC_OK;
 }
 
-void
-ms_dns_finish(struct ms_dns_query *q, struct mailsec_dns_result *res)
+/* Moves q, finished with res, from the pending to the done list. */
+static void
+query_done(struct ms_dns_query *q, struct mailsec_dns_result *res)
 {
 	struct mailsec_resolver *r = q->r;
 
-	if (res == NULL) {
-		res = ms_dns_result_new(q->name, q->type, MAILSEC_DNS_SERVFAIL);
-		if (res != NULL)
-			snprintf(res->why, sizeof res->why, "out of memory");
-	}
 	q->res = res;
 	list_unlink(&r->pending, q);
 	if (r->done_tail != NULL) {
@@ -343,6 +732,19 @@ ms_dns_finish(struct ms_dns_query *q, struct mailsec_dns_result *res)
 		r->done = q;
 	}
 	r->done_tail = q;
+}
+
+void
+ms_dns_finish(struct ms_dns_query *q, struct mailsec_dns_result *res)
+{
+	if (res == NULL) {
+		res = ms_dns_result_new(q->name, q->type, MAILSEC_DNS_SERVFAIL);
+		if (res != NULL)
+			snprintf(res->why, sizeof res->why, "out of memory");
+	} else {
+		cache_store(q->r, q->name, q->type, res);
+	}
+	query_done(q, res);
 }
 
 void
