@@ -77,7 +77,7 @@ print_json(const struct mailsec_spf_outcome *o, const char *received,
 
 static void
 print_text(const struct mailsec_spf_outcome *o, const char *received,
-    const char *authres)
+    const char *authres, const char *receiver)
 {
 	printf("spf: %s (identity %s, domain %s)\n",
 	    mailsec_spf_result_name(o->result),
@@ -94,7 +94,10 @@ print_text(const struct mailsec_spf_outcome *o, const char *received,
 	    o->lookups, MAILSEC_SPF_LOOKUP_MAX, o->void_lookups,
 	    MAILSEC_SPF_VOID_MAX, o->queries);
 	printf("Received-SPF: %s\n", received);
-	printf("Authentication-Results: (this host); %s\n", authres);
+	/* RFC 8601 2.5: the authserv-id names the evaluating host; it is
+	 * the --receiver name, "unknown" like Received-SPF's without one */
+	printf("Authentication-Results: %s; %s\n",
+	    receiver != NULL ? receiver : "unknown", authres);
 }
 
 int
@@ -168,7 +171,7 @@ cmd_spf(int argc, char **argv)
 	} else {
 		if (trace)
 			print_trace_text(o);
-		print_text(o, received, authres);
+		print_text(o, received, authres, req.receiver);
 	}
 	rc = CLI_OK;
 out:

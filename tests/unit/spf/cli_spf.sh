@@ -36,6 +36,9 @@ json_ok "fail with explanation" 'd["result"] == "fail" and d["mechanism"] == "-a
 
 run --dns-zone "$Z" --ip 2001:db8:5::1 --mail-from bob@example.org
 check "text output" 'grep -q "^spf: pass" "$T/out" && grep -q "^Received-SPF: pass" "$T/out"'
+check "authserv-id defaults to unknown" 'grep -q "^Authentication-Results: unknown; spf=pass smtp.mailfrom=bob@example.org$" "$T/out"'
+run --dns-zone "$Z" --ip 2001:db8:5::1 --mail-from bob@example.org --receiver mx.example.net
+check "authserv-id is the receiver" 'grep -q "^Authentication-Results: mx.example.net; spf=pass" "$T/out" && grep -q "receiver=mx.example.net;" "$T/out"'
 
 run --dns-zone "$Z" --ip 2001:db8:99::1 --mail-from bob@example.org --trace
 check "trace text" 'grep -q "? query _spf.example.net TXT" "$T/out" && grep -q "^spf: fail" "$T/out"'
