@@ -898,27 +898,42 @@ st_term(struct mailsec_spf *s, struct spf_frame *f)
 	return STEP_WAIT;
 }
 
-static enum step
-st_addr_answer(struct mailsec_spf *s, struct spf_frame *f, bool exists)
+/*
+ * Reads the answer to a term's own lookup (slot 0). Returns true for an
+ * answer. Otherwise *step says how to go on: a void lookup (NXDOMAIN or
+ * NODATA) counts toward the limit and moves to the next term (RFC 7208
+ * 4.6.4); a temporary failure ends in temperror (RFC 7208 5).
+ */
+static bool
+term_answer(struct mailsec_spf *s, struct spf_frame *f, enum step *step)
 {
-	const struct ms_spf_term *t = &f->rec->terms[f->term];
-	struct mailsec_dns_result *res = s->slots[0].res;
-	size_t i;
-
 	trace_answer(s, 0);
 	switch (slot_status(s, 0)) {
 	case MAILSEC_DNS_TIMEOUT:
 	case MAILSEC_DNS_SERVFAIL:
 		temp_fail(s, 0);
-		return STEP_WAIT;
+		*step = STEP_WAIT;
+		return false;
 	case MAILSEC_DNS_NXDOMAIN:
 	case MAILSEC_DNS_NODATA:
-		if (!void_lookup(s))
-			return STEP_WAIT;
-		return next_term(f);
+		*step = void_lookup(s) ? next_term(f) : STEP_WAIT;
+		return false;
 	case MAILSEC_DNS_ANSWER:
 		break;
 	}
+	return true;
+}
+
+static enum step
+st_addr_answer(struct mailsec_spf *s, struct spf_frame *f, bool exists)
+{
+	const struct ms_spf_term *t = &f->rec->terms[f->term];
+	struct mailsec_dns_result *res = s->slots[0].res;
+	enum step step;
+	size_t i;
+
+	if (!term_answer(s, f, &step))
+		return step;
 	for (i = 0; i < res->count; i++) {
 		if (exists ? res->rrs[i].type == MAILSEC_DNS_A :
 		    rr_match(s, &res->rrs[i], t->cidr4, t->cidr6))
@@ -933,22 +948,11 @@ st_mx(struct mailsec_spf *s, struct spf_frame *f)
 	struct mailsec_dns_result *res = s->slots[0].res;
 	uint16_t atype = s->v6 ? MAILSEC_DNS_AAAA : MAILSEC_DNS_A;
 	size_t i, n = 0;
+	enum step step;
 	mailsec_err err;
 
-	trace_answer(s, 0);
-	switch (slot_status(s, 0)) {
-	case MAILSEC_DNS_TIMEOUT:
-	case MAILSEC_DNS_SERVFAIL:
-		temp_fail(s, 0);
-		return STEP_WAIT;
-	case MAILSEC_DNS_NXDOMAIN:
-	case MAILSEC_DNS_NODATA:
-		if (!void_lookup(s))
-			return STEP_WAIT;
-		return next_term(f);
-	case MAILSEC_DNS_ANSWER:
-		break;
-	}
+	if (!term_answer(s, f, &step))
+		return step;
 	for (i = 0; i < res->count; i++)
 		if (res->rrs[i].type == MAILSEC_DNS_MX)
 			n++;
