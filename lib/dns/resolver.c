@@ -221,21 +221,45 @@ ms_dns_result_add(struct mailsec_dns_result *res, struct mailsec_dns_rr *rr)
 mailsec_err
 ms_dns_name_dup(const char *name, char **out)
 {
-	size_t len = strlen(name), i, label = 0;
+	size_t len = strlen(name), i, label = 0, octets = 0, slashes = 0;
+	unsigned v;
 
-	if (len > 0 && name[len - 1] == '.')
+	/* a final dot ends the name unless a backslash escapes it */
+	for (i = len; i >= 2 && name[i - 2] == '\\'; i--)
+		slashes++;
+	if (len > 0 && name[len - 1] == '.' && slashes % 2 == 0)
 		len--;
-	if (len > MS_DNS_MAX_NAME)
-		return MAILSEC_EINVAL;
+	/* limits count wire octets (RFC 1035 2.3.4): \DDD and \X are one */
 	for (i = 0; i < len; i++) {
 		if (name[i] == '.') {
 			/* empty labels ("a..b", ".a") are not names */
 			if (label == 0)
 				return MAILSEC_EINVAL;
 			label = 0;
-		} else if (++label > MS_DNS_MAX_LABEL) {
-			return MAILSEC_EINVAL;
+			octets++;
+			continue;
 		}
+		if (name[i] == '\\') {
+			if (i + 1 >= len)
+				return MAILSEC_EINVAL;
+			if (i + 3 < len && ms_isdigit((unsigned char)name[i + 1])) {
+				if (!ms_isdigit((unsigned char)name[i + 2]) ||
+				    !ms_isdigit((unsigned char)name[i + 3]))
+					return MAILSEC_EINVAL;
+				v = (unsigned)(name[i + 1] - '0') * 100 +
+				    (unsigned)(name[i + 2] - '0') * 10 +
+				    (unsigned)(name[i + 3] - '0');
+				if (v > 255)
+					return MAILSEC_EINVAL;
+				i += 3;
+			} else if (ms_isdigit((unsigned char)name[i + 1])) {
+				return MAILSEC_EINVAL;	/* short \DD */
+			} else {
+				i++;
+			}
+		}
+		if (++label > MS_DNS_MAX_LABEL || ++octets > MS_DNS_MAX_NAME)
+			return MAILSEC_EINVAL;
 	}
 	*out = ms_memdupz(name, len);
 	return *out != NULL ? MAILSEC_OK : MAILSEC_ENOMEM;

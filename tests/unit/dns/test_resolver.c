@@ -360,6 +360,50 @@ test_resolver_refused_queries(void **state)
 	mailsec_resolver_free(r);
 }
 
+/* Name limits count wire octets: \DDD and \X escapes are one octet each
+ * (RFC 1035 2.3.4 and 5.1), and an escaped final dot is part of a label. */
+static void
+test_resolver_escaped_names(void **state)
+{
+	struct mailsec_resolver *r;
+	struct mailsec_dns_result *res = NULL;
+	char name[600];
+	size_t i, n;
+
+	(void)state;
+	r = new_zone();
+	/* 63 octets written as \097: a legal label */
+	for (n = 0, i = 0; i < 63; i++)
+		n += (size_t)snprintf(name + n, sizeof name - n, "\\097");
+	snprintf(name + n, sizeof name - n, ".example.org");
+	assert_int_equal(mailsec_dns_lookup(r, name, MAILSEC_DNS_A, &res),
+	    MAILSEC_OK);
+	assert_non_null(res);
+	mailsec_dns_result_free(res);
+	res = NULL;
+	/* 64 octets: too long, however written */
+	snprintf(name + n, sizeof name - n, "\\097.example.org");
+	assert_int_equal(mailsec_dns_lookup(r, name, MAILSEC_DNS_A, &res),
+	    MAILSEC_EINVAL);
+	assert_int_equal(mailsec_dns_lookup(r, "\\256.example.org",
+	    MAILSEC_DNS_A, &res), MAILSEC_EINVAL);
+	assert_int_equal(mailsec_dns_lookup(r, "\\25.example.org",
+	    MAILSEC_DNS_A, &res), MAILSEC_EINVAL);
+	assert_null(res);
+	/* an escaped final dot stays: the label is "a." */
+	assert_int_equal(mailsec_dns_lookup(r, "a\\.", MAILSEC_DNS_A, &res),
+	    MAILSEC_OK);
+	assert_string_equal(res->qname, "a\\.");
+	mailsec_dns_result_free(res);
+	res = NULL;
+	/* an unescaped one goes, after an escaped backslash too */
+	assert_int_equal(mailsec_dns_lookup(r, "a\\\\.", MAILSEC_DNS_A,
+	    &res), MAILSEC_OK);
+	assert_string_equal(res->qname, "a\\\\");
+	mailsec_dns_result_free(res);
+	mailsec_resolver_free(r);
+}
+
 int
 main(void)
 {
@@ -372,6 +416,7 @@ main(void)
 		cmocka_unit_test(test_resolver_sync_lookup),
 		cmocka_unit_test(test_resolver_wait),
 		cmocka_unit_test(test_resolver_refused_queries),
+		cmocka_unit_test(test_resolver_escaped_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
