@@ -54,5 +54,7 @@ int cli_dns_resolver(const struct cli_dns_opts *o,
  * UTF-8 come out as \ufffd so the output always parses. */
 void json_str(FILE *f, const char *p, size_t len);
 void json_strz(FILE *f, const char *s);	/* NULL prints null */
+/* A member after the first: `, "key": ` and json_strz(s). */
+void json_member(FILE *f, const char *key, const char *s);
 
 #endif /* MAILSEC_CLI_H */

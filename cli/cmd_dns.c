@@ -94,14 +94,12 @@ print_json(const struct mailsec_dns_result *res)
 
 	printf("{\"name\": ");
 	json_strz(stdout, res->qname);
-	printf(", \"type\": ");
-	json_strz(stdout, type_text(res->qtype, tb, sizeof tb));
+	json_member(stdout, "type", type_text(res->qtype, tb, sizeof tb));
 	printf(", \"status\": \"%s\", \"temporary\": %s, \"secure\": %s",
 	    mailsec_dns_status_name(res->status),
 	    mailsec_dns_status_is_temporary(res->status) ? "true" : "false",
 	    res->secure ? "true" : "false");
-	printf(", \"canonical\": ");
-	json_strz(stdout, res->canonical);
+	json_member(stdout, "canonical", res->canonical);
 	printf(", \"records\": [");
 	for (i = 0; i < res->count; i++) {
 		printf("%s{\"type\": ", i ? ", " : "");

@@ -16,14 +16,10 @@ print_addr_json(const struct mailsec_addr *a)
 {
 	printf("{\"local\": ");
 	json_strz(stdout, a->local);
-	printf(", \"domain\": ");
-	json_strz(stdout, a->domain);
-	printf(", \"domain_norm\": ");
-	json_strz(stdout, a->domain_norm);
-	printf(", \"display\": ");
-	json_strz(stdout, a->display);
-	printf(", \"group\": ");
-	json_strz(stdout, a->group);
+	json_member(stdout, "domain", a->domain);
+	json_member(stdout, "domain_norm", a->domain_norm);
+	json_member(stdout, "display", a->display);
+	json_member(stdout, "group", a->group);
 	printf("}");
 }
 

@@ -47,20 +47,14 @@ print_json(const struct mailsec_spf_outcome *o, const char *received,
 	    mailsec_spf_result_name(o->result),
 	    o->identity == MAILSEC_SPF_ID_HELO ? "helo" : "mailfrom");
 	json_strz(stdout, o->domain);
-	printf(", \"sender\": ");
-	json_strz(stdout, o->sender);
-	printf(", \"mechanism\": ");
-	json_strz(stdout, o->mechanism);
-	printf(", \"explanation\": ");
-	json_strz(stdout, o->explanation);
-	printf(", \"problem\": ");
-	json_strz(stdout, o->problem);
+	json_member(stdout, "sender", o->sender);
+	json_member(stdout, "mechanism", o->mechanism);
+	json_member(stdout, "explanation", o->explanation);
+	json_member(stdout, "problem", o->problem);
 	printf(", \"lookups\": %u, \"void_lookups\": %u, \"queries\": %u",
 	    o->lookups, o->void_lookups, o->queries);
-	printf(", \"received_spf\": ");
-	json_strz(stdout, received);
-	printf(", \"authentication_results\": ");
-	json_strz(stdout, authres);
+	json_member(stdout, "received_spf", received);
+	json_member(stdout, "authentication_results", authres);
 	if (trace) {
 		printf(", \"trace\": [");
 		for (i = 0; i < o->ntrace; i++) {

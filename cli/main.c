@@ -329,6 +329,13 @@ json_strz(FILE *f, const char *s)
 		json_str(f, s, strlen(s));
 }
 
+void
+json_member(FILE *f, const char *key, const char *s)
+{
+	fprintf(f, ", \"%s\": ", key);
+	json_strz(f, s);
+}
+
 int
 main(int argc, char **argv)
 {
