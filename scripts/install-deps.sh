@@ -11,7 +11,7 @@ PACKAGES="
 	libevent-dev libyaml-dev libcmocka-dev
 	dns-root-data ca-certificates
 	nsd iproute2 util-linux python3
-	python3-spf spfquery python3-dkim python3-nacl python3-dnspython python3-yaml
+	python3-spf spfquery python3-dkim python3-nacl python3-dnspython python3-yaml python3-authres
 	opendkim-tools libmail-dkim-perl libopendkim-dev
 "
 
