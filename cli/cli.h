@@ -36,6 +36,14 @@ int cli_usage(const char *cmd, const char *fmt, ...)
  * (free()), at most max bytes. Returns 0, or prints why and returns 1. */
 int cli_read_file(const char *path, size_t max, char **out, size_t *len);
 
+/* Largest message the commands read. */
+#define CLI_MESSAGE_MAX ((size_t)64 * 1024 * 1024)
+
+/* Reads a message file ("-" or NULL = stdin) and parses it: *data holds
+ * the bytes (free()) and *msg borrows them (mailsec_msg_free() first).
+ * Returns 0, or prints what, where (line) and why and returns 1. */
+int cli_read_msg(const char *path, char **data, struct mailsec_msg **msg);
+
 /* --dns / --dns-zone: records the option if argv[*i] is one of them
  * (advancing *i past its value) and returns 1; 0 if not one of them;
  * -1 (after printing a usage error) if the value is missing. */

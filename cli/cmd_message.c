@@ -9,8 +9,6 @@
 
 int cmd_message(int argc, char **argv);
 
-#define MESSAGE_MAX ((size_t)64 * 1024 * 1024)
-
 static void
 print_addr_json(const struct mailsec_addr *a)
 {
@@ -125,14 +123,11 @@ print_text(const struct mailsec_msg *m, const struct mailsec_author *au,
 int
 cmd_message(int argc, char **argv)
 {
-	struct mailsec_diag diag = { 0 };
 	struct mailsec_msg *m = NULL;
 	struct mailsec_author *au = NULL;
 	const char *path = NULL;
 	bool json = false, headers = false;
 	char *data = NULL;
-	size_t len;
-	mailsec_err err;
 	int i, rc;
 
 	for (i = 1; i < argc; i++) {
@@ -149,15 +144,8 @@ cmd_message(int argc, char **argv)
 			return cli_usage("message", "only one FILE, got '%s'",
 			    argv[i]);
 	}
-	if ((rc = cli_read_file(path, MESSAGE_MAX, &data, &len)) != CLI_OK)
+	if ((rc = cli_read_msg(path, &data, &m)) != CLI_OK)
 		return rc;
-	err = mailsec_msg_parse(data, len, NULL, 0, &m, &diag);
-	if (err != MAILSEC_OK) {
-		rc = cli_fail(CLI_ERR, "%s: not a message: %s",
-		    path != NULL ? path : "standard input",
-		    diag.set ? diag.text : mailsec_strerror(err));
-		goto out;
-	}
 	if (mailsec_msg_author(m, &au) != MAILSEC_OK) {
 		rc = cli_fail(CLI_ERR, "out of memory");
 		goto out;

@@ -232,6 +232,27 @@ cli_read_file(const char *path, size_t max, char **out, size_t *len)
 }
 
 int
+cli_read_msg(const char *path, char **data, struct mailsec_msg **msg)
+{
+	struct mailsec_diag diag = { 0 };
+	size_t len;
+	mailsec_err err;
+
+	*data = NULL;
+	*msg = NULL;
+	if (cli_read_file(path, CLI_MESSAGE_MAX, data, &len) != CLI_OK)
+		return CLI_ERR;
+	err = mailsec_msg_parse(*data, len, NULL, 0, msg, &diag);
+	if (err != MAILSEC_OK) {
+		free(*data);
+		*data = NULL;
+		return cli_fail(CLI_ERR, "%s: not a message: %s",
+		    path != NULL ? path : "standard input", diag.set ? diag.text : mailsec_strerror(err));
+	}
+	return CLI_OK;
+}
+
+int
 cli_dns_opt(const char *cmd, int argc, char **argv, int *i,
     struct cli_dns_opts *o)
 {
