@@ -14,5 +14,6 @@
 #include <mailsec/dns.h>
 #include <mailsec/spf.h>
 #include <mailsec/dkim.h>
+#include <mailsec/authres.h>
 
 #endif /* MAILSEC_H */
