@@ -93,9 +93,10 @@ MAILSEC_API const char *mailsec_dkim_canon_name(enum mailsec_dkim_canon c);
 
 /*
  * A cache of key records and their decoded keys, by selector and domain,
- * each kept for its DNS TTL (at most a day; TTL 0 is not cached). Only
- * answers are cached, never failures. Shared by any number of
- * verification contexts of one thread; it must outlive them.
+ * each kept for its DNS TTL (at most a day; TTL 0 is not cached).
+ * Negative answers (NXDOMAIN, NODATA: no key record) are kept for the
+ * negative TTL (see below); temporary failures never. Shared by any
+ * number of verification contexts of one thread; it must outlive them.
  */
 struct mailsec_dkim_keycache;
 
@@ -103,7 +104,15 @@ struct mailsec_dkim_keycache;
 MAILSEC_API mailsec_err mailsec_dkim_keycache_new(size_t max_entries,
     struct mailsec_dkim_keycache **out);
 MAILSEC_API void mailsec_dkim_keycache_free(struct mailsec_dkim_keycache *c);
-/* Entries held, and lookups answered from the cache since creation. */
+/*
+ * How long a "no key record" answer is kept: seconds, at most 3600 (more
+ * is taken as 3600); 0 keeps none. Default 60. (RFC 2308 would take the
+ * zone's SOA minimum; the DNS layer's results do not carry it.)
+ */
+MAILSEC_API void mailsec_dkim_keycache_set_negative_ttl(
+    struct mailsec_dkim_keycache *c, uint32_t seconds);
+/* Entries held (negative ones included), and lookups answered from the
+ * cache since creation. */
 MAILSEC_API size_t mailsec_dkim_keycache_count(
     const struct mailsec_dkim_keycache *c);
 MAILSEC_API uint64_t mailsec_dkim_keycache_hits(
@@ -287,8 +296,60 @@ struct mailsec_dkim_sign_opts {
 };
 
 /*
- * Signs msg: *out receives one "DKIM-Signature: ...\r\n" field (free()),
- * to prepend to the message. The t= written is the t= hashed.
+ * Incremental signing (the shape of verification): a context for one or
+ * more signatures of one message, fed its header fields, then its body
+ * in chunks of any size, hashed as they arrive, so a large message is
+ * never held whole; only the header fields some signature's list names
+ * are kept. Every signature of a context is made over the same message
+ * (several domains, or RSA + Ed25519 dual signing); each gets its t=
+ * once, at creation (the t= written is the t= hashed).
+ */
+struct mailsec_dkim_sign;
+
+/*
+ * Creates a context for n signatures (1..16), one per opts[i]. Option
+ * strings are copied; each key is retained (not owned) and must outlive
+ * the context. Errors: MAILSEC_EINVAL (bad options: no key, domain or
+ * selector, a bad name, i= outside d=, a header list without From,
+ * algorithm not the key's) with diag, MAILSEC_ENOMEM.
+ */
+MAILSEC_API mailsec_err mailsec_dkim_sign_new(
+    const struct mailsec_dkim_sign_opts *opts, size_t n,
+    struct mailsec_dkim_sign **out, struct mailsec_diag *diag);
+
+/* Frees ctx; NULL is a no-op. */
+MAILSEC_API void mailsec_dkim_sign_free(struct mailsec_dkim_sign *ctx);
+
+/*
+ * Feeds one header field: raw bytes from the name through the final CRLF
+ * (folding included), in message order. Fields a signature signs are
+ * copied (MAILSEC_ELIMIT past 1000 of them or 1 MiB), others skipped.
+ */
+MAILSEC_API mailsec_err mailsec_dkim_sign_header(
+    struct mailsec_dkim_sign *ctx, const char *raw, size_t len);
+
+/* Ends the header block: fixes each h= (the default list over-signs by
+ * the counts seen). MAILSEC_EINVAL (with diag) when no From was fed. */
+MAILSEC_API mailsec_err mailsec_dkim_sign_eoh(struct mailsec_dkim_sign *ctx,
+    struct mailsec_diag *diag);
+
+/* Feeds body bytes (CRLF form), any chunking. */
+MAILSEC_API mailsec_err mailsec_dkim_sign_body(struct mailsec_dkim_sign *ctx,
+    const char *p, size_t len);
+
+/*
+ * Ends the body and makes the signatures: *out receives the
+ * "DKIM-Signature: ...\r\n" fields, one per opts in their order (free()),
+ * to prepend to the message; *len (if non-NULL) their length.
+ * MAILSEC_ESTATE out of order (each call once, in order).
+ */
+MAILSEC_API mailsec_err mailsec_dkim_sign_eom(struct mailsec_dkim_sign *ctx,
+    char **out, size_t *len, struct mailsec_diag *diag);
+
+/*
+ * Signs msg in one call (a context for one signature, fed msg): *out
+ * receives one "DKIM-Signature: ...\r\n" field (free()), to prepend to
+ * the message. The t= written is the t= hashed.
  * Errors: MAILSEC_EINVAL (bad options, no From field), MAILSEC_ENOMEM.
  */
 MAILSEC_API mailsec_err mailsec_dkim_sign_msg(

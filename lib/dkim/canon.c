@@ -4,8 +4,8 @@
  * hasher (simple 3.4.3, relaxed 3.4.4, l= 3.4.5), plus base64.
  */
 #include <string.h>
-#ifdef __SSE2__
-#include <emmintrin.h>
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
 #endif
 
 #include "dkim/dkim_int.h"
@@ -68,17 +68,32 @@ ms_dkim_canon_header(enum mailsec_dkim_canon c, const char *raw, size_t len,
 
 /* ---- body -------------------------------------------------------------- */
 
+/* Hashes canonical bytes, stopping at l= (3.4.5). */
 static mailsec_err
-body_flush(struct ms_dkim_body *b)
+hash_out(struct ms_dkim_body *b, const void *p, size_t n)
 {
-	if (b->nstage > 0 &&
-	    EVP_DigestUpdate(b->md, b->stage, b->nstage) != 1)
+	if (b->hashed >= b->limit || n == 0)
+		return MAILSEC_OK;
+	if ((uint64_t)n > b->limit - b->hashed)
+		n = (size_t)(b->limit - b->hashed);
+	b->hashed += n;
+	if (EVP_DigestUpdate(b->md, p, n) != 1)
 		return MAILSEC_ENOMEM;
-	b->nstage = 0;
 	return MAILSEC_OK;
 }
 
-/* Emits canonical bytes, honouring l=. */
+static mailsec_err
+body_flush(struct ms_dkim_body *b)
+{
+	mailsec_err err;
+
+	err = hash_out(b, b->stage, b->nstage);
+	b->nstage = 0;
+	return err;
+}
+
+/* Emits canonical bytes: small pieces through the staging buffer, large
+ * ones straight to the hash. */
 static mailsec_err
 body_emit(struct ms_dkim_body *b, const char *p, size_t n)
 {
@@ -87,18 +102,10 @@ body_emit(struct ms_dkim_body *b, const char *p, size_t n)
 
 	b->total += n;
 	b->any = true;
-	if (b->hashed >= b->limit)
-		return MAILSEC_OK;
-	if ((uint64_t)n > b->limit - b->hashed)
-		n = (size_t)(b->limit - b->hashed);
-	b->hashed += n;
 	if (n >= sizeof b->stage / 2) {
-		/* Large spans go to the hash without the staging copy. */
 		if ((err = body_flush(b)) != MAILSEC_OK)
 			return err;
-		if (EVP_DigestUpdate(b->md, p, n) != 1)
-			return MAILSEC_ENOMEM;
-		return MAILSEC_OK;
+		return hash_out(b, p, n);
 	}
 	while (n > 0) {
 		if (b->nstage == sizeof b->stage &&
@@ -167,7 +174,6 @@ body_content(struct ms_dkim_body *b, const char *p, size_t n)
 			return err;
 	}
 	b->in_line = true;
-	b->eol = false;
 	return body_emit(b, p, n);
 }
 
@@ -213,133 +219,20 @@ body_update_simple(struct ms_dkim_body *b, const char *p, size_t len)
 	return MAILSEC_OK;
 }
 
-/* 0x80 in each byte of x that is zero, nothing elsewhere (exact). */
-static inline uint64_t
-zero_bytes(uint64_t x)
-{
-	const uint64_t m = 0x7f7f7f7f7f7f7f7fULL;
-
-	return ~(((x & m) + m) | x | m);
-}
-
 /*
- * Length of the longest prefix of s that relaxed canonicalization leaves
- * as it is (RFC 6376 3.4.4), across lines: no HTAB, no SP before SP, CR
- * or the end, line ends only as CRLF followed by a line that starts with
- * something other than CR or WSP (an empty or blank line may be trailing:
- * the state machine defers it). s[0] is not CR. Eight bytes at a time
- * where the machine allows.
+ * Relaxed (3.4.4), byte by byte: the state machine for what the fast
+ * path leaves to it (the bytes at either end of a chunk that are line
+ * ends or WSP, and a CR pending from the previous chunk).
  */
-static size_t
-relaxed_run(const char *s, size_t n)
-{
-	size_t k = 0;
-
-	for (;;) {
-#ifdef __SSE2__
-		/* The same test as below, sixteen bytes at a time. */
-		const __m128i vs = _mm_set1_epi8(' '), vt = _mm_set1_epi8('\t'),
-		    vc = _mm_set1_epi8('\r');
-		unsigned ms_, mt, mc, mm;
-
-		while (k + 16 <= n) {
-			__m128i v = _mm_loadu_si128((const __m128i *)(const
-			    void *)(s + k));
-
-			ms_ = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, vs));
-			mt = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, vt));
-			mc = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, vc));
-			mm = mt | mc | (ms_ & ((ms_ | mt | mc) >> 1));
-			if (mm != 0) {
-				k += (size_t)__builtin_ctz(mm);
-				goto check;
-			}
-			if ((ms_ & 0x8000u) != 0) {
-				k += 15;
-				goto check;
-			}
-			k += 16;
-		}
-#endif
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-		uint64_t w, zs, zt, zc, m;
-
-		/* Skip words without HTAB, CR, or SP before SP/HTAB/CR; stop
-		 * at the first such byte (or at a SP ending the word, whose
-		 * next byte is in the next word) for the checks below. */
-		while (k + 8 <= n) {
-			memcpy(&w, s + k, 8);
-			zs = zero_bytes(w ^ 0x2020202020202020ULL);
-			zt = zero_bytes(w ^ 0x0909090909090909ULL);
-			zc = zero_bytes(w ^ 0x0d0d0d0d0d0d0d0dULL);
-			m = zt | zc | (zs & ((zs | zt | zc) >> 8));
-			if (m != 0) {
-				k += (size_t)__builtin_ctzll(m) >> 3;
-				break;
-			}
-			if ((zs >> 63) != 0) {
-				k += 7;
-				break;
-			}
-			k += 8;
-		}
-#endif
-#ifdef __SSE2__
-check:
-#endif
-		if (k >= n)
-			return k;
-		switch (s[k]) {
-		case '\t':
-			return k;
-		case ' ':
-			if (k + 1 >= n || s[k + 1] == ' ' || s[k + 1] == '\t' ||
-			    s[k + 1] == '\r')
-				return k;
-			break;
-		case '\r':
-			if (k + 1 >= n || s[k + 1] != '\n')
-				return k;
-			if (k + 2 >= n || s[k + 2] == '\r' || s[k + 2] == ' ' ||
-			    s[k + 2] == '\t')
-				return k + 2;	/* ends with this line */
-			k++;			/* the LF */
-			break;
-		default:
-			break;
-		}
-		k++;
-	}
-}
-
-mailsec_err
-ms_dkim_body_update(struct ms_dkim_body *b, const char *p, size_t len)
+static mailsec_err
+relaxed_slow(struct ms_dkim_body *b, const char *p, size_t len)
 {
 	size_t i = 0, j;
 	mailsec_err err;
 
-	if (b->canon == MAILSEC_DKIM_SIMPLE)
-		return body_update_simple(b, p, len);
 	while (i < len) {
 		unsigned char c = (unsigned char)p[i];
 
-		if (!b->cr && !b->wsp && c != '\r') {
-			/* Fast path: what is already canonical goes out in
-			 * one piece, whole lines with their CRLF. */
-			j = relaxed_run(p + i, len - i);
-			if (j > 0) {
-				if ((err = body_content(b, p + i, j)) !=
-				    MAILSEC_OK)
-					return err;
-				if (j >= 2 && p[i + j - 2] == '\r' &&
-				    p[i + j - 1] == '\n') {
-					b->in_line = false;
-					b->eol = true;
-				}
-				i += j;
-				continue;
-			}
-		}
 		if (b->cr) {
 			b->cr = false;
 			if (c == '\n') {
@@ -365,23 +258,277 @@ ms_dkim_body_update(struct ms_dkim_body *b, const char *p, size_t len)
 			i++;
 			continue;
 		}
-		/* A run of ordinary bytes; a single SP between two of them
-		 * is already canonical and stays in the run (3.4.4). */
 		j = i + 1;
-		while (j < len && p[j] != '\r') {
-			if (ms_iswsp((unsigned char)p[j])) {
-				if (p[j] != ' ' || j + 1 >= len ||
-				    p[j + 1] == '\r' ||
-				    ms_iswsp((unsigned char)p[j + 1]))
-					break;
-			}
+		while (j < len && p[j] != '\r' && !ms_iswsp((unsigned char)p[j]))
 			j++;
-		}
 		if ((err = body_content(b, p + i, j - i)) != MAILSEC_OK)
 			return err;
 		i = j;
 	}
 	return MAILSEC_OK;
+}
+
+/*
+ * The relaxed fast path works on a span that ends with a byte that is
+ * neither WSP, CR nor LF, so every WSP run and every CRLF inside it is
+ * followed by more of the span: empty lines inside it are not trailing,
+ * and a WSP run's fate is known in the span (dropped before CRLF, else
+ * one SP). The span is copied to the output as it is, except at the
+ * runs that change: an HTAB, or a SP before SP, HTAB or CR. The copy
+ * and the search for those bytes are one pass (16 or 32 bytes a step).
+ *
+ * Each copier canonicalizes p[i] for i < lim (lim <= n) into out, which
+ * has room for lim bytes (the output is never longer than the input).
+ * A run that starts before lim is taken whole, so *used may pass lim.
+ * Returns the bytes written.
+ */
+
+/* A WSP run at p[i] that changes: one SP, or nothing before CRLF. */
+static inline size_t
+wsp_run(const char *p, size_t i, char *out, size_t *o)
+{
+	size_t j = i;
+
+	while (p[j] == ' ' || p[j] == '\t')
+		j++;		/* stops inside the span: p[n - 1] is not WSP */
+	if (!(p[j] == '\r' && p[j + 1] == '\n'))
+		out[(*o)++] = ' ';
+	return j;
+}
+
+static inline bool
+wsp_changes(const char *p, size_t i)
+{
+	return p[i] == '\t' || (p[i] == ' ' && (p[i + 1] == ' ' ||
+	    p[i + 1] == '\t' || p[i + 1] == '\r'));
+}
+
+static size_t
+relaxed_copy_scalar(const char *p, size_t n, size_t lim, char *out,
+    size_t *used)
+{
+	size_t i = 0, o = 0;
+
+	(void)n;	/* the span's end bounds the runs (see above) */
+	while (i < lim) {
+		if (wsp_changes(p, i)) {
+			i = wsp_run(p, i, out, &o);
+			continue;
+		}
+		out[o++] = p[i++];
+	}
+	*used = i;
+	return o;
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define MS_CANON_X86 1
+
+static size_t
+relaxed_copy_sse2(const char *p, size_t n, size_t lim, char *out,
+    size_t *used)
+{
+	const __m128i vs = _mm_set1_epi8(' '), vt = _mm_set1_epi8('\t'),
+	    vc = _mm_set1_epi8('\r');
+	size_t i = 0, o = 0;
+	unsigned m;
+
+	while (i < lim) {
+		if (i + 16 <= lim && i + 17 <= n) {
+			__m128i v = _mm_loadu_si128((const __m128i *)(const
+			    void *)(p + i));
+			__m128i w = _mm_loadu_si128((const __m128i *)(const
+			    void *)(p + i + 1));
+
+			_mm_storeu_si128((__m128i *)(void *)(out + o), v);
+			m = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+			    _mm_cmpeq_epi8(v, vt), _mm_and_si128(
+			    _mm_cmpeq_epi8(v, vs), _mm_or_si128(_mm_or_si128(
+			    _mm_cmpeq_epi8(w, vs), _mm_cmpeq_epi8(w, vt)),
+			    _mm_cmpeq_epi8(w, vc)))));
+			if (m == 0) {
+				i += 16;
+				o += 16;
+				continue;
+			}
+			i += (size_t)__builtin_ctz(m);
+			o += (size_t)__builtin_ctz(m);
+			i = wsp_run(p, i, out, &o);
+			continue;
+		}
+		if (wsp_changes(p, i)) {
+			i = wsp_run(p, i, out, &o);
+			continue;
+		}
+		out[o++] = p[i++];
+	}
+	*used = i;
+	return o;
+}
+
+__attribute__((target("avx2"))) static size_t
+relaxed_copy_avx2(const char *p, size_t n, size_t lim, char *out,
+    size_t *used)
+{
+	const __m256i vs = _mm256_set1_epi8(' '), vt = _mm256_set1_epi8('\t'),
+	    vc = _mm256_set1_epi8('\r');
+	size_t i = 0, o = 0;
+	unsigned m;
+
+	while (i < lim) {
+		if (i + 32 <= lim && i + 33 <= n) {
+			__m256i v = _mm256_loadu_si256((const __m256i *)(const
+			    void *)(p + i));
+			__m256i w = _mm256_loadu_si256((const __m256i *)(const
+			    void *)(p + i + 1));
+
+			_mm256_storeu_si256((__m256i *)(void *)(out + o), v);
+			m = (unsigned)_mm256_movemask_epi8(_mm256_or_si256(
+			    _mm256_cmpeq_epi8(v, vt), _mm256_and_si256(
+			    _mm256_cmpeq_epi8(v, vs), _mm256_or_si256(
+			    _mm256_or_si256(_mm256_cmpeq_epi8(w, vs),
+			    _mm256_cmpeq_epi8(w, vt)),
+			    _mm256_cmpeq_epi8(w, vc)))));
+			if (m == 0) {
+				i += 32;
+				o += 32;
+				continue;
+			}
+			i += (size_t)__builtin_ctz(m);
+			o += (size_t)__builtin_ctz(m);
+			i = wsp_run(p, i, out, &o);
+			continue;
+		}
+		if (wsp_changes(p, i)) {
+			i = wsp_run(p, i, out, &o);
+			continue;
+		}
+		out[o++] = p[i++];
+	}
+	*used = i;
+	return o;
+}
+#endif
+
+/* -1: choose by CPU; else at most this level (tests force each one). */
+static int simd_cap = -1;
+
+int
+ms_dkim_canon_simd(int level)
+{
+	int best = MS_SIMD_SCALAR;
+
+#ifdef MS_CANON_X86
+	best = __builtin_cpu_supports("avx2") ? MS_SIMD_AVX2 : MS_SIMD_SSE2;
+#endif
+	if (level < 0 || level > best)
+		level = best;
+	simd_cap = level;
+	return level;
+}
+
+typedef size_t (*relaxed_copy_fn)(const char *, size_t, size_t, char *,
+    size_t *);
+
+static relaxed_copy_fn
+relaxed_copier(void)
+{
+	int level = simd_cap;
+
+#ifdef MS_CANON_X86
+	if (level < 0)
+		level = __builtin_cpu_supports("avx2") ? MS_SIMD_AVX2 :
+		    MS_SIMD_SSE2;
+	if (level == MS_SIMD_AVX2)
+		return relaxed_copy_avx2;
+	if (level == MS_SIMD_SSE2)
+		return relaxed_copy_sse2;
+#else
+	(void)level;
+#endif
+	return relaxed_copy_scalar;
+}
+
+/* The fast path over a span (n > 0) that ends with a content byte. */
+static mailsec_err
+relaxed_fast(struct ms_dkim_body *b, const char *p, size_t n)
+{
+	relaxed_copy_fn copy = relaxed_copier();
+	size_t i = 0, room, lim, used, w;
+	mailsec_err err;
+
+	/* Content follows: deferred empty lines and a pending WSP run
+	 * were not at the end. */
+	if (b->crlfs > 0 && (err = body_flush_crlfs(b)) != MAILSEC_OK)
+		return err;
+	if (b->wsp) {
+		b->wsp = false;
+		if ((err = body_emit(b, " ", 1)) != MAILSEC_OK)
+			return err;
+	}
+	b->in_line = true;
+	b->any = true;
+	while (i < n) {
+		room = sizeof b->stage - b->nstage;
+		if (room < 64) {
+			if ((err = body_flush(b)) != MAILSEC_OK)
+				return err;
+			room = sizeof b->stage;
+		}
+		lim = n - i < room ? n - i : room;
+		w = copy(p + i, n - i, lim, (char *)b->stage + b->nstage,
+		    &used);
+		b->nstage += w;
+		b->total += w;
+		i += used;
+	}
+	return MAILSEC_OK;
+}
+
+static inline bool
+ws_or_eol(unsigned char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+static mailsec_err
+body_update_relaxed(struct ms_dkim_body *b, const char *p, size_t len)
+{
+	size_t t = len, i = 0, k;
+	mailsec_err err;
+
+	/* The chunk's tail of WSP and line ends goes to the state machine
+	 * (it may be trailing); so do its leading ones. */
+	while (t > 0 && ws_or_eol((unsigned char)p[t - 1]))
+		t--;
+	for (;;) {
+		k = i;
+		while (k < t && ws_or_eol((unsigned char)p[k]))
+			k++;
+		if (k > i && (err = relaxed_slow(b, p + i, k - i)) !=
+		    MAILSEC_OK)
+			return err;
+		i = k;
+		if (i >= t || !b->cr)
+			break;
+		/* A CR before content: the machine emits it as content. */
+		if ((err = relaxed_slow(b, p + i, 1)) != MAILSEC_OK)
+			return err;
+		i++;
+	}
+	if (i < t && (err = relaxed_fast(b, p + i, t - i)) != MAILSEC_OK)
+		return err;
+	if (t < len)
+		return relaxed_slow(b, p + t, len - t);
+	return MAILSEC_OK;
+}
+
+mailsec_err
+ms_dkim_body_update(struct ms_dkim_body *b, const char *p, size_t len)
+{
+	if (b->canon == MAILSEC_DKIM_SIMPLE)
+		return body_update_simple(b, p, len);
+	return body_update_relaxed(b, p, len);
 }
 
 mailsec_err
@@ -400,7 +547,7 @@ ms_dkim_body_final(struct ms_dkim_body *b, unsigned char *dig,
 		 * CRLF; a last line without CRLF gets one. */
 		if ((err = body_emit(b, "\r\n", 2)) != MAILSEC_OK)
 			return err;
-	} else if (b->in_line || (b->crlfs > 0 && b->any && !b->eol)) {
+	} else if (b->in_line || (b->crlfs > 0 && b->any)) {
 		/* 3.4.4: a non-empty body ends in exactly one CRLF; an
 		 * empty one (or only empty lines) stays empty. */
 		if ((err = body_emit(b, "\r\n", 2)) != MAILSEC_OK)

@@ -41,8 +41,6 @@ struct ms_dkim_body {
 	bool wsp;		/* relaxed: WSP pending in this line */
 	bool in_line;		/* content emitted on this line */
 	bool any;		/* anything emitted at all */
-	bool eol;		/* relaxed: the last line's CRLF went out
-				   with it (not deferred) */
 	size_t nstage;
 	unsigned char stage[4096];
 };
@@ -55,6 +53,14 @@ mailsec_err ms_dkim_body_update(struct ms_dkim_body *b, const char *p,
 mailsec_err ms_dkim_body_final(struct ms_dkim_body *b, unsigned char *dig,
     unsigned *diglen);
 void ms_dkim_body_cleanup(struct ms_dkim_body *b);
+
+/* Vector levels of the relaxed body canonicalizer. */
+#define MS_SIMD_SCALAR	0
+#define MS_SIMD_SSE2	1	/* x86-64 baseline */
+#define MS_SIMD_AVX2	2	/* when the CPU has it */
+/* Caps the level used from now on (-1: the best the CPU has) and returns
+ * the level in effect. For tests and fuzzing; not thread-safe. */
+int ms_dkim_canon_simd(int level);
 
 /* ---- base64 ------------------------------------------------------------ */
 
@@ -111,14 +117,20 @@ mailsec_err ms_dkim_record_parse_key(const char *p, size_t len,
     struct mailsec_dkim_record *rec, EVP_PKEY *known, EVP_PKEY **pkey,
     struct mailsec_diag *diag);
 
-/* Key cache (keycache.c). get: true on a live entry; *text/len view the
- * cached record, *pkey (borrowed, may be NULL) its decoded key, *vctx
- * (owned by the caller, may be NULL) a verification context for it. */
+/* Key cache (keycache.c). get: true on a live entry. *status says which
+ * kind: MAILSEC_DNS_ANSWER, then *text/len view the cached record, *pkey
+ * (borrowed, may be NULL) its decoded key, *vctx (owned by the caller,
+ * may be NULL) a verification context for it; or NXDOMAIN / NODATA for
+ * a negative entry (*text NULL). */
 bool ms_dkim_keycache_get(struct mailsec_dkim_keycache *c, const char *name,
     time_t now, const char **text, size_t *len, EVP_PKEY **pkey,
-    EVP_MD_CTX **vctx);
+    EVP_MD_CTX **vctx, enum mailsec_dns_status *status);
 /* Stores a record (copied) and its key (reference taken) for ttl s. */
 void ms_dkim_keycache_put(struct mailsec_dkim_keycache *c, const char *name,
     time_t now, uint32_t ttl, const char *text, size_t len, EVP_PKEY *pkey);
+/* Stores "no key here" (NXDOMAIN or NODATA) for the negative TTL; a
+ * temporary status is not stored. */
+void ms_dkim_keycache_put_negative(struct mailsec_dkim_keycache *c,
+    const char *name, time_t now, enum mailsec_dns_status status);
 
 #endif /* MS_DKIM_INT_H */

@@ -360,10 +360,17 @@ start_sig(struct mailsec_dkim_verify *ctx, struct vsig *s, size_t fi)
 		const char *text;
 		size_t tlen;
 		EVP_PKEY *known;
+		enum mailsec_dns_status st;
 
 		if (ms_dkim_keycache_get(ctx->o.key_cache, qname, ctx->o.now,
-		    &text, &tlen, &known, &s->vctx)) {
-			apply_record(s, qname, text, tlen, known);
+		    &text, &tlen, &known, &s->vctx, &st)) {
+			if (text == NULL)
+				set_result(s, MAILSEC_DKIM_PERMERROR,
+				    MAILSEC_DKIM_R_NO_KEY, "no key record at "
+				    "%s (%s, cached)", qname,
+				    mailsec_dns_status_name(st));
+			else
+				apply_record(s, qname, text, tlen, known);
 			return MAILSEC_OK;
 		}
 	}
@@ -632,9 +639,15 @@ on_key(void *arg, struct mailsec_dns_result *res)
 			break;
 		}
 	if (res->status != MAILSEC_DNS_ANSWER || rr == NULL) {
+		enum mailsec_dns_status st = res->status == MAILSEC_DNS_ANSWER ?
+		    MAILSEC_DNS_NODATA : res->status;
+
 		set_result(s, MAILSEC_DKIM_PERMERROR, MAILSEC_DKIM_R_NO_KEY,
 		    "no key record at %s (%s)", res->qname,
-		    mailsec_dns_status_name(res->status));
+		    mailsec_dns_status_name(st));
+		if (s->ctx->o.key_cache != NULL)
+			ms_dkim_keycache_put_negative(s->ctx->o.key_cache,
+			    res->qname, s->ctx->o.now, st);
 		goto done;
 	}
 	if (apply_record(s, res->qname, rr->u.txt.data, rr->u.txt.len, NULL) &&

@@ -26,12 +26,15 @@
  *
  * Work is linear in the input: one pass over the header block (each line
  * found with memchr inside a window bounded by the header limit), one
- * pass over the body for line endings, at most one conversion copy, and
- * one copy for the unfolded values of folded fields.
+ * pass over the body for line endings (a vector check that it is all
+ * CRLF, then, only for input that is not, a counting scan), at most one
+ * conversion copy, and one copy for the unfolded values of folded
+ * fields.
  *
  * Diagnostics give byte offsets into the caller's input (not into the
  * converted copy) and 1-based line numbers.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -267,6 +270,110 @@ ms_hdr_parse(struct ms_hdr_parse *hp, struct mailsec_diag *diag)
 }
 
 /*
+ * Is p[0, n) CRLF form throughout: every CR followed by LF, every LF
+ * after a CR? The common case (wire input, files already in CRLF) is
+ * answered by this check at memchr-class speed; only input that fails
+ * it goes through the counting scan below. Compares the LF positions
+ * with the CR positions shifted by one, 16 or 32 bytes a step, the CR
+ * of a block's last byte carried into the next.
+ */
+int ms_msg_simd(int level);
+bool ms_msg_crlf_only(const char *p, size_t n);
+
+static bool
+crlf_only_scalar(const char *p, size_t n, bool cr)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if ((p[i] == '\n') != cr)
+			return false;
+		cr = p[i] == '\r';
+	}
+	return !cr;
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define MS_MSG_X86 1
+#include <immintrin.h>
+
+static bool
+crlf_only_sse2(const char *p, size_t n)
+{
+	const __m128i vc = _mm_set1_epi8('\r'), vl = _mm_set1_epi8('\n');
+	size_t i = 0;
+	uint32_t carry = 0, cr, lf;
+
+	for (; i + 16 <= n; i += 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)
+		    (p + i));
+
+		cr = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, vc));
+		lf = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, vl));
+		if (lf != (((cr << 1) | carry) & 0xffffu))
+			return false;
+		carry = cr >> 15;
+	}
+	return crlf_only_scalar(p + i, n - i, carry != 0);
+}
+
+__attribute__((target("avx2"))) static bool
+crlf_only_avx2(const char *p, size_t n)
+{
+	const __m256i vc = _mm256_set1_epi8('\r'), vl = _mm256_set1_epi8('\n');
+	size_t i = 0;
+	uint64_t carry = 0, cr, lf;
+
+	for (; i + 32 <= n; i += 32) {
+		__m256i v = _mm256_loadu_si256((const __m256i *)(const void *)
+		    (p + i));
+
+		cr = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, vc));
+		lf = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, vl));
+		if (lf != (((cr << 1) | carry) & 0xffffffffu))
+			return false;
+		carry = cr >> 31;
+	}
+	return crlf_only_scalar(p + i, n - i, carry != 0);
+}
+#endif
+
+/* -1: by CPU; 0 scalar, 1 SSE2, 2 AVX2 at most (tests force each). */
+static int msg_simd_cap = -1;
+
+int
+ms_msg_simd(int level)
+{
+	int best = 0;
+
+#ifdef MS_MSG_X86
+	best = __builtin_cpu_supports("avx2") ? 2 : 1;
+#endif
+	if (level < 0 || level > best)
+		level = best;
+	msg_simd_cap = level;
+	return level;
+}
+
+bool
+ms_msg_crlf_only(const char *p, size_t n)
+{
+	int level = msg_simd_cap;
+
+#ifdef MS_MSG_X86
+	if (level < 0)
+		level = __builtin_cpu_supports("avx2") ? 2 : 1;
+	if (level == 2)
+		return crlf_only_avx2(p, n);
+	if (level == 1)
+		return crlf_only_sse2(p, n);
+#else
+	(void)level;
+#endif
+	return crlf_only_scalar(p, n, false);
+}
+
+/*
  * Counts the bare LF and bare CR of the body [from, len), each of which
  * the conversion turns into CRLF, or refuses the first under
  * REQUIRE_CRLF.
@@ -277,6 +384,10 @@ ms_body_scan(const char *p, size_t from, size_t len, size_t line,
 {
 	size_t i, n = 0;
 
+	if (ms_msg_crlf_only(p + from, len - from)) {
+		*extra = 0;
+		return MAILSEC_OK;
+	}
 	for (i = from; i < len; i++) {
 		if (p[i] == '\r') {
 			if (i + 1 < len && p[i + 1] == '\n') {

@@ -786,6 +786,254 @@ test_keycache(void **state)
 		free(s[i]);
 }
 
+
+/* A longer sample for chunked signing: WSP runs, tabs, empty lines,
+ * trailing WSP and trailing empty lines, a line without CRLF at the end
+ * of a vector step. */
+static const char chunk_msg[] =
+    "From: Joe <joe@example.org>\r\n"
+    "To: Suzie <suzie@example.net>\r\n"
+    "Subject: chunks\r\n"
+    "\r\n"
+    "Line one  with \t runs   \r\n"
+    "\r\n"
+    "\t\tindented\r\n"
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa \r\n"
+    "   \r\n"
+    "last line \t\r\n"
+    "\r\n"
+    "\r\n";
+
+/* Signs text through a context, the body cut at cut (and, when cut2 is
+ * not 0, again at cut2). */
+static char *
+sign_chunked(const char *text, const struct mailsec_dkim_sign_opts *o,
+    size_t no, size_t cut, size_t cut2)
+{
+	struct mailsec_msg *m;
+	struct mailsec_dkim_sign *ctx;
+	struct mailsec_str body;
+	char *sig;
+	size_t i, len;
+
+	assert_int_equal(mailsec_msg_parse(text, strlen(text), NULL, 0, &m,
+	    NULL), MAILSEC_OK);
+	assert_int_equal(mailsec_dkim_sign_new(o, no, &ctx, NULL),
+	    MAILSEC_OK);
+	for (i = 0; i < mailsec_msg_field_count(m); i++)
+		assert_int_equal(mailsec_dkim_sign_header(ctx,
+		    mailsec_msg_field(m, i)->raw.ptr,
+		    mailsec_msg_field(m, i)->raw.len), MAILSEC_OK);
+	assert_int_equal(mailsec_dkim_sign_body(ctx, "x", 1), MAILSEC_ESTATE);
+	assert_int_equal(mailsec_dkim_sign_eoh(ctx, NULL), MAILSEC_OK);
+	body = mailsec_msg_body(m);
+	if (cut2 < cut)
+		cut2 = cut;
+	assert_int_equal(mailsec_dkim_sign_body(ctx, body.ptr, cut),
+	    MAILSEC_OK);
+	assert_int_equal(mailsec_dkim_sign_body(ctx, body.ptr + cut,
+	    cut2 - cut), MAILSEC_OK);
+	assert_int_equal(mailsec_dkim_sign_body(ctx, body.ptr + cut2,
+	    body.len - cut2), MAILSEC_OK);
+	assert_int_equal(mailsec_dkim_sign_eom(ctx, &sig, &len, NULL),
+	    MAILSEC_OK);
+	assert_int_equal(strlen(sig), len);
+	assert_int_equal(mailsec_dkim_sign_eom(ctx, &sig, &len, NULL) ==
+	    MAILSEC_ESTATE ? MAILSEC_OK : MAILSEC_EINVAL, MAILSEC_OK);
+	mailsec_dkim_sign_free(ctx);
+	mailsec_msg_free(m);
+	return sig;
+}
+
+/* Chunked signing at every split point (and pairs of them) equals
+ * one-shot signing, for both keys and every body canonicalization. */
+static void
+test_sign_chunked(void **state)
+{
+	static const enum mailsec_dkim_canon cs[] = { MAILSEC_DKIM_SIMPLE,
+	    MAILSEC_DKIM_RELAXED };
+	struct mailsec_dkim_sign_opts o;
+	struct mailsec_msg *m;
+	char *one, *s, *whole;
+	size_t k, cut, blen, len;
+	int key;
+
+	(void)state;
+	assert_int_equal(mailsec_msg_parse(chunk_msg, strlen(chunk_msg), NULL,
+	    0, &m, NULL), MAILSEC_OK);
+	blen = mailsec_msg_body(m).len;
+	for (key = 0; key < 2; key++)
+		for (k = 0; k < 4; k++) {
+			o = key ? opts(fx.ed, "ed") : opts(fx.rsa, "rsa");
+			o.canon_set = true;
+			o.header_canon = cs[k / 2];
+			o.body_canon = cs[k % 2];
+			o.timestamp = 1700000000;
+			o.body_length = k == 3;
+			assert_int_equal(mailsec_dkim_sign_msg(&o, m, &one,
+			    &len, NULL), MAILSEC_OK);
+			for (cut = 0; cut <= blen; cut++) {
+				s = sign_chunked(chunk_msg, &o, 1, cut,
+				    cut + (cut * 7) % (blen - cut + 1));
+				if (strcmp(s, one) != 0)
+					fail_msg("key %d canon %zu cut %zu: "
+					    "chunked signature differs", key,
+					    k, cut);
+				free(s);
+			}
+			/* and the one-shot signature verifies */
+			whole = malloc(len + strlen(chunk_msg) + 1);
+			memcpy(whole, one, len);
+			memcpy(whole + len, chunk_msg, strlen(chunk_msg) + 1);
+			expect(whole, 0, MAILSEC_DKIM_PASS, MAILSEC_DKIM_R_OK,
+			    NULL);
+			free(whole);
+			free(one);
+		}
+	mailsec_msg_free(m);
+}
+
+/* One context, two signatures (RSA relaxed/simple and Ed25519 relaxed):
+ * both fields come out in order, share the t=, and verify. */
+static void
+test_sign_multi(void **state)
+{
+	struct mailsec_dkim_sign_opts o[2];
+	struct mailsec_dkim_sign *ctx;
+	struct mailsec_diag diag = { 0 };
+	char *s, *whole, *second;
+	size_t len, n = strlen(chunk_msg);
+
+	(void)state;
+	o[0] = opts(fx.rsa, "rsa");
+	o[0].canon_set = true;
+	o[0].header_canon = MAILSEC_DKIM_RELAXED;
+	o[0].body_canon = MAILSEC_DKIM_SIMPLE;
+	o[1] = opts(fx.ed, "ed");
+	s = sign_chunked(chunk_msg, o, 2, 10, 20);
+	len = strlen(s);
+	second = strstr(s + 1, "DKIM-Signature:");
+	assert_non_null(second);
+	assert_non_null(strstr(s, "a=rsa-sha256"));
+	assert_true(strstr(s, "a=rsa-sha256") < second);
+	assert_non_null(strstr(second, "a=ed25519-sha256"));
+	{
+		const char *t1 = strstr(s, "t="), *t2 = strstr(second, "t=");
+
+		assert_memory_equal(t1, t2, 12);
+	}
+	whole = malloc(len + n + 1);
+	memcpy(whole, s, len);
+	memcpy(whole + len, chunk_msg, n + 1);
+	expect(whole, 0, MAILSEC_DKIM_PASS, MAILSEC_DKIM_R_OK, NULL);
+	expect(whole, 1, MAILSEC_DKIM_PASS, MAILSEC_DKIM_R_OK, NULL);
+	free(whole);
+	free(s);
+	/* errors: no opts, too many, a bad one among good ones, no From */
+	assert_int_equal(mailsec_dkim_sign_new(o, 0, &ctx, NULL),
+	    MAILSEC_EINVAL);
+	assert_int_equal(mailsec_dkim_sign_new(o, 17, &ctx, NULL),
+	    MAILSEC_EINVAL);
+	o[1].headers = "to:subject";
+	assert_int_equal(mailsec_dkim_sign_new(o, 2, &ctx, &diag),
+	    MAILSEC_EINVAL);
+	assert_true(diag.set);
+	assert_int_equal(mailsec_dkim_sign_new(o, 1, &ctx, NULL), MAILSEC_OK);
+	assert_int_equal(mailsec_dkim_sign_header(ctx, "To: x\r\n", 7),
+	    MAILSEC_OK);
+	assert_int_equal(mailsec_dkim_sign_eoh(ctx, NULL), MAILSEC_EINVAL);
+	assert_int_equal(mailsec_dkim_sign_eom(ctx, &s, &len, NULL),
+	    MAILSEC_ESTATE);
+	mailsec_dkim_sign_free(ctx);
+	mailsec_dkim_sign_free(NULL);
+}
+
+/* Negative answers in the key cache: NXDOMAIN and NODATA kept for the
+ * negative TTL (default 60 s, settable, at most an hour, 0: none);
+ * SERVFAIL never. */
+static void
+test_keycache_negative(void **state)
+{
+	static const struct {
+		const char *sel;
+		enum mailsec_dkim_result res;
+		bool cached;
+	} cases[] = {
+		{ "missing", MAILSEC_DKIM_PERMERROR, true },	/* NXDOMAIN */
+		{ "nodata", MAILSEC_DKIM_PERMERROR, true },	/* NODATA */
+		{ "tempfail", MAILSEC_DKIM_TEMPERROR, false },	/* SERVFAIL */
+	};
+	struct mailsec_dkim_sign_opts o;
+	struct mailsec_dkim_verify_opts vo = { 0 };
+	struct mailsec_dkim_keycache *kc;
+	struct mailsec_resolver *r;
+	struct mailsec_msg *m;
+	struct mailsec_dkim_verify *ctx;
+	const struct mailsec_dkim_sig_info *si;
+	size_t i, round;
+	time_t t0 = time(NULL);
+	char *s;
+	/* seconds after t0 of each round, and the negative TTL set first */
+	static const struct {
+		long at;
+		long neg_ttl;	/* -1: leave as is */
+		bool query;	/* a cacheable answer is asked again */
+	} rounds[] = {
+		{ 0, -1, true },	/* first: asked, kept */
+		{ 30, -1, false },	/* within 60 s: from the cache */
+		{ 61, -1, true },	/* expired: asked again */
+		{ 62, 0, false },	/* kept before the setting changed */
+		{ 200, 0, true },	/* TTL 0: not kept */
+		{ 201, 0, true },
+		{ 202, 99999, true },	/* capped at an hour ... */
+		{ 3801, -1, false },	/* ... still kept ... */
+		{ 3802, -1, true },	/* ... then gone */
+	};
+
+	(void)state;
+	assert_int_equal(mailsec_dkim_keycache_new(0, &kc), MAILSEC_OK);
+	assert_int_equal(mailsec_resolver_new_zone_mem(fx.zone,
+	    strlen(fx.zone), NULL, &r, NULL), MAILSEC_OK);
+	mailsec_resolver_set_timeout(r, 50);
+	vo.key_cache = kc;
+	for (i = 0; i < MS_ARRAY_LEN(cases); i++) {
+		o = opts(fx.rsa, cases[i].sel);
+		s = sign(base_msg, &o);
+		assert_int_equal(mailsec_msg_parse(s, strlen(s), NULL, 0, &m,
+		    NULL), MAILSEC_OK);
+		mailsec_dkim_keycache_set_negative_ttl(kc, 60);
+		for (round = 0; round < MS_ARRAY_LEN(rounds); round++) {
+			if (rounds[round].neg_ttl >= 0)
+				mailsec_dkim_keycache_set_negative_ttl(kc,
+				    (uint32_t)rounds[round].neg_ttl);
+			vo.now = t0 + (time_t)(i * 10000) +
+			    rounds[round].at;
+			mailsec_resolver_reset_query_count(r);
+			assert_int_equal(mailsec_dkim_verify_msg(r, &vo, m,
+			    &ctx), MAILSEC_OK);
+			si = mailsec_dkim_verify_sig(ctx, 0);
+			assert_int_equal(si->result, cases[i].res);
+			assert_int_equal(si->reason, cases[i].cached ?
+			    MAILSEC_DKIM_R_NO_KEY : MAILSEC_DKIM_R_KEY_TEMP);
+			if (!cases[i].cached || rounds[round].query)
+				assert_int_equal(
+				    mailsec_resolver_query_count(r), 1);
+			else {
+				assert_int_equal(
+				    mailsec_resolver_query_count(r), 0);
+				assert_non_null(strstr(si->reason_text,
+				    "cached"));
+			}
+			mailsec_dkim_verify_free(ctx);
+		}
+		mailsec_msg_free(m);
+		free(s);
+	}
+	mailsec_dkim_keycache_set_negative_ttl(NULL, 5);
+	mailsec_dkim_keycache_free(kc);
+	mailsec_resolver_free(r);
+}
+
 int
 main(void)
 {
@@ -802,6 +1050,9 @@ main(void)
 		cmocka_unit_test(test_sign_errors),
 		cmocka_unit_test(test_streaming),
 		cmocka_unit_test(test_keycache),
+		cmocka_unit_test(test_keycache_negative),
+		cmocka_unit_test(test_sign_chunked),
+		cmocka_unit_test(test_sign_multi),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,0 +1,242 @@
+/*
+ * Unit tests for the vector paths of the DKIM body canonicalizers
+ * (lib/dkim/canon.c, RFC 6376 3.4.3 and 3.4.4): at each vector level the
+ * machine has (scalar, SSE2, AVX2), bodies placed at every alignment and
+ * cut into chunks at every point must hash as a plain line-by-line
+ * reference does. Inputs put WSP runs, CRs and CRLFs across the 16- and
+ * 32-byte steps and the chunk boundaries.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "dkim/dkim_int.h"
+
+/* The reference: split at CRLF, transform each line, drop trailing empty
+ * lines; simple makes an empty body one CRLF. out: 2n + 2 bytes. */
+static size_t
+ref_body(enum mailsec_dkim_canon c, const char *in, size_t n, char *out)
+{
+	size_t i = 0, o = 0, keep = 0, start, end, k, before;
+	bool wsp;
+
+	while (i < n) {
+		start = i;
+		while (i < n && !(in[i] == '\r' && i + 1 < n &&
+		    in[i + 1] == '\n'))
+			i++;
+		end = i;
+		before = o;
+		if (c == MAILSEC_DKIM_RELAXED) {
+			wsp = false;
+			for (k = start; k < end; k++) {
+				if (in[k] == ' ' || in[k] == '\t') {
+					wsp = true;
+					continue;
+				}
+				if (wsp)
+					out[o++] = ' ';
+				wsp = false;
+				out[o++] = in[k];
+			}
+		} else {
+			memcpy(out + o, in + start, end - start);
+			o += end - start;
+		}
+		out[o++] = '\r';
+		out[o++] = '\n';
+		if (o - before > 2)
+			keep = o;
+		if (i < n)
+			i += 2;
+	}
+	if (c == MAILSEC_DKIM_SIMPLE && keep == 0) {
+		out[0] = '\r';
+		out[1] = '\n';
+		keep = 2;
+	}
+	return keep;
+}
+
+/* Canonicalizes in, fed as chunks cut at the given points (sorted,
+ * each <= n), and compares hash and length with the reference. */
+static void
+check(enum mailsec_dkim_canon c, const char *in, size_t n,
+    const size_t *cuts, size_t ncuts, uint64_t limit, const char *what)
+{
+	static char want[2 * 4096 + 2];
+	unsigned char dw[32], dg[32];
+	struct ms_dkim_body b;
+	size_t wn, i, from = 0;
+	unsigned dlen;
+
+	assert_true(n <= 4096);
+	wn = ref_body(c, in, n, want);
+	assert_int_equal(EVP_Digest(want, wn < limit ? wn : (size_t)limit, dw,
+	    NULL, EVP_sha256(), NULL), 1);
+	assert_int_equal(ms_dkim_body_init(&b, c, EVP_sha256(), limit),
+	    MAILSEC_OK);
+	for (i = 0; i <= ncuts; i++) {
+		size_t to = i < ncuts ? cuts[i] : n;
+
+		assert_int_equal(ms_dkim_body_update(&b, in + from,
+		    to - from), MAILSEC_OK);
+		from = to;
+	}
+	assert_int_equal(ms_dkim_body_final(&b, dg, &dlen), MAILSEC_OK);
+	if (memcmp(dw, dg, 32) != 0 || b.total != wn)
+		fail_msg("%s: canon %d len %zu (%zu cuts, first %zu), level "
+		    "%d: differs from the reference (total %llu, want %zu)",
+		    what, (int)c, n, ncuts, ncuts ? cuts[0] : 0,
+		    ms_dkim_canon_simd(99), (unsigned long long)b.total, wn);
+	ms_dkim_body_cleanup(&b);
+}
+
+/* Every level up to the best this CPU has. */
+static int
+levels(void)
+{
+	return ms_dkim_canon_simd(-1) + 1;
+}
+
+/* Hand-made bodies whose special bytes sit around the 16/32 steps. */
+static const char *const shapes[] = {
+	"aaaaaaaaaaaaaaa  bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\tcccccccccccccc\r\n",
+	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa \r\nbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\r\n",
+	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa \t \r\n\r\n \t\r\nbbbbbbbbbbbbbbbbbb \r\n",
+	"x                                                  y\r\n\r\n\r\n",
+	"\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\tz",
+	"aaaaaaaaaaaaaaa\rbbbbbbbbbbbbbbb \rccccccccccccccccccc\r \r\n  \r\n",
+	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n\r\naaaaaaaaaaaaaaaaaaaaaaaaa \n b",
+	"                                                                   ",
+	"\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\nq",
+	"a b c d e f g h i j k l m n o p q r s t u v w x y z a b c d e f g h\r",
+	"one line without an end and a space at the end of it all the way ",
+};
+
+/* Every shape at every offset in a buffer of 64 (alignment), whole and
+ * cut in two at every point, at every level. */
+static void
+test_shapes_split(void **state)
+{
+	static char buf[4096];
+	size_t s, off, cut, n;
+	int lv, c;
+
+	(void)state;
+	for (lv = 0; lv < levels(); lv++) {
+		ms_dkim_canon_simd(lv);
+		for (s = 0; s < MS_ARRAY_LEN(shapes); s++) {
+			n = strlen(shapes[s]);
+			for (off = 0; off < 64; off++) {
+				memcpy(buf + off, shapes[s], n);
+				for (c = 0; c < 2; c++) {
+					check((enum mailsec_dkim_canon)c,
+					    buf + off, n, NULL, 0, UINT64_MAX,
+					    "shape whole");
+					if (off > 3)
+						continue;
+					for (cut = 0; cut <= n; cut++)
+						check((enum mailsec_dkim_canon)
+						    c, buf + off, n, &cut, 1,
+						    UINT64_MAX, "shape split");
+				}
+			}
+		}
+	}
+	ms_dkim_canon_simd(-1);
+}
+
+static unsigned
+rnd(unsigned *seed)
+{
+	*seed = *seed * 1103515245u + 12345u;
+	return *seed >> 16;
+}
+
+/* Random WSP-heavy bodies (runs long enough to cross a whole vector),
+ * random chunkings and l= limits, every level. */
+static void
+test_random_chunks(void **state)
+{
+	static const char alpha[] = "ab \t\r\n  \r\n";
+	static char in[3000];
+	size_t cuts[12], n, k, nc, i;
+	unsigned seed = 8463, r;
+	uint64_t limit;
+	int lv, round, c;
+
+	(void)state;
+	for (lv = 0; lv < levels(); lv++) {
+		ms_dkim_canon_simd(lv);
+		for (round = 0; round < 1500; round++) {
+			n = rnd(&seed) % sizeof in;
+			for (k = 0; k < n; k++) {
+				r = rnd(&seed) % 40;
+				if (r < sizeof alpha - 1)
+					in[k] = alpha[r];
+				else if (r < 36)
+					in[k] = (char)('c' + r % 20);
+				else {
+					/* a long run of one WSP kind */
+					size_t len = rnd(&seed) % 70, j;
+					char w = r == 36 ? '\t' : ' ';
+
+					for (j = 0; j < len && k < n; j++)
+						in[k++] = w;
+					if (k < n)
+						in[k] = 'y';
+				}
+			}
+			nc = rnd(&seed) % MS_ARRAY_LEN(cuts);
+			for (i = 0; i < nc; i++)
+				cuts[i] = n ? rnd(&seed) % (n + 1) : 0;
+			/* sort the cuts */
+			for (i = 1; i < nc; i++)
+				for (k = i; k > 0 && cuts[k - 1] > cuts[k];
+				    k--) {
+					size_t t = cuts[k];
+
+					cuts[k] = cuts[k - 1];
+					cuts[k - 1] = t;
+				}
+			limit = round % 5 == 0 ? rnd(&seed) % (n + 3) :
+			    UINT64_MAX;
+			for (c = 0; c < 2; c++)
+				check((enum mailsec_dkim_canon)c, in, n, cuts,
+				    nc, limit, "random");
+		}
+	}
+	ms_dkim_canon_simd(-1);
+}
+
+/* The level in effect is capped by what the CPU has and reported. */
+static void
+test_levels(void **state)
+{
+	int best;
+
+	(void)state;
+	best = ms_dkim_canon_simd(-1);
+	assert_true(best >= MS_SIMD_SCALAR && best <= MS_SIMD_AVX2);
+	assert_int_equal(ms_dkim_canon_simd(0), MS_SIMD_SCALAR);
+	assert_int_equal(ms_dkim_canon_simd(99), best);
+	ms_dkim_canon_simd(-1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_levels),
+		cmocka_unit_test(test_shapes_split),
+		cmocka_unit_test(test_random_chunks),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
