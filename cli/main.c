@@ -14,6 +14,7 @@ int cmd_message(int argc, char **argv);
 int cmd_dns(int argc, char **argv);
 int cmd_dkim(int argc, char **argv);
 int cmd_spf(int argc, char **argv);
+int cmd_dmarc(int argc, char **argv);
 static int cmd_help(int argc, char **argv);
 static int cmd_version(int argc, char **argv);
 
@@ -87,6 +88,21 @@ const struct cli_cmd cli_cmds[] = {
 	  "query with its answer. See docs/spf.md.\n"
 	  DNS_USAGE,
 	  cmd_spf },
+	{ "dmarc", "DMARC: the policy in force for a domain and where it is",
+	  "usage: mailsec dmarc DOMAIN [--rfc7489] [--psl FILE] [--json]\n"
+	  "           [--dns ... | --dns-zone FILE]\n"
+	  "\n"
+	  "Finds the DMARC policy that applies to mail from DOMAIN: the RFC\n"
+	  "9989 DNS Tree Walk (psd=, np=), or with --rfc7489 the RFC 7489\n"
+	  "lookup with the Public Suffix List (--psl FILE, default Debian's\n"
+	  "publicsuffix data). Prints the policy (p, sp or np), the record\n"
+	  "and where it was found, the Organizational Domain, the record's\n"
+	  "problems tag by tag, and the other mode's answer where it differs.\n"
+	  "See docs/dmarc.md.\n"
+	  "\n"
+	  "  --json     one JSON object on standard output\n"
+	  DNS_USAGE,
+	  cmd_dmarc },
 	{ "help", "show help for a command",
 	  "usage: mailsec help [COMMAND]\n", cmd_help },
 	{ "version", "print the version",
