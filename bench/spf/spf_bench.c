@@ -4,11 +4,16 @@
  *
  *   spf_bench cache CASES [DNS [CONCURRENCY]]
  *       one libunbound resolver forwarding to DNS (default 127.0.0.1) for
- *       the whole run, so its cache warms as libspf2's SPF_DNS_CACHE
- *       does; CONCURRENCY evaluations in flight (default 1).
+ *       the whole run with the DNS layer's answer cache, and one cache of
+ *       parsed records, so both warm as libspf2's SPF_DNS_CACHE does;
+ *       CONCURRENCY evaluations in flight (default 1).
+ *   spf_bench answers CASES [DNS [CONCURRENCY]]
+ *       the same without the cache of parsed records (every record is
+ *       parsed again), for comparison.
  *   spf_bench zone CASES ZONEFILE [CONCURRENCY]
- *       answers from memory (the zone backend): what the engine costs
- *       when every answer is a cache hit in the process.
+ *       answers from memory (the zone backend) and the cache of parsed
+ *       records: what the engine costs when every answer is a cache hit
+ *       in the process.
  *   spf_bench cold CASES [DNS]
  *       a new resolver (empty cache) for every evaluation: every query
  *       goes to the server. Reports queries and latency per evaluation
@@ -42,6 +47,7 @@ struct slot {
 };
 
 static struct bcase *cases;
+static struct mailsec_spf_cache *pcache;	/* parsed records (not cold) */
 static size_t ncases, next_case, ndone;
 static unsigned dist[7];
 static unsigned long long queries;
@@ -146,6 +152,7 @@ start_next(struct mailsec_resolver *r, struct slot *sl)
 		ndone++;
 		return;
 	}
+	mailsec_spf_set_cache(sl->spf, pcache);
 	sl->busy = true;
 	sl->t0 = now();
 	mailsec_spf_start(sl->spf, on_done, sl);
@@ -173,9 +180,11 @@ main(int argc, char **argv)
 	unsigned k;
 
 	if (argc < 3 || (strcmp(argv[1], "cache") != 0 &&
+	    strcmp(argv[1], "answers") != 0 &&
 	    strcmp(argv[1], "cold") != 0 && strcmp(argv[1], "zone") != 0) ||
 	    (strcmp(argv[1], "zone") == 0 && argc < 4)) {
-		fprintf(stderr, "usage: spf_bench cache|cold CASES [DNS "
+		fprintf(stderr, "usage: spf_bench cache|answers|cold CASES "
+		    "[DNS "
 		    "[CONCURRENCY]]\n       spf_bench zone CASES ZONEFILE "
 		    "[CONCURRENCY]\n");
 		return 2;
@@ -208,9 +217,14 @@ main(int argc, char **argv)
 		}
 		/* libunbound: answers from the layer's own cache, in
 		 * process, as libspf2's SPF_DNS_CACHE keeps them */
-		if (strcmp(argv[1], "cache") == 0 &&
+		if (strcmp(argv[1], "zone") != 0 &&
 		    mailsec_resolver_set_cache(r, 100000) != MAILSEC_OK) {
 			fprintf(stderr, "resolver: cache: out of memory\n");
+			return 1;
+		}
+		if (strcmp(argv[1], "answers") != 0 &&
+		    mailsec_spf_cache_new(10000, 0, &pcache) != MAILSEC_OK) {
+			fprintf(stderr, "record cache: out of memory\n");
 			return 1;
 		}
 		while (ndone < ncases) {
@@ -221,6 +235,7 @@ main(int argc, char **argv)
 				mailsec_resolver_wait(r, -1);
 		}
 		mailsec_resolver_free(r);
+		mailsec_spf_cache_free(pcache);
 		el = now() - t0;
 	} else {
 		el = 0;

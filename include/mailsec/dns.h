@@ -112,6 +112,18 @@ MAILSEC_API void mailsec_dns_result_free(struct mailsec_dns_result *res);
 MAILSEC_API struct mailsec_dns_result *mailsec_dns_result_dup(
     const struct mailsec_dns_result *res);
 
+/*
+ * Shared results (see mailsec_resolver_query_shared()): read-only and
+ * reference-counted, one allocation each. _ref() takes one more
+ * reference and returns res; _unref() drops one, the last frees (NULL
+ * is a no-op). Only for results a shared callback was given, never for
+ * those of mailsec_resolver_query() (mailsec_dns_result_free() those).
+ * Not thread-safe: like the resolver, one thread.
+ */
+MAILSEC_API const struct mailsec_dns_result *mailsec_dns_result_ref(
+    const struct mailsec_dns_result *res);
+MAILSEC_API void mailsec_dns_result_unref(const struct mailsec_dns_result *res);
+
 struct mailsec_resolver;
 
 /*
@@ -121,6 +133,15 @@ struct mailsec_resolver;
  * cancel others, but must not free the resolver.
  */
 typedef void (*mailsec_dns_cb)(void *arg, struct mailsec_dns_result *res);
+
+/*
+ * Completion callback of mailsec_resolver_query_shared(). res is
+ * borrowed for the call and read-only; to keep it longer, take a
+ * reference (mailsec_dns_result_ref()) and drop it later (_unref()).
+ * Same rules as mailsec_dns_cb otherwise.
+ */
+typedef void (*mailsec_dns_shared_cb)(void *arg,
+    const struct mailsec_dns_result *res);
 
 /* ---- backends ---------------------------------------------------------- */
 
@@ -215,6 +236,20 @@ MAILSEC_API size_t mailsec_resolver_cache_size(
 MAILSEC_API mailsec_err mailsec_resolver_query(struct mailsec_resolver *r,
     const char *name, uint16_t type, mailsec_dns_cb cb, void *arg,
     uint64_t *qid);
+
+/*
+ * Same as mailsec_resolver_query(), but the callback shares the result
+ * instead of owning a copy: a query answered from the answer cache costs
+ * no copy at all, the callback gets the cached result itself. Such a
+ * result is exactly as the cache holds it: qname as the query that
+ * filled the entry wrote it (case may differ from name), TTLs as they
+ * were received (not lowered by the time spent in the cache). Results
+ * from the backend are the same shape (one allocation, read-only), and
+ * the cache keeps that very object, so a miss costs one copy.
+ */
+MAILSEC_API mailsec_err mailsec_resolver_query_shared(
+    struct mailsec_resolver *r, const char *name, uint16_t type,
+    mailsec_dns_shared_cb cb, void *arg, uint64_t *qid);
 
 /* Cancels a pending query; its callback will not run. Unknown ids are
  * ignored. */

@@ -152,6 +152,55 @@ MAILSEC_API mailsec_err mailsec_spf_new(struct mailsec_resolver *r,
 MAILSEC_API void mailsec_spf_set_trace(struct mailsec_spf *spf, bool on);
 
 /*
+ * A cache of parsed SPF records, owned by the caller, shared by any
+ * number of evaluations. The key is the exact record text (the TXT
+ * strings joined, case and spaces included), so a record that changes
+ * is parsed again the first time its new text arrives; freshness is the
+ * DNS layer's business (its answer cache, mailsec_resolver_set_cache()),
+ * and an entry needs no TTL of its own. Only records that parse are
+ * kept. Parsed records are immutable and reference-counted: evicting or
+ * freeing the cache never pulls one from under a running evaluation.
+ *
+ * Bounds: at most max_records records and max_bytes bytes of parsed
+ * data (text plus terms; 0 means MAILSEC_SPF_CACHE_BYTES_DEFAULT); when
+ * either is reached the least recently used record goes. A record that
+ * alone exceeds max_bytes is not kept.
+ *
+ * Threading: like a resolver, a cache is used from one thread (one per
+ * event loop); it is not locked.
+ */
+struct mailsec_spf_cache;
+
+#define MAILSEC_SPF_CACHE_BYTES_DEFAULT ((size_t)16 << 20)
+
+struct mailsec_spf_cache_stats {
+	uint64_t hits;		/* records served from the cache */
+	uint64_t misses;	/* records parsed (kept or not) */
+	uint64_t evictions;	/* records dropped for the bounds */
+	size_t records;		/* records kept now */
+	size_t bytes;		/* their cost toward max_bytes */
+};
+
+/* MAILSEC_EINVAL when max_records is 0; MAILSEC_ENOMEM. */
+MAILSEC_API mailsec_err mailsec_spf_cache_new(size_t max_records,
+    size_t max_bytes, struct mailsec_spf_cache **out);
+
+/* Drops every record (evaluations keep those they hold) and frees c;
+ * NULL is a no-op. No evaluation may use c afterwards. */
+MAILSEC_API void mailsec_spf_cache_free(struct mailsec_spf_cache *c);
+
+MAILSEC_API void mailsec_spf_cache_stats(const struct mailsec_spf_cache *c,
+    struct mailsec_spf_cache_stats *out);
+
+/*
+ * Makes spf take its parsed records from c (retained, not owned: it must
+ * outlive the evaluation). Before mailsec_spf_start(); NULL (the
+ * default) parses every record. The outcome is the same either way.
+ */
+MAILSEC_API void mailsec_spf_set_cache(struct mailsec_spf *spf,
+    struct mailsec_spf_cache *c);
+
+/*
  * Starts the evaluation. cb (may be NULL) runs when it is done; poll with
  * mailsec_spf_done() otherwise. MAILSEC_ESTATE if already started.
  */

@@ -18,12 +18,18 @@
 struct ms_dns_query {
 	uint64_t id;
 	uint16_t type;
-	char *name;			/* as asked, final dot removed */
-	mailsec_dns_cb cb;
+	char *name;			/* as asked, final dot removed; in
+					   the same allocation as q */
+	mailsec_dns_cb cb;		/* one of cb and scb is set */
+	mailsec_dns_shared_cb scb;
 	void *arg;
 	uint64_t deadline;		/* ms_monotonic_ms() value */
 	struct mailsec_resolver *r;
-	struct mailsec_dns_result *res;	/* set once finished */
+	bool finished;			/* on the done list */
+	struct mailsec_dns_result *res;	/* cb: the result, once finished
+					   (NULL then: out of memory) */
+	const struct mailsec_dns_result *sres; /* scb: a shared result,
+					   one reference held */
 	void *bdata;			/* the backend's own per-query data */
 	uint64_t bid;			/* or its own id */
 	struct ms_dns_query *prev, *next;
@@ -66,6 +72,10 @@ void ms_dns_rr_cleanup(struct mailsec_dns_rr *rr);
 
 /* Milliseconds from an arbitrary start, CLOCK_MONOTONIC. */
 uint64_t ms_monotonic_ms(void);
+
+/* Checks a name as mailsec_resolver_query() takes it; *len receives
+ * its length without the final dot. */
+mailsec_err ms_dns_name_check(const char *name, size_t *len);
 
 /* Checks a name as mailsec_resolver_query() takes it and copies it
  * without the final dot into a new allocation (*out). */

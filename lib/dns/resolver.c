@@ -14,10 +14,18 @@
  * chained hash table with a bounded entry count. A fresh entry answers a
  * query at once, through the done list, like a backend finishing inside
  * start(); every result a backend finishes is offered to the cache.
+ *
+ * The cache holds shared results (struct dns_shared): one allocation
+ * with a reference count in front of the public struct, the records and
+ * every string after it, never written once built. Queries started with
+ * mailsec_resolver_query_shared() are handed that object itself; the
+ * others get their own deep copy, as before.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <poll.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -30,13 +38,20 @@
 #define MS_DNS_CACHE_SWEEP 8		/* oldest entries looked at for
 					   expiry when the cache is full */
 
+/* A shared result: refs, then the result; its rrs array and strings
+ * follow in the same allocation. */
+struct dns_shared {
+	size_t refs;
+	struct mailsec_dns_result res;
+};
+
 struct cache_entry {
 	uint64_t hash;
 	uint16_t type;
 	char *key;			/* lowercased name */
 	uint64_t stored;		/* ms_monotonic_ms() at insertion */
 	uint64_t expires;		/* ms_monotonic_ms() value */
-	struct mailsec_dns_result *res;
+	const struct mailsec_dns_result *res; /* shared, one reference */
 	struct cache_entry *chain;	/* next in the bucket */
 	struct cache_entry *older, *newer; /* insertion order */
 };
@@ -65,8 +80,7 @@ struct mailsec_resolver {
 	uint64_t cache_hits;
 };
 
-static void query_done(struct ms_dns_query *q,
-    struct mailsec_dns_result *res);
+static void query_done(struct ms_dns_query *q);
 
 static const char *const status_names[] = {
 	"answer", "nxdomain", "nodata", "timeout", "servfail"
@@ -219,7 +233,7 @@ ms_dns_result_add(struct mailsec_dns_result *res, struct mailsec_dns_rr *rr)
 }
 
 mailsec_err
-ms_dns_name_dup(const char *name, char **out)
+ms_dns_name_check(const char *name, size_t *outlen)
 {
 	size_t len = strlen(name), i, label = 0, octets = 0, slashes = 0;
 	unsigned v;
@@ -261,6 +275,18 @@ ms_dns_name_dup(const char *name, char **out)
 		if (++label > MS_DNS_MAX_LABEL || ++octets > MS_DNS_MAX_NAME)
 			return MAILSEC_EINVAL;
 	}
+	*outlen = len;
+	return MAILSEC_OK;
+}
+
+mailsec_err
+ms_dns_name_dup(const char *name, char **out)
+{
+	mailsec_err err;
+	size_t len;
+
+	if ((err = ms_dns_name_check(name, &len)) != MAILSEC_OK)
+		return err;
 	*out = ms_memdupz(name, len);
 	return *out != NULL ? MAILSEC_OK : MAILSEC_ENOMEM;
 }
@@ -356,6 +382,131 @@ fail:
 	return NULL;
 }
 
+/* ---- shared results ---------------------------------------------------- */
+
+/* Bytes of the string or data an rr points to (NUL added), 0 for none. */
+static size_t
+rr_extra(const struct mailsec_dns_rr *rr)
+{
+	switch (rr->type) {
+	case MAILSEC_DNS_MX:
+		return rr->u.mx.exchange ? strlen(rr->u.mx.exchange) + 1 : 0;
+	case MAILSEC_DNS_NS:
+	case MAILSEC_DNS_CNAME:
+	case MAILSEC_DNS_PTR:
+		return rr->u.name ? strlen(rr->u.name) + 1 : 0;
+	case MAILSEC_DNS_TXT:
+	case MAILSEC_DNS_SPF:
+		return rr->u.txt.data ? rr->u.txt.len + 1 : 0;
+	case MAILSEC_DNS_TLSA:
+		return rr->u.tlsa.data ? rr->u.tlsa.len + 1 : 0;
+	default:
+		return 0;
+	}
+}
+
+/* Copies n bytes of src to *at, adds a NUL, advances *at. */
+static char *
+flat_put(char **at, const void *src, size_t n)
+{
+	char *d = *at;
+
+	memcpy(d, src, n);
+	d[n] = '\0';
+	*at = d + n + 1;
+	return d;
+}
+
+/* A shared copy of res (one allocation, refs 1), or NULL (ENOMEM or a
+ * size that does not add up). */
+static const struct mailsec_dns_result *
+shared_new(const struct mailsec_dns_result *res)
+{
+	struct dns_shared *sh;
+	struct mailsec_dns_result *d;
+	size_t total = sizeof *sh, rrsz, i, n;
+	size_t qlen = res->qname ? strlen(res->qname) : 0;
+	size_t clen = res->canonical ? strlen(res->canonical) : 0;
+	char *at;
+
+	if (!ms_size_mul(res->count, sizeof *res->rrs, &rrsz) ||
+	    !ms_size_add(total, rrsz, &total) ||
+	    !ms_size_add(total, qlen + 1, &total) ||
+	    !ms_size_add(total, clen + 1, &total))
+		return NULL;
+	for (i = 0; i < res->count; i++)
+		if (!ms_size_add(total, rr_extra(&res->rrs[i]), &total))
+			return NULL;
+	if ((sh = malloc(total)) == NULL)
+		return NULL;
+	sh->refs = 1;
+	d = &sh->res;
+	*d = *res;
+	d->why[sizeof d->why - 1] = '\0';
+	d->rrs = res->count ? (struct mailsec_dns_rr *)(sh + 1) : NULL;
+	at = (char *)(sh + 1) + rrsz;
+	d->qname = res->qname ? flat_put(&at, res->qname, qlen) : NULL;
+	d->canonical = res->canonical ? flat_put(&at, res->canonical, clen) :
+	    NULL;
+	for (i = 0; i < res->count; i++) {
+		const struct mailsec_dns_rr *src = &res->rrs[i];
+		struct mailsec_dns_rr *dst = &d->rrs[i];
+
+		*dst = *src;
+		if ((n = rr_extra(src)) == 0)
+			continue;
+		switch (src->type) {
+		case MAILSEC_DNS_MX:
+			dst->u.mx.exchange = flat_put(&at, src->u.mx.exchange,
+			    n - 1);
+			break;
+		case MAILSEC_DNS_NS:
+		case MAILSEC_DNS_CNAME:
+		case MAILSEC_DNS_PTR:
+			dst->u.name = flat_put(&at, src->u.name, n - 1);
+			break;
+		case MAILSEC_DNS_TXT:
+		case MAILSEC_DNS_SPF:
+			dst->u.txt.data = flat_put(&at, src->u.txt.data, n - 1);
+			break;
+		case MAILSEC_DNS_TLSA:
+			dst->u.tlsa.data = (uint8_t *)flat_put(&at,
+			    src->u.tlsa.data, n - 1);
+			break;
+		default:
+			break;
+		}
+	}
+	return d;
+}
+
+static struct dns_shared *
+shared_of(const struct mailsec_dns_result *res)
+{
+	return (struct dns_shared *)(void *)((char *)(uintptr_t)res -
+	    offsetof(struct dns_shared, res));
+}
+
+const struct mailsec_dns_result *
+mailsec_dns_result_ref(const struct mailsec_dns_result *res)
+{
+	if (res != NULL)
+		shared_of(res)->refs++;
+	return res;
+}
+
+void
+mailsec_dns_result_unref(const struct mailsec_dns_result *res)
+{
+	struct dns_shared *sh;
+
+	if (res == NULL)
+		return;
+	sh = shared_of(res);
+	if (--sh->refs == 0)
+		free(sh);
+}
+
 /* ---- answer cache ------------------------------------------------------ */
 
 /* FNV-1a over the lowercased name and the type. */
@@ -402,7 +553,7 @@ cache_entry_remove(struct dns_cache *c, struct cache_entry *e)
 	else
 		c->newest = e->older;
 	c->count--;
-	mailsec_dns_result_free(e->res);
+	mailsec_dns_result_unref(e->res);
 	free(e->key);
 	free(e);
 }
@@ -474,36 +625,38 @@ cache_make_room(struct dns_cache *c, uint64_t now)
 		cache_entry_remove(c, c->oldest);
 }
 
-/* Keeps a copy of res for (name, type) if the cache is on and res may
- * be cached. Failing to (ENOMEM) only means no entry. */
-static void
+/*
+ * Keeps a shared copy of res for (name, type) if the cache is on and res
+ * may be cached, and returns it (borrowed: the cache's reference), or
+ * NULL (not kept; ENOMEM only means no entry). now: ms_monotonic_ms().
+ */
+static const struct mailsec_dns_result *
 cache_store(struct mailsec_resolver *r, const char *name, uint16_t type,
-    const struct mailsec_dns_result *res)
+    const struct mailsec_dns_result *res, uint64_t now)
 {
 	struct dns_cache *c = &r->cache;
 	struct cache_entry *e, *old;
-	uint64_t hash, now;
+	uint64_t hash;
 	uint32_t ttl;
 	size_t i, len;
 
 	if (c->max == 0 || res == NULL || (ttl = cache_ttl(res)) == 0)
-		return;
-	now = ms_monotonic_ms();
+		return NULL;
 	hash = cache_hash(name, type);
 	old = cache_find(c, hash, name, type);
 	if (old != NULL)
 		cache_entry_remove(c, old);
 	e = calloc(1, sizeof *e);
 	if (e == NULL)
-		return;
+		return NULL;
 	len = strlen(name);
 	e->key = ms_memdupz(name, len);
-	e->res = mailsec_dns_result_dup(res);
+	e->res = shared_new(res);
 	if (e->key == NULL || e->res == NULL) {
-		mailsec_dns_result_free(e->res);
+		mailsec_dns_result_unref(e->res);
 		free(e->key);
 		free(e);
-		return;
+		return NULL;
 	}
 	for (i = 0; i < len; i++)
 		e->key[i] = (char)ms_tolower((unsigned char)e->key[i]);
@@ -521,34 +674,43 @@ cache_store(struct mailsec_resolver *r, const char *name, uint16_t type,
 		c->oldest = e;
 	c->newest = e;
 	c->count++;
+	return e->res;
 }
 
-/*
- * A copy of the fresh entry for (q->name, q->type), its TTLs lowered by
- * the time spent in the cache, or NULL (none, expired, or ENOMEM).
- */
-static struct mailsec_dns_result *
-cache_lookup(struct mailsec_resolver *r, const struct ms_dns_query *q)
+/* The fresh entry for (q->name, q->type), or NULL (none or expired; an
+ * expired one is dropped). now: ms_monotonic_ms(). */
+static struct cache_entry *
+cache_fresh(struct mailsec_resolver *r, const struct ms_dns_query *q,
+    uint64_t now)
 {
 	struct dns_cache *c = &r->cache;
 	struct cache_entry *e;
-	struct mailsec_dns_result *res;
-	uint64_t now, hash;
-	uint32_t age;
-	size_t i;
-	char *qname;
 
 	if (c->max == 0)
 		return NULL;
-	hash = cache_hash(q->name, q->type);
-	e = cache_find(c, hash, q->name, q->type);
+	e = cache_find(c, cache_hash(q->name, q->type), q->name, q->type);
 	if (e == NULL)
 		return NULL;
-	now = ms_monotonic_ms();
 	if (e->expires <= now) {
 		cache_entry_remove(c, e);
 		return NULL;
 	}
+	return e;
+}
+
+/*
+ * A copy of entry e for query q, its TTLs lowered by the time spent in
+ * the cache, or NULL (ENOMEM).
+ */
+static struct mailsec_dns_result *
+cache_copy(const struct cache_entry *e, const struct ms_dns_query *q,
+    uint64_t now)
+{
+	struct mailsec_dns_result *res;
+	uint32_t age;
+	size_t i;
+	char *qname;
+
 	res = mailsec_dns_result_dup(e->res);
 	qname = ms_memdupz(q->name, strlen(q->name));
 	if (res == NULL || qname == NULL) {
@@ -636,7 +798,7 @@ static void
 query_free(struct ms_dns_query *q)
 {
 	mailsec_dns_result_free(q->res);
-	free(q->name);
+	mailsec_dns_result_unref(q->sres);
 	free(q);
 }
 
@@ -685,46 +847,57 @@ mailsec_resolver_set_timeout(struct mailsec_resolver *r, unsigned ms)
 	r->timeout_ms = ms != 0 ? ms : MS_DNS_DEFAULT_TIMEOUT_MS;
 }
 
-mailsec_err
-mailsec_resolver_query(struct mailsec_resolver *r, const char *name,
-    uint16_t type, mailsec_dns_cb cb, void *arg, uint64_t *qid)
+static mailsec_err
+query_start(struct mailsec_resolver *r, const char *name, uint16_t type,
+    mailsec_dns_cb cb, mailsec_dns_shared_cb scb, void *arg, uint64_t *qid)
 {
 	struct ms_dns_query *q;
-	struct mailsec_dns_result *hit;
+	struct cache_entry *e;
 	mailsec_err err;
+	uint64_t now;
+	size_t len, sz;
 
-	if (r == NULL || name == NULL || cb == NULL || type == 0)
+	if (r == NULL || name == NULL || (cb == NULL && scb == NULL) ||
+	    type == 0)
 		return MAILSEC_EINVAL;
-	q = calloc(1, sizeof *q);
-	if (q == NULL)
-		return MAILSEC_ENOMEM;
-	err = ms_dns_name_dup(name, &q->name);
-	if (err != MAILSEC_OK) {
-		free(q);
+	if ((err = ms_dns_name_check(name, &len)) != MAILSEC_OK)
 		return err;
-	}
+	/* the name lives after q, in the same allocation */
+	sz = sizeof *q + len + 1;
+	if ((q = calloc(1, sz)) == NULL)
+		return MAILSEC_ENOMEM;
+	q->name = (char *)(q + 1);
+	memcpy(q->name, name, len);
+	q->name[len] = '\0';
+	now = ms_monotonic_ms();
 	q->id = r->next_id++;
 	q->type = type;
 	q->cb = cb;
+	q->scb = scb;
 	q->arg = arg;
 	q->r = r;
-	q->deadline = ms_monotonic_ms() + r->timeout_ms;
+	q->deadline = now + r->timeout_ms;
 	q->next = r->pending;
 	if (r->pending != NULL)
 		r->pending->prev = q;
 	r->pending = q;
 	r->npending++;
-	hit = cache_lookup(r, q);
-	if (hit != NULL) {
+	if ((e = cache_fresh(r, q, now)) != NULL) {
 		r->cache_hits++;
-		query_done(q, hit);
+		if (scb != NULL)
+			q->sres = mailsec_dns_result_ref(e->res);
+		else
+			q->res = cache_copy(e, q, now);
+		/* a copy that failed ends the query without a callback,
+		 * as a backend's result that could not be allocated */
+		query_done(q);
 		err = MAILSEC_OK;
 	} else {
 		err = r->ops->start(r->impl, q);
 	}
 	if (err != MAILSEC_OK) {
 		/* a backend that failed may still have finished it */
-		if (q->res == NULL) {
+		if (!q->finished) {
 			list_unlink(&r->pending, q);
 		} else {
 			if (r->done_tail == q)
@@ -741,13 +914,32 @@ mailsec_resolver_query(struct mailsec_resolver *r, const char *name,
 	return MAILSEC_OK;
 }
 
-/* Moves q, finished with res, from the pending to the done list. */
+mailsec_err
+mailsec_resolver_query(struct mailsec_resolver *r, const char *name,
+    uint16_t type, mailsec_dns_cb cb, void *arg, uint64_t *qid)
+{
+	if (cb == NULL)
+		return MAILSEC_EINVAL;
+	return query_start(r, name, type, cb, NULL, arg, qid);
+}
+
+mailsec_err
+mailsec_resolver_query_shared(struct mailsec_resolver *r, const char *name,
+    uint16_t type, mailsec_dns_shared_cb cb, void *arg, uint64_t *qid)
+{
+	if (cb == NULL)
+		return MAILSEC_EINVAL;
+	return query_start(r, name, type, NULL, cb, arg, qid);
+}
+
+/* Moves q, finished (q->res or q->sres set), from the pending to the
+ * done list. */
 static void
-query_done(struct ms_dns_query *q, struct mailsec_dns_result *res)
+query_done(struct ms_dns_query *q)
 {
 	struct mailsec_resolver *r = q->r;
 
-	q->res = res;
+	q->finished = true;
 	list_unlink(&r->pending, q);
 	if (r->done_tail != NULL) {
 		r->done_tail->next = q;
@@ -761,14 +953,26 @@ query_done(struct ms_dns_query *q, struct mailsec_dns_result *res)
 void
 ms_dns_finish(struct ms_dns_query *q, struct mailsec_dns_result *res)
 {
+	const struct mailsec_dns_result *kept = NULL;
+
 	if (res == NULL) {
 		res = ms_dns_result_new(q->name, q->type, MAILSEC_DNS_SERVFAIL);
 		if (res != NULL)
 			snprintf(res->why, sizeof res->why, "out of memory");
 	} else {
-		cache_store(q->r, q->name, q->type, res);
+		kept = cache_store(q->r, q->name, q->type, res,
+		    ms_monotonic_ms());
 	}
-	query_done(q, res);
+	if (q->scb != NULL) {
+		/* the cache's object if it kept one, else a shared copy;
+		 * NULL (ENOMEM) ends the query without a callback */
+		q->sres = kept != NULL ? mailsec_dns_result_ref(kept) :
+		    res != NULL ? shared_new(res) : NULL;
+		mailsec_dns_result_free(res);
+	} else {
+		q->res = res;
+	}
+	query_done(q);
 }
 
 void
@@ -867,15 +1071,23 @@ expire(struct mailsec_resolver *r)
 	}
 }
 
-mailsec_err
-mailsec_resolver_process(struct mailsec_resolver *r)
+/*
+ * Delivers what is done. backend: let the backend finish what arrived
+ * and expire late queries first (process() always does; _wait() skips
+ * it while no query is with the backend, so answers from the cache do
+ * not cost a system call each).
+ */
+static mailsec_err
+deliver(struct mailsec_resolver *r, bool backend)
 {
 	struct ms_dns_query *q;
 	struct mailsec_dns_result *res;
-	mailsec_err err;
+	mailsec_err err = MAILSEC_OK;
 
-	err = r->ops->process(r->impl);
-	expire(r);
+	if (backend) {
+		err = r->ops->process(r->impl);
+		expire(r);
+	}
 	r->batch = r->done;
 	r->done = r->done_tail = NULL;
 	while ((q = r->batch) != NULL) {
@@ -883,14 +1095,25 @@ mailsec_resolver_process(struct mailsec_resolver *r)
 		if (r->batch != NULL)
 			r->batch->prev = NULL;
 		r->npending--;
-		res = q->res;
-		q->res = NULL;
-		if (res != NULL)
-			q->cb(q->arg, res);
+		if (q->scb != NULL) {
+			if (q->sres != NULL)
+				q->scb(q->arg, q->sres);
+		} else {
+			res = q->res;
+			q->res = NULL;
+			if (res != NULL)
+				q->cb(q->arg, res);
+		}
 		r->delivered++;
 		query_free(q);
 	}
 	return err;
+}
+
+mailsec_err
+mailsec_resolver_process(struct mailsec_resolver *r)
+{
+	return deliver(r, true);
 }
 
 mailsec_err
@@ -905,7 +1128,10 @@ mailsec_resolver_wait(struct mailsec_resolver *r, int timeout_ms)
 	if (timeout_ms >= 0)
 		end = ms_monotonic_ms() + (uint64_t)timeout_ms;
 	for (;;) {
-		err = mailsec_resolver_process(r);
+		/* Nothing with the backend: no answer can be waiting there
+		 * that we wait for (a cancelled query's late answer stays
+		 * in the backend until the next real process()). */
+		err = deliver(r, r->pending != NULL);
 		if (err != MAILSEC_OK || r->delivered != before)
 			return err;
 		if (r->npending == 0)

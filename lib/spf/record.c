@@ -19,14 +19,77 @@ ms_spf_is_record(const char *p, size_t len)
 	return len == 6 || p[6] == ' ';
 }
 
-void
-ms_spf_record_free(struct ms_spf_record *rec)
+struct ms_spf_record *
+ms_spf_record_ref(struct ms_spf_record *rec)
 {
-	if (rec == NULL)
+	rec->refs++;
+	return rec;
+}
+
+void
+ms_spf_record_unref(struct ms_spf_record *rec)
+{
+	if (rec == NULL || --rec->refs > 0)
 		return;
 	free(rec->text);
 	free(rec->terms);
+	free(rec->lits);
 	free(rec);
+}
+
+void
+ms_spf_record_free(struct ms_spf_record *rec)
+{
+	ms_spf_record_unref(rec);
+}
+
+size_t
+ms_spf_record_cost(const struct ms_spf_record *rec)
+{
+	/* lits: at most the text again */
+	return sizeof *rec + 2 * (rec->len + 1) +
+	    rec->nterms * sizeof *rec->terms;
+}
+
+/*
+ * A domain-spec without '%' expands to itself (RFC 7208 7.1: only '%'
+ * starts a macro; the parse already checked every byte); keep that
+ * expansion, truncated as 7.3 says, so an evaluation need not expand it.
+ * Specs longer than MAILSEC_SPF_EXPAND_MAX stay to the expander, whose
+ * bound refuses them.
+ */
+static const char *
+lit_put(char **at, struct mailsec_str spec)
+{
+	char *d = *at;
+
+	if (spec.len == 0 || spec.len > MAILSEC_SPF_EXPAND_MAX ||
+	    memchr(spec.ptr, '%', spec.len) != NULL)
+		return NULL;
+	memcpy(d, spec.ptr, spec.len);
+	d[spec.len] = '\0';
+	*at = d + spec.len + 1;
+	return ms_spf_domain_truncate(d);
+}
+
+/* Fills the lit strings of rec's terms, redirect and exp. */
+static mailsec_err
+lits_fill(struct ms_spf_record *rec)
+{
+	char *at;
+
+	/* Every spec lies within the text, apart from the others, and
+	 * takes its length plus a NUL. */
+	if ((rec->lits = malloc(rec->len + 1)) == NULL)
+		return MAILSEC_ENOMEM;
+	at = rec->lits;
+	for (size_t i = 0; i < rec->nterms; i++)
+		rec->terms[i].lit = lit_put(&at, rec->terms[i].spec);
+	if (rec->has_redirect)
+		rec->redirect_lit = lit_put(&at, rec->redirect);
+	if (rec->has_exp)
+		rec->exp_lit = lit_put(&at, rec->exp);
+	return MAILSEC_OK;
 }
 
 static bool
@@ -374,7 +437,12 @@ ms_spf_record_parse(const char *p, size_t len, struct ms_spf_record **out,
 		return ms_diag(diag, MAILSEC_ESYNTAX, 0, 0,
 		    "not an SPF record (no \"v=spf1\")");
 	rec = ms_calloc(1, sizeof *rec);
-	if (rec == NULL || (rec->text = ms_memdupz(p, len)) == NULL) {
+	if (rec == NULL) {
+		err = MAILSEC_ENOMEM;
+		goto fail;
+	}
+	rec->refs = 1;
+	if ((rec->text = ms_memdupz(p, len)) == NULL) {
 		err = MAILSEC_ENOMEM;
 		goto fail;
 	}
@@ -428,6 +496,8 @@ ms_spf_record_parse(const char *p, size_t len, struct ms_spf_record **out,
 			goto fail;
 		rec->nterms++;
 	}
+	if ((err = lits_fill(rec)) != MAILSEC_OK)
+		goto fail;
 	*out = rec;
 	return MAILSEC_OK;
 fail:

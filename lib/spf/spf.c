@@ -8,6 +8,13 @@
  * queries (an mx mechanism's address lookups go out together) and
  * returns; the resolver's callbacks collect the answers and, when the
  * batch is complete, run the machine again. Limits: RFC 7208 4.6.4.
+ *
+ * Memory: answers are shared with the DNS layer's cache
+ * (mailsec_resolver_query_shared()), parsed records with the caller's
+ * struct mailsec_spf_cache (both reference-counted, read-only), and the
+ * evaluation's own strings (request copies, domains, targets, names)
+ * come from a per-evaluation arena freed with it. A warm evaluation
+ * allocates the evaluation, its outcome and one query each lookup.
  */
 #include <arpa/inet.h>
 #include <stdarg.h>
@@ -32,6 +39,16 @@
 #define SPF_TIME_MAX_MS 20000
 /* A name in presentation form with every octet escaped as \DDD. */
 #define SPF_QNAME_MAX (253 * 4 + 1)
+/*
+ * The arena: an inline block, then heap chunks of at least this size.
+ * What one evaluation takes is bounded by the limits: the request's
+ * strings (SPF_SENDER_MAX each), at most MAILSEC_SPF_LOOKUP_MAX + 2
+ * expansions (terms, redirect, exp) and one exp text, and
+ * MAILSEC_SPF_PTR_MAX validated names, each under
+ * MAILSEC_SPF_EXPAND_MAX or MAILSEC_SPF_RECORD_MAX bytes.
+ */
+#define SPF_ARENA_INLINE 1024
+#define SPF_ARENA_CHUNK 4096
 
 enum spf_state {
 	ST_START,	/* fetch the record of f->domain */
@@ -51,15 +68,17 @@ enum spf_state {
 	ST_PV_ADDR	/* validation: the names' address answers */
 };
 
+/* Strings in a frame are borrowed: from the arena, or a lit string of
+ * the record of a frame below (alive while this one is). */
 struct spf_frame {
-	char *domain;
-	struct ms_spf_record *rec;
+	const char *domain;
+	struct ms_spf_record *rec;	/* one reference */
 	size_t term;
 	enum spf_state st;
 	enum spf_state pv_ret;	/* where validation returns */
 	bool redirected;	/* reached by redirect=: none is permerror */
 	enum mailsec_spf_result child_result;
-	char *target;		/* expanded target of the current term */
+	const char *target;	/* expanded target of the current term */
 };
 
 struct spf_slot {
@@ -67,21 +86,35 @@ struct spf_slot {
 	uint64_t qid;
 	bool busy;
 	bool bad_name;		/* not sent: the name is not a DNS name */
-	struct mailsec_dns_result *res;
+	const struct mailsec_dns_result *res;	/* shared, one reference */
+};
+
+struct spf_chunk {
+	struct spf_chunk *next;
+	char data[];
+};
+
+struct spf_arena {
+	char *at;			/* next free byte */
+	size_t left;			/* bytes free at at */
+	struct spf_chunk *chunks;	/* heap chunks, newest first */
+	char first[SPF_ARENA_INLINE];
 };
 
 struct mailsec_spf {
 	struct mailsec_resolver *r;
+	struct mailsec_spf_cache *cache;	/* parsed records; may be NULL */
 	bool v6;
 	uint8_t ip[16];
 	char ip_text[INET6_ADDRSTRLEN];
 	char ip_dotted[72];
-	char *sender;
-	char *local;
-	char *sdomain;
-	char *helo;
-	char *receiver;
-	char ts[24];
+	const char *sender;		/* strings: in the arena */
+	const char *local;
+	const char *sdomain;
+	const char *helo;
+	const char *receiver;
+	int64_t now;			/* for %{t} */
+	char ts[24];			/* now in decimal, once needed */
 	enum mailsec_spf_identity identity;
 	bool trace_on;
 	bool started;
@@ -99,13 +132,15 @@ struct mailsec_spf {
 	 * the ptr mechanism and %{p}. */
 	int pv;				/* 0 not yet, 1 done */
 	bool pv_mech;			/* started by a ptr mechanism */
-	char *pv_names[MAILSEC_SPF_PTR_MAX];
+	const char *pv_names[MAILSEC_SPF_PTR_MAX];
 	size_t pv_count;
 	bool pv_valid[MAILSEC_SPF_PTR_MAX];
-	char *pv_choice;		/* the %{p} value for the domain */
+	const char *pv_choice;		/* the %{p} value for the domain */
 
 	char *mech;			/* deciding term at depth 0 */
-	char *exp_text;
+	const char *exp_text;
+	size_t exp_len;
+	struct spf_arena arena;
 	struct mailsec_spf_outcome *out;
 	size_t trace_dropped;		/* events past SPF_TRACE_MAX */
 };
@@ -141,13 +176,88 @@ mailsec_spf_outcome_free(struct mailsec_spf_outcome *o)
 	free(o);
 }
 
-/* ---- trace ------------------------------------------------------------- */
-
-static void spf_ev(struct mailsec_spf *s, enum mailsec_spf_event_kind k,
-    const char *fmt, ...) MS_PRINTF(3, 4);
+/* ---- the arena --------------------------------------------------------- */
 
 static void
-spf_ev(struct mailsec_spf *s, enum mailsec_spf_event_kind k,
+arena_init(struct spf_arena *a)
+{
+	a->at = a->first;
+	a->left = sizeof a->first;
+	a->chunks = NULL;
+}
+
+static void
+arena_cleanup(struct spf_arena *a)
+{
+	struct spf_chunk *c;
+
+	while ((c = a->chunks) != NULL) {
+		a->chunks = c->next;
+		free(c);
+	}
+	arena_init(a);
+}
+
+/* len + 1 bytes that live as long as s, the last one NUL; NULL on
+ * ENOMEM. */
+static char *
+arena_alloc(struct mailsec_spf *s, size_t len)
+{
+	struct spf_arena *a = &s->arena;
+	struct spf_chunk *c;
+	size_t need, sz;
+	char *d;
+
+	if (!ms_size_add(len, 1, &need))
+		return NULL;
+	if (need > a->left) {
+		sz = need > SPF_ARENA_CHUNK ? need : SPF_ARENA_CHUNK;
+		if ((c = malloc(sizeof *c + sz)) == NULL)
+			return NULL;
+		c->next = a->chunks;
+		a->chunks = c;
+		a->at = c->data;
+		a->left = sz;
+	}
+	d = a->at;
+	d[len] = '\0';
+	a->at += need;
+	a->left -= need;
+	return d;
+}
+
+/* A NUL-terminated copy of (p, len) that lives as long as s; NULL on
+ * ENOMEM. */
+static char *
+arena_dup(struct mailsec_spf *s, const char *p, size_t len)
+{
+	char *d;
+
+	if ((d = arena_alloc(s, len)) != NULL && len > 0)
+		memcpy(d, p, len);
+	return d;
+}
+
+static char *
+arena_dupz(struct mailsec_spf *s, const char *p)
+{
+	return arena_dup(s, p, strlen(p));
+}
+
+/* ---- trace ------------------------------------------------------------- */
+
+static void spf_ev_add(struct mailsec_spf *s,
+    enum mailsec_spf_event_kind k, const char *fmt, ...) MS_PRINTF(3, 4);
+
+/* One trace event; the arguments are not even computed with the trace
+ * off. */
+#define spf_ev(s, ...) do {						\
+	if ((s)->trace_on)						\
+		spf_ev_add((s), __VA_ARGS__);				\
+} while (0)
+
+static void
+spf_ev_add(struct mailsec_spf *s, enum mailsec_spf_event_kind k,
     const char *fmt, ...)
 {
 	struct mailsec_spf_event *ev;
@@ -241,15 +351,16 @@ qname(const char *d, char *out, size_t outsz)
 }
 
 /* A name from a DNS answer (presentation form, \DDD and \X escapes) as
- * raw octets, for macros, comparisons and qname(). */
-static char *
-name_unescape(const char *in)
+ * raw octets, for macros, comparisons and qname(), into out (outsz
+ * bytes; the result is never longer than in). False when it does not
+ * fit. */
+static bool
+name_unescape(const char *in, char *out, size_t outsz)
 {
 	size_t n = strlen(in), i, o = 0;
-	char *out = malloc(n + 1);
 
-	if (out == NULL)
-		return NULL;
+	if (n >= outsz)
+		return false;
 	for (i = 0; i < n; i++) {
 		if (in[i] == '\\' && i + 3 < n &&
 		    ms_isdigit((unsigned char)in[i + 1]) &&
@@ -268,7 +379,7 @@ name_unescape(const char *in)
 		}
 	}
 	out[o] = '\0';
-	return out;
+	return true;
 }
 
 static bool
@@ -318,13 +429,13 @@ name_within(const char *name, const char *dom)
 static void spf_run(struct mailsec_spf *s);
 
 static void
-on_answer(void *arg, struct mailsec_dns_result *res)
+on_answer(void *arg, const struct mailsec_dns_result *res)
 {
 	struct spf_slot *sl = arg;
 	struct mailsec_spf *s = sl->s;
 
 	sl->busy = false;
-	sl->res = res;
+	sl->res = mailsec_dns_result_ref(res);
 	if (--s->pending == 0)
 		spf_run(s);
 }
@@ -337,7 +448,7 @@ slots_clear(struct mailsec_spf *s)
 	for (i = 0; i < SPF_SLOTS; i++) {
 		if (s->slots[i].busy)
 			mailsec_resolver_cancel(s->r, s->slots[i].qid);
-		mailsec_dns_result_free(s->slots[i].res);
+		mailsec_dns_result_unref(s->slots[i].res);
 		s->slots[i].res = NULL;
 		s->slots[i].busy = false;
 		s->slots[i].bad_name = false;
@@ -366,7 +477,8 @@ spf_query(struct mailsec_spf *s, const char *name, uint16_t type)
 	/* Pending first: the zone backend never calls back from here. */
 	s->pending++;
 	sl->busy = true;
-	err = mailsec_resolver_query(s->r, q, type, on_answer, sl, &sl->qid);
+	err = mailsec_resolver_query_shared(s->r, q, type, on_answer, sl,
+	    &sl->qid);
 	if (err != MAILSEC_OK) {
 		s->pending--;
 		sl->busy = false;
@@ -394,7 +506,7 @@ slot_status(struct mailsec_spf *s, size_t i)
 static void
 trace_answer(struct mailsec_spf *s, size_t i)
 {
-	struct mailsec_dns_result *res = s->slots[i].res;
+	const struct mailsec_dns_result *res = s->slots[i].res;
 	char ip[INET6_ADDRSTRLEN];
 	struct ms_buf b;
 	size_t k;
@@ -486,9 +598,7 @@ qual_result(char q)
 static void
 frame_clear(struct spf_frame *f)
 {
-	free(f->domain);
-	free(f->target);
-	ms_spf_record_free(f->rec);
+	ms_spf_record_unref(f->rec);
 	memset(f, 0, sizeof *f);
 }
 
@@ -498,6 +608,8 @@ top(struct mailsec_spf *s)
 	return &s->fr[s->depth - 1];
 }
 
+/* A new level for domain (borrowed: the arena's, or a lit string of the
+ * current frame's record, which outlives the new frame). */
 static mailsec_err
 frame_push(struct mailsec_spf *s, const char *domain, bool redirected)
 {
@@ -507,8 +619,7 @@ frame_push(struct mailsec_spf *s, const char *domain, bool redirected)
 		return MAILSEC_ELIMIT;
 	f = &s->fr[s->depth];
 	memset(f, 0, sizeof *f);
-	if ((f->domain = ms_memdupz(domain, strlen(domain))) == NULL)
-		return MAILSEC_ENOMEM;
+	f->domain = domain;
 	f->redirected = redirected;
 	f->st = ST_START;
 	s->depth++;
@@ -566,6 +677,9 @@ macro_ctx(struct mailsec_spf *s, const char *domain,
 	c->h = s->helo ? s->helo : "";
 	c->c = s->ip_text;
 	c->r = s->receiver ? s->receiver : "unknown";
+	if (s->ts[0] == '\0')
+		snprintf(s->ts, sizeof s->ts, "%lld", (long long)(s->now ?
+		    s->now : (int64_t)time(NULL)));
 	c->t = s->ts;
 	c->p = s->pv_choice;
 }
@@ -589,16 +703,16 @@ pv_choose(struct mailsec_spf *s, const char *domain)
 	for (i = 0; i < s->pv_count && pick == NULL; i++)
 		if (s->pv_valid[i])
 			pick = s->pv_names[i];
-	free(s->pv_choice);
-	s->pv_choice = ms_memdupz(pick ? pick : "unknown",
-	    strlen(pick ? pick : "unknown"));
+	/* the names live in the arena as long as s */
+	s->pv_choice = pick ? pick : "unknown";
 }
 
-/* Expands a domain-spec into a new string (7.3 truncation applied).
- * Returns MAILSEC_OK, or an error that makes the evaluation permerror. */
+/* Expands a domain-spec into a string in the arena (7.3 truncation
+ * applied). Returns MAILSEC_OK, or an error that makes the evaluation
+ * permerror (ENOMEM: temperror). */
 static mailsec_err
 expand_domain(struct mailsec_spf *s, const char *domain,
-    struct mailsec_str spec, char **out)
+    struct mailsec_str spec, const char **out)
 {
 	struct ms_spf_macro_ctx c;
 	struct mailsec_diag diag = { 0 };
@@ -624,12 +738,8 @@ expand_domain(struct mailsec_spf *s, const char *domain,
 		    diag.set ? diag.text : mailsec_strerror(err));
 		return err;
 	}
-	if (b.ptr == NULL) {
-		*out = ms_memdupz("", 0);
-		return *out ? MAILSEC_OK : MAILSEC_ENOMEM;
-	}
-	t = ms_spf_domain_truncate(b.ptr);
-	*out = ms_memdupz(t, strlen(t));
+	t = b.ptr != NULL ? ms_spf_domain_truncate(b.ptr) : "";
+	*out = arena_dupz(s, t);
 	ms_buf_free(&b);
 	return *out ? MAILSEC_OK : MAILSEC_ENOMEM;
 }
@@ -681,11 +791,11 @@ pv_start(struct mailsec_spf *s, enum spf_state ret, bool *wait)
 enum step { STEP_NEXT, STEP_WAIT };
 
 /* A term that needs its target: %{p} first, then the lookup count,
- * then the expansion. Returns STEP_WAIT when validation must run first
+ * then the expansion (lit: the one the record holds, or NULL). Returns STEP_WAIT when validation must run first
  * or the evaluation ended; *target set otherwise. */
 static enum step
-term_prepare(struct mailsec_spf *s, struct mailsec_str spec, bool counts,
-    const char **target)
+term_prepare(struct mailsec_spf *s, struct mailsec_str spec, const char *lit,
+    bool counts, const char **target)
 {
 	struct spf_frame *f = top(s);
 	mailsec_err err;
@@ -710,7 +820,11 @@ term_prepare(struct mailsec_spf *s, struct mailsec_str spec, bool counts,
 	}
 	if (spec.len == 0)
 		return STEP_NEXT;
-	free(f->target);
+	if (lit != NULL) {
+		/* no macro: the record holds the expansion */
+		*target = f->target = lit;
+		return STEP_NEXT;
+	}
 	f->target = NULL;
 	err = expand_domain(s, f->domain, spec, &f->target);
 	if (err != MAILSEC_OK) {
@@ -738,7 +852,7 @@ void_lookup(struct mailsec_spf *s)
 static void
 temp_fail(struct mailsec_spf *s, size_t slot)
 {
-	struct mailsec_dns_result *res = s->slots[slot].res;
+	const struct mailsec_dns_result *res = s->slots[slot].res;
 
 	set_problem(s, "DNS %s for %s %s%s%s",
 	    mailsec_dns_status_name(res->status), res->qname,
@@ -750,7 +864,7 @@ temp_fail(struct mailsec_spf *s, size_t slot)
 static enum step
 st_record(struct mailsec_spf *s, struct spf_frame *f)
 {
-	struct mailsec_dns_result *res = s->slots[0].res;
+	const struct mailsec_dns_result *res = s->slots[0].res;
 	struct mailsec_diag diag = { 0 };
 	const struct mailsec_dns_rr *found = NULL;
 	size_t i, n = 0;
@@ -793,7 +907,7 @@ st_record(struct mailsec_spf *s, struct spf_frame *f)
 	spf_ev(s, MAILSEC_SPF_EV_RECORD, "%s: \"%.*s\"", f->domain,
 	    (int)(found->u.txt.len > 500 ? 500 : found->u.txt.len),
 	    found->u.txt.data);
-	err = ms_spf_record_parse(found->u.txt.data, found->u.txt.len,
+	err = ms_spf_cache_get(s->cache, found->u.txt.data, found->u.txt.len,
 	    &f->rec, &diag);
 	if (err != MAILSEC_OK) {
 		set_problem(s, "SPF record of %s: %s", f->domain,
@@ -854,7 +968,7 @@ st_term(struct mailsec_spf *s, struct spf_frame *f)
 	default:
 		break;
 	}
-	if (term_prepare(s, t->spec, true, &target) == STEP_WAIT)
+	if (term_prepare(s, t->spec, t->lit, true, &target) == STEP_WAIT)
 		return STEP_WAIT;
 	slots_clear(s);
 	switch (t->mech) {
@@ -928,7 +1042,7 @@ static enum step
 st_addr_answer(struct mailsec_spf *s, struct spf_frame *f, bool exists)
 {
 	const struct ms_spf_term *t = &f->rec->terms[f->term];
-	struct mailsec_dns_result *res = s->slots[0].res;
+	const struct mailsec_dns_result *res = s->slots[0].res;
 	enum step step;
 	size_t i;
 
@@ -945,7 +1059,8 @@ st_addr_answer(struct mailsec_spf *s, struct spf_frame *f, bool exists)
 static enum step
 st_mx(struct mailsec_spf *s, struct spf_frame *f)
 {
-	struct mailsec_dns_result *res = s->slots[0].res;
+	const struct mailsec_dns_result *res = s->slots[0].res;
+	char host[SPF_QNAME_MAX];
 	uint16_t atype = s->v6 ? MAILSEC_DNS_AAAA : MAILSEC_DNS_A;
 	size_t i, n = 0;
 	enum step step;
@@ -969,19 +1084,18 @@ st_mx(struct mailsec_spf *s, struct spf_frame *f)
 	err = MAILSEC_OK;
 	for (i = 0; i < res->count && err == MAILSEC_OK; i++) {
 		const struct mailsec_dns_rr *rr = &res->rrs[i];
-		char *host;
 
 		/* The null MX (RFC 7505) names no host. */
 		if (rr->type != MAILSEC_DNS_MX || rr->u.mx.exchange[0] == '\0')
 			continue;
-		if ((host = name_unescape(rr->u.mx.exchange)) == NULL) {
-			err = MAILSEC_ENOMEM;
+		/* a name from the DNS layer always fits (253 octets) */
+		if (!name_unescape(rr->u.mx.exchange, host, sizeof host)) {
+			err = MAILSEC_ELIMIT;
 			break;
 		}
 		err = spf_query(s, host, atype);
-		free(host);
 	}
-	mailsec_dns_result_free(res);
+	mailsec_dns_result_unref(res);
 	if (err != MAILSEC_OK) {
 		set_problem(s, "%s", mailsec_strerror(err));
 		spf_finish(s, MAILSEC_SPF_TEMPERROR);
@@ -998,7 +1112,7 @@ st_mx_addr(struct mailsec_spf *s, struct spf_frame *f)
 
 	/* In MX order, as a sequential evaluation would see them. */
 	for (i = 0; i < s->nslots; i++) {
-		struct mailsec_dns_result *res = s->slots[i].res;
+		const struct mailsec_dns_result *res = s->slots[i].res;
 
 		trace_answer(s, i);
 		switch (slot_status(s, i)) {
@@ -1022,7 +1136,7 @@ st_mx_addr(struct mailsec_spf *s, struct spf_frame *f)
 static enum step
 st_pv_ptr(struct mailsec_spf *s, struct spf_frame *f)
 {
-	struct mailsec_dns_result *res = s->slots[0].res;
+	const struct mailsec_dns_result *res = s->slots[0].res;
 	uint16_t atype = s->v6 ? MAILSEC_DNS_AAAA : MAILSEC_DNS_A;
 	enum mailsec_dns_status st = slot_status(s, 0);
 	mailsec_err err = MAILSEC_OK;
@@ -1041,9 +1155,15 @@ st_pv_ptr(struct mailsec_spf *s, struct spf_frame *f)
 	for (i = 0; i < res->count && s->pv_count < MAILSEC_SPF_PTR_MAX;
 	    i++) {
 		/* RFC 7208 4.6.4: names past the first 10 are ignored. */
+		char name[SPF_QNAME_MAX];
+
 		if (res->rrs[i].type != MAILSEC_DNS_PTR)
 			continue;
-		s->pv_names[s->pv_count] = name_unescape(res->rrs[i].u.name);
+		if (!name_unescape(res->rrs[i].u.name, name, sizeof name)) {
+			err = MAILSEC_ELIMIT;
+			break;
+		}
+		s->pv_names[s->pv_count] = arena_dupz(s, name);
 		if (s->pv_names[s->pv_count] == NULL) {
 			err = MAILSEC_ENOMEM;
 			break;
@@ -1068,7 +1188,7 @@ st_pv_addr(struct mailsec_spf *s, struct spf_frame *f)
 	size_t i, k;
 
 	for (i = 0; i < s->nslots && i < s->pv_count; i++) {
-		struct mailsec_dns_result *res = s->slots[i].res;
+		const struct mailsec_dns_result *res = s->slots[i].res;
 
 		trace_answer(s, i);
 		/* An error skips the name (RFC 7208 5.5). */
@@ -1121,8 +1241,7 @@ st_child(struct mailsec_spf *s, struct spf_frame *f)
 static enum step
 st_redirect(struct mailsec_spf *s, struct spf_frame *f)
 {
-	const char *target;
-	char *dom;
+	const char *target, *dom;
 
 	if (!f->rec->has_redirect) {
 		frame_done(s, MAILSEC_SPF_NEUTRAL, NULL);
@@ -1130,10 +1249,12 @@ st_redirect(struct mailsec_spf *s, struct spf_frame *f)
 	}
 	spf_ev(s, MAILSEC_SPF_EV_TERM, "redirect=%.*s",
 	    (int)f->rec->redirect.len, f->rec->redirect.ptr);
-	if (term_prepare(s, f->rec->redirect, true, &target) == STEP_WAIT)
+	if (term_prepare(s, f->rec->redirect, f->rec->redirect_lit, true,
+	    &target) == STEP_WAIT)
 		return STEP_WAIT;
-	/* The target replaces this level: its result is ours (6.1). */
-	dom = ms_memdupz(target, strlen(target));
+	/* The target replaces this level: its result is ours (6.1). A lit
+	 * target lives in the record this level is about to drop. */
+	dom = arena_dupz(s, target);
 	if (dom == NULL) {
 		spf_finish(s, MAILSEC_SPF_TEMPERROR);
 		return STEP_WAIT;
@@ -1175,10 +1296,9 @@ st_exp(struct mailsec_spf *s, struct spf_frame *f)
 		if (wait)
 			return STEP_WAIT;
 	}
-	free(f->target);
-	f->target = NULL;
-	if (expand_domain(s, f->domain, f->rec->exp, &f->target) !=
-	    MAILSEC_OK || !domain_ok(f->target)) {
+	f->target = f->rec->exp_lit;
+	if ((f->target == NULL && expand_domain(s, f->domain, f->rec->exp,
+	    &f->target) != MAILSEC_OK) || !domain_ok(f->target)) {
 		free(s->out->problem);
 		s->out->problem = NULL;
 		spf_finish(s, s->out->result);
@@ -1197,7 +1317,7 @@ st_exp(struct mailsec_spf *s, struct spf_frame *f)
 static enum step
 st_exp_txt(struct mailsec_spf *s, struct spf_frame *f)
 {
-	struct mailsec_dns_result *res = s->slots[0].res;
+	const struct mailsec_dns_result *res = s->slots[0].res;
 
 	trace_answer(s, 0);
 	if (slot_status(s, 0) != MAILSEC_DNS_ANSWER || res->count != 1 ||
@@ -1205,10 +1325,11 @@ st_exp_txt(struct mailsec_spf *s, struct spf_frame *f)
 		spf_finish(s, s->out->result);
 		return STEP_WAIT;
 	}
-	free(s->exp_text);
-	s->exp_text = ms_memdupz(res->rrs[0].u.txt.data, res->rrs[0].u.txt.len);
+	/* a NUL inside is no macro-string: the default explanation */
+	s->exp_len = res->rrs[0].u.txt.len;
+	s->exp_text = arena_dup(s, res->rrs[0].u.txt.data, s->exp_len);
 	if (s->exp_text == NULL ||
-	    strlen(s->exp_text) != res->rrs[0].u.txt.len) {
+	    memchr(s->exp_text, '\0', s->exp_len) != NULL) {
 		spf_finish(s, s->out->result);
 		return STEP_WAIT;
 	}
@@ -1223,7 +1344,7 @@ st_exp_text(struct mailsec_spf *s, struct spf_frame *f)
 	struct ms_buf b;
 	bool wait;
 
-	if (ms_spf_macro_uses_p(s->exp_text, strlen(s->exp_text))) {
+	if (ms_spf_macro_uses_p(s->exp_text, s->exp_len)) {
 		if (pv_start(s, ST_EXP_TEXT, &wait) != MAILSEC_OK) {
 			spf_finish(s, s->out->result);
 			return STEP_WAIT;
@@ -1234,7 +1355,7 @@ st_exp_text(struct mailsec_spf *s, struct spf_frame *f)
 	}
 	macro_ctx(s, f->domain, &c);
 	ms_buf_init(&b, MAILSEC_SPF_EXPAND_MAX);
-	if (ms_spf_macro_expand(&c, s->exp_text, strlen(s->exp_text), true,
+	if (ms_spf_macro_expand(&c, s->exp_text, s->exp_len, true,
 	    &b, NULL) == MAILSEC_OK) {
 		free(s->out->explanation);
 		s->out->explanation = ms_buf_steal(&b, NULL);
@@ -1360,12 +1481,22 @@ parse_ip(struct mailsec_spf *s, const char *ip)
 	} else {
 		return MAILSEC_EINVAL;
 	}
-	inet_ntop(s->v6 ? AF_INET6 : AF_INET, s->ip, s->ip_text,
-	    sizeof s->ip_text);
 	if (!s->v6) {
-		snprintf(s->ip_dotted, sizeof s->ip_dotted, "%s", s->ip_text);
+		/* dotted quad, as inet_ntop() writes it (without printf) */
+		for (i = 0; i < 4; i++) {
+			unsigned v = s->ip[i];
+
+			if (v >= 100)
+				s->ip_text[o++] = (char)('0' + v / 100);
+			if (v >= 10)
+				s->ip_text[o++] = (char)('0' + v / 10 % 10);
+			s->ip_text[o++] = (char)('0' + v % 10);
+			s->ip_text[o++] = i < 3 ? '.' : '\0';
+		}
+		memcpy(s->ip_dotted, s->ip_text, o);
 		return MAILSEC_OK;
 	}
+	inet_ntop(AF_INET6, s->ip, s->ip_text, sizeof s->ip_text);
 	/* RFC 7208 7.3: %{i} of IPv6 is the nibbles, dot-separated. */
 	for (i = 0; i < 16; i++) {
 		s->ip_dotted[o++] = hex[s->ip[i] >> 4];
@@ -1382,16 +1513,31 @@ dupz(const char *p)
 	return ms_memdupz(p, strlen(p));
 }
 
+/* Joins (a, alen) '@' (b, blen) in the arena. */
+static const char *
+arena_join(struct mailsec_spf *s, const char *a, size_t alen, const char *b,
+    size_t blen)
+{
+	char *d;
+
+	/* lengths are at most SPF_SENDER_MAX each: no overflow */
+	if ((d = arena_alloc(s, alen + 1 + blen)) == NULL)
+		return NULL;
+	memcpy(d, a, alen);
+	d[alen] = '@';
+	memcpy(d + alen + 1, b, blen);
+	return d;
+}
+
 mailsec_err
 mailsec_spf_new(struct mailsec_resolver *r,
     const struct mailsec_spf_request *req, struct mailsec_spf **out,
     struct mailsec_diag *diag)
 {
 	struct mailsec_spf *s = NULL;
-	const char *mf, *at, *dom;
+	const char *mf, *at, *dom, *local;
 	mailsec_err err = MAILSEC_ENOMEM;
-	int64_t now;
-	size_t len;
+	size_t len, llen;
 
 	if (out != NULL)
 		*out = NULL;
@@ -1408,6 +1554,7 @@ mailsec_spf_new(struct mailsec_resolver *r,
 	if ((s = ms_calloc(1, sizeof *s)) == NULL)
 		return MAILSEC_ENOMEM;
 	s->r = r;
+	arena_init(&s->arena);
 	if (parse_ip(s, req->ip) != MAILSEC_OK) {
 		err = ms_diag(diag, MAILSEC_EINVAL, 0, 0,
 		    "'%s' is not an IPv4 or IPv6 address", req->ip);
@@ -1418,33 +1565,34 @@ mailsec_spf_new(struct mailsec_resolver *r,
 	s->identity = req->identity;
 	if (req->identity == MAILSEC_SPF_ID_MAILFROM && mf[0] == '\0')
 		s->identity = MAILSEC_SPF_ID_HELO;
-	if (req->helo != NULL && (s->helo = dupz(req->helo)) == NULL)
+	if (req->helo != NULL && (s->helo = arena_dupz(s, req->helo)) == NULL)
 		goto fail;
-	if (req->receiver != NULL && (s->receiver = dupz(req->receiver)) ==
-	    NULL)
+	if (req->receiver != NULL && (s->receiver = arena_dupz(s,
+	    req->receiver)) == NULL)
 		goto fail;
+	local = "postmaster";
+	llen = strlen(local);
 	if (s->identity == MAILSEC_SPF_ID_MAILFROM) {
 		/* RFC 7208 4.3: the domain after the last '@'; no or an
 		 * empty local-part means "postmaster". */
 		at = strrchr(mf, '@');
 		dom = at ? at + 1 : mf;
-		len = at ? (size_t)(at - mf) : 0;
-		s->local = len ? ms_memdupz(mf, len) : dupz("postmaster");
+		if (at != NULL && at > mf) {
+			local = mf;
+			llen = (size_t)(at - mf);
+		}
 	} else {
 		dom = req->helo ? req->helo : "";
-		s->local = dupz("postmaster");
 	}
-	if (s->local == NULL || (s->sdomain = dupz(dom)) == NULL)
+	len = strlen(dom);
+	if (len > 1 && dom[len - 1] == '.')
+		len--;			/* trailing dot: same name */
+	/* sender is local@domain; local and sdomain are its two parts */
+	if ((s->sender = arena_join(s, local, llen, dom, len)) == NULL ||
+	    (s->local = arena_dup(s, s->sender, llen)) == NULL ||
+	    (s->sdomain = arena_dup(s, s->sender + llen + 1, len)) == NULL)
 		goto fail;
-	len = strlen(s->sdomain);
-	if (len > 1 && s->sdomain[len - 1] == '.')
-		s->sdomain[len - 1] = '\0';	/* trailing dot: same name */
-	len = strlen(s->local) + 1 + strlen(s->sdomain) + 1;
-	if ((s->sender = malloc(len)) == NULL)
-		goto fail;
-	snprintf(s->sender, len, "%s@%s", s->local, s->sdomain);
-	now = req->now ? req->now : (int64_t)time(NULL);
-	snprintf(s->ts, sizeof s->ts, "%lld", (long long)now);
+	s->now = req->now;
 	s->out->identity = s->identity;
 	if ((s->out->sender = dupz(s->sender)) == NULL ||
 	    (s->out->domain = dupz(s->sdomain)) == NULL)
@@ -1461,6 +1609,13 @@ mailsec_spf_set_trace(struct mailsec_spf *spf, bool on)
 {
 	if (spf != NULL)
 		spf->trace_on = on;
+}
+
+void
+mailsec_spf_set_cache(struct mailsec_spf *spf, struct mailsec_spf_cache *c)
+{
+	if (spf != NULL && !spf->started)
+		spf->cache = c;
 }
 
 mailsec_err
@@ -1514,24 +1669,14 @@ mailsec_spf_take_outcome(struct mailsec_spf *s)
 void
 mailsec_spf_free(struct mailsec_spf *s)
 {
-	size_t i;
-
 	if (s == NULL)
 		return;
 	slots_clear(s);
 	while (s->depth > 0)
 		frame_clear(&s->fr[--s->depth]);
-	for (i = 0; i < s->pv_count; i++)
-		free(s->pv_names[i]);
-	free(s->pv_choice);
-	free(s->sender);
-	free(s->local);
-	free(s->sdomain);
-	free(s->helo);
-	free(s->receiver);
 	free(s->mech);
-	free(s->exp_text);
 	mailsec_spf_outcome_free(s->out);
+	arena_cleanup(&s->arena);
 	free(s);
 }
 

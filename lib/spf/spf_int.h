@@ -34,12 +34,24 @@ struct ms_spf_term {
 	char qual;			/* '+', '-', '~', '?' */
 	struct mailsec_str text;	/* the term as written */
 	struct mailsec_str spec;	/* domain-spec; len 0 if absent */
+	const char *lit;		/* spec without macros: its expansion
+					   (itself, RFC 7208 7.3 truncation
+					   applied), NUL-terminated, in the
+					   record; NULL when spec has macros
+					   or is absent */
 	uint8_t addr[16];		/* ip4 (first 4) / ip6 network */
 	unsigned cidr4;			/* 0..32, 32 when absent */
 	unsigned cidr6;			/* 0..128, 128 when absent */
 };
 
+/*
+ * A parsed record. Immutable once ms_spf_record_parse() returned it, so
+ * it can be shared: the parse hands out one reference, each holder takes
+ * its own with ms_spf_record_ref() and drops it with _unref() (the last
+ * one frees). Not thread-safe, like everything an evaluation uses.
+ */
 struct ms_spf_record {
+	unsigned refs;			/* holders; freed at 0 */
 	char *text;			/* own copy, NUL-terminated */
 	size_t len;
 	struct ms_spf_term *terms;
@@ -48,16 +60,37 @@ struct ms_spf_record {
 	bool has_exp;
 	struct mailsec_str redirect;	/* domain-spec */
 	struct mailsec_str exp;		/* domain-spec */
+	const char *redirect_lit;	/* as ms_spf_term.lit */
+	const char *exp_lit;
+	char *lits;			/* storage of the lit strings */
 };
 
 /* Is (p, len) an SPF record by its version (RFC 7208 4.5: "v=spf1"
  * then SP or the end, any case)? */
 bool ms_spf_is_record(const char *p, size_t len);
 
-/* Parses a whole record; any error anywhere is reported (4.6). */
+/* Parses a whole record; any error anywhere is reported (4.6). *out
+ * receives the only reference. */
 mailsec_err ms_spf_record_parse(const char *p, size_t len,
     struct ms_spf_record **out, struct mailsec_diag *diag);
+/* Another reference to rec (returned). */
+struct ms_spf_record *ms_spf_record_ref(struct ms_spf_record *rec);
+/* Drops a reference; the last one frees. NULL is a no-op. */
+void ms_spf_record_unref(struct ms_spf_record *rec);
+/* The same as _unref(): for the holder of the parse's only reference. */
 void ms_spf_record_free(struct ms_spf_record *rec);
+/* Bytes rec holds (for the cache's bound): an estimate that counts
+ * every allocation's payload. */
+size_t ms_spf_record_cost(const struct ms_spf_record *rec);
+
+/*
+ * The parsed record for the text (p, len), as a new reference in *out:
+ * from cache c when it holds that exact text, else parsed (and kept in
+ * c when it parses). c may be NULL (always parse). Errors as
+ * ms_spf_record_parse(); they are not kept.
+ */
+mailsec_err ms_spf_cache_get(struct mailsec_spf_cache *c, const char *p,
+    size_t len, struct ms_spf_record **out, struct mailsec_diag *diag);
 
 /* Checks macro-string syntax (7.1); exp allows c, r, t. */
 mailsec_err ms_spf_macro_check(const char *p, size_t len, bool exp,
