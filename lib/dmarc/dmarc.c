@@ -674,7 +674,8 @@ dom_eval(struct calc *c, struct dm_dom *x)
 	if (x->rec_ent != NULL) {
 		x->pub.record = x->rec_ent->rec;
 		if (x->pub.policy != MAILSEC_DMARC_POLICY_UNSET &&
-		    x->pub.result == MAILSEC_DMARC_NONE && !c->d->discover_only) {
+		    x->pub.result == MAILSEC_DMARC_NONE &&
+		    !c->d->discover_only) {
 			if (!dom_align(c, x))
 				return false;
 			if (x->pub.spf_aligned || x->pub.dkim_aligned)
@@ -1283,14 +1284,15 @@ mailsec_dmarc_new(struct mailsec_resolver *r,
 		return ms_diag(diag, MAILSEC_EINVAL, 0, 0, "the author is "
 		    "required");
 	if (req->ndkim > MAILSEC_DMARC_DKIM_MAX)
-		return ms_diag(diag, MAILSEC_ELIMIT, 0, 0, "more than %d DKIM "
-		    "results", MAILSEC_DMARC_DKIM_MAX);
+		return ms_diag(diag, MAILSEC_ELIMIT, 0, 0, "more than %d "
+		    "DKIM results", MAILSEC_DMARC_DKIM_MAX);
 	if (req->ndkim > 0 && req->dkim == NULL)
-		return ms_diag(diag, MAILSEC_EINVAL, 0, 0, "ndkim without dkim");
+		return ms_diag(diag, MAILSEC_EINVAL, 0, 0, "ndkim without "
+		    "dkim");
 	for (i = 0; i < req->ndkim; i++)
 		if (req->dkim[i].domain == NULL)
-			return ms_diag(diag, MAILSEC_EINVAL, 0, 0, "DKIM result "
-			    "%zu has no domain", i);
+			return ms_diag(diag, MAILSEC_EINVAL, 0, 0, "DKIM "
+			    "result %zu has no domain", i);
 	if ((err = dm_alloc(r, opts, &d, diag)) != MAILSEC_OK)
 		return err;
 	err = MAILSEC_ENOMEM;
