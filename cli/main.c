@@ -14,7 +14,9 @@ int cmd_message(int argc, char **argv);
 int cmd_dns(int argc, char **argv);
 int cmd_dkim(int argc, char **argv);
 int cmd_spf(int argc, char **argv);
+int cmd_passwd(int argc, char **argv);
 int cmd_dmarc(int argc, char **argv);
+int cmd_check(int argc, char **argv);
 static int cmd_help(int argc, char **argv);
 static int cmd_version(int argc, char **argv);
 
@@ -103,6 +105,37 @@ const struct cli_cmd cli_cmds[] = {
 	  "  --json     one JSON object on standard output\n"
 	  DNS_USAGE,
 	  cmd_dmarc },
+	{ "check", "SPF, DKIM and DMARC on one message, as a receiver would",
+	  "usage: mailsec check [FILE] --ip IP --mail-from ADDR [--helo NAME]\n"
+	  "           [--authserv-id ID] [--rfc7489 [--psl FILE]] [--json]\n"
+	  "           [--dns ... | --dns-zone FILE]\n"
+	  "\n"
+	  "Checks the message in FILE (default: standard input) as the MTA\n"
+	  "that received it from IP would: SPF for the MAIL FROM address (or\n"
+	  "for --helo when --mail-from is ''), every DKIM signature, then\n"
+	  "DMARC (RFC 9989; RFC 7489 with --rfc7489) for the From domain.\n"
+	  "Prints the Authentication-Results field (RFC 8601) it would add,\n"
+	  "the verdict (accept, quarantine, reject or defer) and the reasons.\n"
+	  "See docs/dmarc.md.\n"
+	  "\n"
+	  "  --authserv-id ID  the receiver's name in Authentication-Results\n"
+	  "                    (default: this host's name)\n"
+	  "  --json            one JSON object on standard output\n"
+	  DNS_USAGE,
+	  cmd_check },
+	{ "passwd", "manage the gateway's password file (AUTH logins)",
+	  "usage: mailsec passwd [--file FILE | --config CONF | --state-dir DIR]\n"
+	  "           [--stdin] USER\n"
+	  "       mailsec passwd [--file FILE ...] --delete USER\n"
+	  "       mailsec passwd [--file FILE ...] --list\n"
+	  "\n"
+	  "Adds USER or changes its password: read twice from the terminal\n"
+	  "without echo, or once (one line) from standard input with --stdin.\n"
+	  "The hash is scrypt (ln=15, r=8, p=1, random 16-byte salt); the file\n"
+	  "is rewritten atomically with mode 0600. The file is --file, else\n"
+	  "auth.password_file of --config (or of --state-dir DIR: DIR/passwd),\n"
+	  "else ./var/passwd. See docs/configuration.md.\n",
+	  cmd_passwd },
 	{ "help", "show help for a command",
 	  "usage: mailsec help [COMMAND]\n", cmd_help },
 	{ "version", "print the version",

@@ -15,5 +15,6 @@
 #include <mailsec/spf.h>
 #include <mailsec/dkim.h>
 #include <mailsec/authres.h>
+#include <mailsec/dmarc.h>
 
 #endif /* MAILSEC_H */
