@@ -392,7 +392,7 @@ enum mailsec_smtp_data_mode {
 struct mailsec_smtp_data_opts {
 	enum mailsec_smtp_data_mode mode;
 	uint64_t size_max;	/* message bytes; 0: no limit */
-	size_t line_max;	/* CRLF included; 0: MAILSEC_SMTP_TEXT_LINE_MAX */
+	size_t line_max;	/* CRLF included; 0: TEXT_LINE_MAX */
 	mailsec_smtp_sink sink;	/* may be NULL (bytes are counted only) */
 	void *sink_arg;
 };

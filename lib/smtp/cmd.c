@@ -727,12 +727,12 @@ parse_params(struct mailsec_smtp_cmd *cmd,
 			    base + ks, 555, "5.5.4",
 			    "%s parameter not supported", params[id].name);
 		if (cmd->params.present & params[id].bit)
-			return cmd_fail(r, diag, MAILSEC_ESYNTAX, base + ks, 501,
-			    "5.5.4", "Duplicate %s parameter",
+			return cmd_fail(r, diag, MAILSEC_ESYNTAX, base + ks,
+			    501, "5.5.4", "Duplicate %s parameter",
 			    params[id].name);
 		if (has_value != params[id].value)
-			return cmd_fail(r, diag, MAILSEC_ESYNTAX, base + ks, 501,
-			    "5.5.4", has_value ? "%s takes no value" :
+			return cmd_fail(r, diag, MAILSEC_ESYNTAX, base + ks,
+			    501, "5.5.4", has_value ? "%s takes no value" :
 			    "%s needs a value", params[id].name);
 		err = param_value(cmd, id, p + vs, ve - vs, base + ks, diag);
 		if (err != MAILSEC_OK)
@@ -932,11 +932,13 @@ mailsec_smtp_cmd_parse(const char *line, size_t len,
 		    MAILSEC_SMTP_CMD_LINE_MAX, 500, "5.5.2",
 		    "Line too long");
 	if (v == MAILSEC_SMTP_RCPT &&
-	    len + 2 > MAILSEC_SMTP_CMD_LINE_MAX + MAILSEC_SMTP_RCPT_ALLOWANCE)
+	    len + 2 > MAILSEC_SMTP_CMD_LINE_MAX +
+	    MAILSEC_SMTP_RCPT_ALLOWANCE)
 		return cmd_fail(r, diag, MAILSEC_ELIMIT, len, 500, "5.5.2",
 		    "Line too long");
 	if (v == MAILSEC_SMTP_MAIL &&
-	    len + 2 > MAILSEC_SMTP_CMD_LINE_MAX + MAILSEC_SMTP_MAIL_ALLOWANCE)
+	    len + 2 > MAILSEC_SMTP_CMD_LINE_MAX +
+	    MAILSEC_SMTP_MAIL_ALLOWANCE)
 		return cmd_fail(r, diag, MAILSEC_ELIMIT, len, 500, "5.5.2",
 		    "Line too long");
 	switch (v) {

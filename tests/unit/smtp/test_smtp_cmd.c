@@ -400,6 +400,9 @@ test_cmd_paths(void **state)
 	}
 }
 
+#define A66 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" \
+	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+
 static void
 test_cmd_path_limits(void **state)
 {
@@ -410,22 +413,22 @@ test_cmd_path_limits(void **state)
 	(void)state;
 	/* local part: 64 octets fit, 65 do not (RFC 5321 4.5.3.1.1) */
 	n = (size_t)snprintf(line, sizeof line, "RCPT TO:<%.64s@x.example>",
-	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+	    A66);
 	assert_int_equal(parse(line, n, NULL, &cmd, NULL), MAILSEC_OK);
 	assert_int_equal(cmd.path.local_len, 64);
 	n = (size_t)snprintf(line, sizeof line, "RCPT TO:<%.65s@x.example>",
-	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+	    A66);
 	assert_int_equal(parse(line, n, NULL, &cmd, NULL), MAILSEC_ELIMIT);
 	assert_int_equal(cmd.reply.code, 553);
 	/* quoted: the 64 counts the quotes */
 	n = (size_t)snprintf(line, sizeof line,
 	    "RCPT TO:<\"%.62s\"@x.example>",
-	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+	    A66);
 	assert_int_equal(parse(line, n, NULL, &cmd, NULL), MAILSEC_OK);
 	assert_int_equal(cmd.path.local_len, 62);
 	n = (size_t)snprintf(line, sizeof line,
 	    "RCPT TO:<\"%.63s\"@x.example>",
-	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+	    A66);
 	assert_int_equal(parse(line, n, NULL, &cmd, NULL), MAILSEC_ELIMIT);
 	/* a label: 63 octets fit, 64 do not */
 	memset(label, 'b', 63);

@@ -81,7 +81,8 @@ static void
 test_line_basic(void **state)
 {
 	static const char in[] =
-	    "EHLO client.example.org\r\nMAIL FROM:<a@b.example>\r\n\r\nQUIT\r\n";
+	    "EHLO client.example.org\r\nMAIL FROM:<a@b.example>\r\n"
+	    "\r\nQUIT\r\n";
 	struct ev evs[8];
 	size_t step, n;
 

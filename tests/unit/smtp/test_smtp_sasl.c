@@ -242,8 +242,9 @@ test_login_exchange(void **state)
 	assert_int_equal(mailsec_smtp_sasl_start(&s, MAILSEC_SMTP_SASL_LOGIN,
 	    NULL, 0, false, &ch, &r), MAILSEC_SMTP_SASL_CONTINUE);
 	assert_string_equal(ch, "VXNlcm5hbWU6");	/* Username: */
-	assert_int_equal(mailsec_smtp_sasl_step(&s, LIT("dXNlckBleGFtcGxlLm9yZw=="),
-	    &ch, &r), MAILSEC_SMTP_SASL_CONTINUE);
+	assert_int_equal(mailsec_smtp_sasl_step(&s,
+	    LIT("dXNlckBleGFtcGxlLm9yZw=="), &ch, &r),
+	    MAILSEC_SMTP_SASL_CONTINUE);
 	assert_string_equal(ch, "UGFzc3dvcmQ6");	/* Password: */
 	assert_int_equal(mailsec_smtp_sasl_step(&s, LIT("c2VjcmV0"), &ch, &r),
 	    MAILSEC_SMTP_SASL_DONE);
