@@ -16,5 +16,6 @@
 #include <mailsec/dkim.h>
 #include <mailsec/authres.h>
 #include <mailsec/dmarc.h>
+#include <mailsec/smtp.h>
 
 #endif /* MAILSEC_H */
