@@ -17,6 +17,7 @@ int cmd_spf(int argc, char **argv);
 int cmd_passwd(int argc, char **argv);
 int cmd_dmarc(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_queue(int argc, char **argv);
 static int cmd_help(int argc, char **argv);
 static int cmd_version(int argc, char **argv);
 
@@ -136,6 +137,20 @@ const struct cli_cmd cli_cmds[] = {
 	  "auth.password_file of --config (or of --state-dir DIR: DIR/passwd),\n"
 	  "else ./var/passwd. See docs/configuration.md.\n",
 	  cmd_passwd },
+	{ "queue", "the gateway's queue: list, show, delete, flush",
+	  "usage: mailsec queue [--state-dir DIR] list [--json]\n"
+	  "       mailsec queue [--state-dir DIR] show ID [--json]\n"
+	  "       mailsec queue [--state-dir DIR] delete ID\n"
+	  "       mailsec queue [--state-dir DIR] flush\n"
+	  "\n"
+	  "Talks to the running daemon over DIR/control (default ./var);\n"
+	  "with no daemon, list, show and delete work on DIR/queue directly\n"
+	  "and flush fails. list: ID, size, age, sender, state, and each\n"
+	  "recipient's status (pending, done, deferred, failed). show: the\n"
+	  "envelope and the header section. delete: removes a message (not\n"
+	  "while it is being delivered). flush: retry everything now.\n"
+	  "See docs/queue.md.\n",
+	  cmd_queue },
 	{ "help", "show help for a command",
 	  "usage: mailsec help [COMMAND]\n", cmd_help },
 	{ "version", "print the version",

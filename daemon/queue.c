@@ -39,7 +39,11 @@
 #define QF_TRAILER_LEN (8 + 16 + 1 + 16 + 8 + 64 + 1)
 #define QF_STATE_MAGIC "mailsec-state 1\n"
 #define QF_STATE_MAX ((size_t)4 * 1024 * 1024)
-#define QF_WBUF 16384		/* write buffer of a message */
+/* A message is kept in memory up to QF_WBUF bytes: small messages reach
+ * the disk only in the commit thread, so the event loop never waits on
+ * the file system for them. Bigger ones stream to their file in
+ * QF_WBUF pieces as they arrive. */
+#define QF_WBUF 65536
 #define QF_FRESH_SECS 60	/* a scan leaves younger files to handoff */
 #define QF_BACKOFF_MIN 300
 #define QF_BACKOFF_MAX (4 * 3600)
@@ -59,6 +63,7 @@ struct queue_msg {
 	size_t envlen;
 	int64_t received;
 	mailsec_err err;	/* sticky: first write error */
+	bool created;		/* tmp/ID is ours (to remove on failure) */
 	queue_commit_cb *cb;	/* event loop thread only */
 	void *arg;
 	struct queue_msg *next;
@@ -1297,7 +1302,6 @@ mailsec_err
 queue_msg_new(struct queue *q, struct queue_msg **out)
 {
 	struct queue_msg *m;
-	int tries;
 
 	*out = NULL;
 	if ((m = ms_calloc(1, sizeof *m)) == NULL)
@@ -1310,18 +1314,8 @@ queue_msg_new(struct queue *q, struct queue_msg **out)
 		msg_free(m);
 		return MAILSEC_ENOMEM;
 	}
-	/* O_EXCL: an ID is never reused, even if the clock misbehaves. */
-	for (tries = 0; tries < 8; tries++) {
-		queue_id_new(m->id);
-		m->fd = openat(q->tmpfd, m->id,
-		    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-		if (m->fd >= 0 || errno != EEXIST)
-			break;
-	}
-	if (m->fd < 0) {
-		msg_free(m);
-		return MAILSEC_EIO;
-	}
+	/* The file is created later (msg_create()), with O_EXCL. */
+	queue_id_new(m->id);
 	m->received = now_secs();
 	memcpy(m->buf, QF_MAGIC, QF_MAGIC_LEN);
 	m->buflen = QF_MAGIC_LEN;
@@ -1341,6 +1335,21 @@ queue_msg_size(const struct queue_msg *m)
 	return m->size;
 }
 
+/* queue/tmp/ID, O_EXCL: an ID is never reused, even if the clock
+ * misbehaves. */
+static mailsec_err
+msg_create(struct queue_msg *m)
+{
+	if (m->fd >= 0)
+		return MAILSEC_OK;
+	m->fd = openat(m->q->tmpfd, m->id,
+	    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (m->fd < 0)
+		return m->err = MAILSEC_EIO;
+	m->created = true;
+	return MAILSEC_OK;
+}
+
 static mailsec_err
 msg_flush(struct queue_msg *m)
 {
@@ -1348,6 +1357,8 @@ msg_flush(struct queue_msg *m)
 		return m->err;
 	if (m->buflen == 0)
 		return MAILSEC_OK;
+	if (msg_create(m) != MAILSEC_OK)
+		return m->err;
 	if (EVP_DigestUpdate(m->sha, m->buf, m->buflen) != 1)
 		return m->err = MAILSEC_ENOMEM;
 	if (write_all(m->fd, m->buf, m->buflen) != 0)
@@ -1414,7 +1425,8 @@ queue_msg_abort(struct queue_msg *m)
 {
 	if (m == NULL)
 		return;
-	(void)unlinkat(m->q->tmpfd, m->id, 0);
+	if (m->created)
+		(void)unlinkat(m->q->tmpfd, m->id, 0);
 	msg_free(m);
 }
 
@@ -1429,7 +1441,8 @@ msg_finish(struct queue_msg *m)
 
 	if (m->env == NULL)
 		return m->err = MAILSEC_ESTATE;
-	if ((err = msg_flush(m)) != MAILSEC_OK)
+	if ((err = msg_flush(m)) != MAILSEC_OK ||
+	    (err = msg_create(m)) != MAILSEC_OK)
 		return err;
 	if (EVP_DigestUpdate(m->sha, m->env, m->envlen) != 1 ||
 	    EVP_DigestFinal_ex(m->sha, md, &mdlen) != 1 || mdlen != 32)
@@ -1467,7 +1480,9 @@ queue_commit(struct queue *q, struct queue_msg *m, queue_commit_cb *cb,
 		queue_msg_abort(m);
 		return;
 	}
-	(void)msg_finish(m);
+	/* The rest of the writing happens in the commit thread. */
+	if (m->env == NULL && m->err == MAILSEC_OK)
+		m->err = MAILSEC_ESTATE;
 	pthread_mutex_lock(&q->mu);
 	if (m->err != MAILSEC_OK) {
 		/* Reported like the others: from the loop, never from here. */
@@ -1518,10 +1533,18 @@ commit_batch(struct queue *q, struct queue_msg *batch, size_t n,
 {
 	struct queue_msg *m;
 	bool any = false, fs_ok = true;
+	int anyfd = -1;
 
-	if (mode == QUEUE_SYNC_FS || (mode == QUEUE_SYNC_AUTO && n > 1))
-		fs_ok = syncfs(batch->fd) == 0;
+	/* Each file written to its end (created now if it was small). */
+	for (m = batch; m != NULL; m = m->next)
+		if (msg_finish(m) == MAILSEC_OK)
+			anyfd = m->fd;
+	if (anyfd >= 0 &&
+	    (mode == QUEUE_SYNC_FS || (mode == QUEUE_SYNC_AUTO && n > 1)))
+		fs_ok = syncfs(anyfd) == 0;
 	for (m = batch; m != NULL; m = m->next) {
+		if (m->err != MAILSEC_OK)
+			continue;
 		if (!fs_ok || (mode == QUEUE_SYNC_FILES ||
 		    (mode == QUEUE_SYNC_AUTO && n == 1))) {
 			if (fdatasync(m->fd) != 0) {
@@ -1552,9 +1575,10 @@ commit_batch(struct queue *q, struct queue_msg *batch, size_t n,
 		}
 	}
 	for (m = batch; m != NULL; m = m->next) {
-		close(m->fd);
+		if (m->fd >= 0)
+			close(m->fd);
 		m->fd = -1;
-		if (m->err != MAILSEC_OK)
+		if (m->err != MAILSEC_OK && m->created)
 			(void)unlinkat(q->tmpfd, m->id, 0);
 	}
 }
@@ -1620,7 +1644,7 @@ on_commits_done(evutil_socket_t fd, short what, void *arg)
 		next = m->next;
 		if (m->cb != NULL)
 			m->cb(m->arg, m->err, m->id);
-		if (m->err != MAILSEC_OK)
+		if (m->err != MAILSEC_OK && m->created)
 			(void)unlinkat(q->tmpfd, m->id, 0);
 		msg_free(m);
 	}

@@ -126,8 +126,10 @@ mailsec_err queue_recover(struct queue *q, struct queue_recover_stats *st);
 /* ---- receiving -------------------------------------------------------- */
 
 /*
- * Starts a message: a new queue ID and queue/tmp/ID (O_EXCL, 0600).
- * Errors: MAILSEC_EIO (disk), ENOMEM.
+ * Starts a message with a new queue ID. Its file queue/tmp/ID (O_EXCL,
+ * 0600) is created once the message outgrows its 64 KiB memory buffer,
+ * else by the commit thread: no disk I/O on the event loop for small
+ * messages. Errors: ENOMEM.
  */
 mailsec_err queue_msg_new(struct queue *q, struct queue_msg **out);
 
@@ -137,9 +139,10 @@ const char *queue_msg_id(const struct queue_msg *m);
 
 /*
  * Appends message bytes (as they stream from DATA/BDAT, already
- * dot-unstuffed, CRLF lines). Buffered in at most 16 KiB, written to the
- * file as it fills. MAILSEC_EIO when the disk refuses (the message is
- * then unusable: abort it).
+ * dot-unstuffed, CRLF lines). Buffered in at most 64 KiB, written to the
+ * file (from this thread) each time the buffer fills. MAILSEC_EIO when
+ * the disk refuses (the message is then unusable: abort it);
+ * MAILSEC_ESTATE after queue_msg_envelope().
  */
 mailsec_err queue_msg_write(struct queue_msg *m, const void *p, size_t len);
 

@@ -433,7 +433,6 @@ test_commit_errors_abort_cancel(void **state)
 	/* No envelope: refused, reported from the loop, tmp file gone. */
 	assert_int_equal(queue_msg_new(f->q, &m), MAILSEC_OK);
 	memcpy(id, queue_msg_id(m), sizeof id);
-	assert_true(exists(fpath(f, "queue/tmp/%s", id)));
 	queue_commit(f->q, m, on_commit, &d);
 	assert_int_equal(d.calls, 0);
 	run_until(f, &d.calls, 1);
@@ -525,6 +524,57 @@ test_group_commit_many(void **state)
 	event_base_loop(f->base, EVLOOP_NONBLOCK);
 	for (i = 0; i < N; i++)
 		assert_int_equal(d[i].calls, 1);
+}
+
+/* Past 64 KiB a message streams to its tmp/ file as it arrives. */
+static void
+test_big_message_streams(void **state)
+{
+	struct fixture *f = *state;
+	struct queue_env env = env_for(rcpts3, 1);
+	struct queue_entry one;
+	struct queue_msg *m;
+	struct done d = { .f = f };
+	char chunk[1000], id[QUEUE_ID_LEN + 1], *hdr, *data;
+	size_t i, hlen, len;
+
+	memset(chunk, 'z', sizeof chunk);
+	assert_int_equal(queue_msg_new(f->q, &m), MAILSEC_OK);
+	memcpy(id, queue_msg_id(m), sizeof id);
+	assert_int_equal(queue_msg_write(m, S("Subject: big\r\n\r\n")),
+	    MAILSEC_OK);
+	assert_false(exists(fpath(f, "queue/tmp/%s", id)));	/* memory */
+	for (i = 0; i < 300; i++)
+		assert_int_equal(queue_msg_write(m, chunk, sizeof chunk),
+		    MAILSEC_OK);
+	assert_true(exists(fpath(f, "queue/tmp/%s", id)));	/* spilled */
+	assert_int_equal(queue_msg_envelope(m, &env), MAILSEC_OK);
+	queue_commit(f->q, m, on_commit, &d);
+	run_until(f, &d.calls, 1);
+	assert_int_equal(d.err, MAILSEC_OK);
+	assert_int_equal(queue_show(f->q, id, &one, &hdr, &hlen), MAILSEC_OK);
+	assert_int_equal(one.size, 16 + 300 * sizeof chunk);
+	assert_string_equal(hdr, "Subject: big\r\n");
+	free(hdr);
+	queue_entry_cleanup(&one);
+	data = slurp(fpath(f, "queue/incoming/%s", id), &len);
+	assert_non_null(data);
+	/* magic, the message bytes in order, then the envelope. */
+	assert_true(len > 16 + 16 + 300 * sizeof chunk + 114);
+	assert_memory_equal(data + 16, "Subject: big\r\n\r\n", 16);
+	assert_memory_equal(data + 16 + 16 + 300 * sizeof chunk - 1,
+	    "zreceived ", 10);
+	free(data);
+
+	/* A spilled message aborted: its file goes. */
+	assert_int_equal(queue_msg_new(f->q, &m), MAILSEC_OK);
+	memcpy(id, queue_msg_id(m), sizeof id);
+	for (i = 0; i < 100; i++)
+		assert_int_equal(queue_msg_write(m, chunk, sizeof chunk),
+		    MAILSEC_OK);
+	assert_true(exists(fpath(f, "queue/tmp/%s", id)));
+	queue_msg_abort(m);
+	assert_false(exists(fpath(f, "queue/tmp/%s", id)));
 }
 
 static void
@@ -1110,6 +1160,7 @@ main(void)
 		T(test_envelope_escaping),
 		T(test_commit_errors_abort_cancel),
 		T(test_group_commit_many),
+		T(test_big_message_streams),
 		T(test_sync_modes),
 		T(test_close_drains),
 		T(test_recover_torn_at_every_byte),
