@@ -53,6 +53,9 @@ struct ms_field_pos {
 	size_t name_len;	/* name without WSP before the colon */
 	size_t val_off;		/* just after the colon */
 	size_t len;		/* raw length: folding, final CRLF */
+	size_t vs, ve, vlen;	/* value range and unfolded length (set
+				   by ms_build_fields) */
+	bool folded;
 };
 
 struct mailsec_msg {
@@ -468,8 +471,7 @@ ms_value_range(const char *d, const struct ms_field_pos *fp, size_t *vs,
 
 /* Builds msg->fields (and the unfolded copies) from the positions. */
 static mailsec_err
-ms_build_fields(struct mailsec_msg *m, const struct ms_field_pos *pos,
-    size_t npos)
+ms_build_fields(struct mailsec_msg *m, struct ms_field_pos *pos, size_t npos)
 {
 	const char *d = m->data;
 	struct mailsec_header *h;
@@ -477,8 +479,9 @@ ms_build_fields(struct mailsec_msg *m, const struct ms_field_pos *pos,
 	bool folded;
 
 	for (i = 0; i < npos; i++) {
-		n = ms_value_range(d, &pos[i], &vs, &ve, &folded);
-		if (folded && !ms_size_add(total, n, &total))
+		pos[i].vlen = ms_value_range(d, &pos[i], &pos[i].vs,
+		    &pos[i].ve, &pos[i].folded);
+		if (pos[i].folded && !ms_size_add(total, pos[i].vlen, &total))
 			return MAILSEC_ELIMIT;
 	}
 	if (total > 0 && (m->values = malloc(total)) == NULL)
@@ -492,7 +495,10 @@ ms_build_fields(struct mailsec_msg *m, const struct ms_field_pos *pos,
 		h->name.len = pos[i].name_len;
 		h->raw.ptr = d + pos[i].off;
 		h->raw.len = pos[i].len;
-		n = ms_value_range(d, &pos[i], &vs, &ve, &folded);
+		n = pos[i].vlen;
+		vs = pos[i].vs;
+		ve = pos[i].ve;
+		folded = pos[i].folded;
 		if (!folded) {
 			h->value.ptr = d + vs;
 			h->value.len = n;

@@ -4,7 +4,8 @@
  * machine has (scalar, SSE2, AVX2), bodies placed at every alignment and
  * cut into chunks at every point must hash as a plain line-by-line
  * reference does. Inputs put WSP runs, CRs and CRLFs across the 16- and
- * 32-byte steps and the chunk boundaries.
+ * 32-byte steps and the chunk boundaries. Also base64 decoding, which
+ * takes four characters at a step.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -215,6 +216,52 @@ test_random_chunks(void **state)
 	ms_dkim_canon_simd(-1);
 }
 
+/* Base64 decoding (four characters at a step where it can): random data
+ * encoded, FWS put in at random places, decoded back; padding rules. */
+static void
+test_base64_fast(void **state)
+{
+	unsigned char data[300], out[300];
+	char txt[1200];
+	struct ms_buf b;
+	unsigned seed = 4648;
+	size_t n, i, k, o;
+
+	(void)state;
+	for (n = 0; n < 200; n++) {
+		for (i = 0; i < n; i++)
+			data[i] = (unsigned char)rnd(&seed);
+		ms_buf_init(&b, 4096);
+		assert_int_equal(ms_b64_encode(data, n, &b), MAILSEC_OK);
+		for (i = 0, o = 0; i < b.len; i++) {
+			k = rnd(&seed) % 16;
+			if (k == 0)
+				txt[o++] = ' ';
+			else if (k == 1) {
+				memcpy(txt + o, "\r\n\t", 3);
+				o += 3;
+			}
+			txt[o++] = b.ptr[i];
+		}
+		ms_buf_free(&b);
+		assert_int_equal(ms_b64_decode(txt, o, out, sizeof out), n);
+		assert_memory_equal(out, data, n);
+		if (n > 0)	/* one byte short of room */
+			assert_int_equal(ms_b64_decode(txt, o, out, n - 1),
+			    (size_t)-1);
+	}
+	assert_int_equal(ms_b64_decode("AAAA=AAAA", 9, out, sizeof out),
+	    (size_t)-1);
+	assert_int_equal(ms_b64_decode("AA==AAAA", 8, out, sizeof out),
+	    (size_t)-1);
+	assert_int_equal(ms_b64_decode("AAAAAA===", 9, out, sizeof out),
+	    (size_t)-1);
+	assert_int_equal(ms_b64_decode("AAAA\x80" "AAA", 8, out, sizeof out),
+	    (size_t)-1);
+	assert_int_equal(ms_b64_decode("QUJD REVG", 9, out, sizeof out), 6);
+	assert_memory_equal(out, "ABCDEF", 6);
+}
+
 /* The level in effect is capped by what the CPU has and reported. */
 static void
 test_levels(void **state)
@@ -236,6 +283,7 @@ main(void)
 		cmocka_unit_test(test_levels),
 		cmocka_unit_test(test_shapes_split),
 		cmocka_unit_test(test_random_chunks),
+		cmocka_unit_test(test_base64_fast),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
