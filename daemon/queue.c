@@ -208,7 +208,7 @@ hex_encode(const unsigned char *in, size_t n, char *out)
 /* ---- queue IDs ---------------------------------------------------------- */
 
 static pthread_mutex_t id_mu = PTHREAD_MUTEX_INITIALIZER;
-static uint64_t id_last_us;	/* last timestamp handed out (µs since epoch) */
+static uint64_t id_last_us;	/* last timestamp handed out, in µs */
 
 void
 queue_id_new(char *id)
@@ -1268,7 +1268,8 @@ queue_recover(struct queue *q, struct queue_recover_stats *st)
 	if ((err = scan_ids(q->statefd, &ids, &n)) != MAILSEC_OK)
 		goto out;
 	for (i = 0; i < n; i++) {
-		if (faccessat(q->incfd, ids[i], F_OK, 0) == 0 || errno != ENOENT)
+		if (faccessat(q->incfd, ids[i], F_OK, 0) == 0 ||
+		    errno != ENOENT)
 			continue;
 		if (unlinkat(q->statefd, ids[i], 0) == 0)
 			st->state_removed++;

@@ -968,8 +968,8 @@ test_maildir_user_names(void **state)
 		{ "sp ace", NULL },
 		{ "tab\t", NULL },
 		{ "del\x7f", NULL },
-		{ "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-		  NULL },	/* 65 */
+		{ "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", NULL },	/* 65 */
 	};
 	char out[MAILDIR_USER_MAX + 1];
 	size_t i;
