@@ -26,6 +26,7 @@
 
 #include "conf_parse.h"
 #include "config.h"
+#include "passwd.h"
 
 /* Paths derived from state_dir unless the file sets them. */
 #define GW_PATH_CERT		0x01u
@@ -1678,6 +1679,50 @@ gw_config_mailbox_path(const struct gw_config *cfg, const char *local,
 		out[n++] = (char)ms_tolower((unsigned char)local[i]);
 	out[n] = '\0';
 	return MAILSEC_OK;
+}
+
+enum gw_rcpt_verdict
+gw_config_recipient(const struct gw_config *cfg, const struct gw_passwd *pw,
+    const char *local, size_t llen, const char *domain, size_t dlen)
+{
+	struct ms_buf b;
+	char d[MAILSEC_DOMAIN_MAX];
+	size_t i, ll;
+	bool found;
+
+	if (domain == NULL || dlen == 0)
+		return ms_ascii_eqz(local, llen, "postmaster") ? GW_RCPT_OK :
+		    GW_RCPT_NOT_LOCAL;
+	if (!norm_domain(domain, dlen, d) ||
+	    !strlist_has(&cfg->local.domains, d))
+		return GW_RCPT_NOT_LOCAL;
+	if (ms_ascii_eqz(local, llen, "postmaster"))
+		return GW_RCPT_OK;
+	if (!local_part_ok(local, llen) || memchr(local, '\0', llen) != NULL)
+		return GW_RCPT_BAD_MAILBOX;
+	if (cfg->local.recipients == GW_RCPT_ANY)
+		return GW_RCPT_OK;
+	/* local.users holds lowercased "local" and "local@domain" */
+	ll = strlen(d);
+	found = false;
+	for (i = 0; i < cfg->local.users.n && !found; i++) {
+		const char *u = cfg->local.users.v[i];
+
+		found = (strlen(u) == llen && ms_ascii_eq(u, llen, local,
+		    llen)) || (strlen(u) == llen + 1 + ll &&
+		    ms_ascii_eq(u, llen, local, llen) && u[llen] == '@' &&
+		    strcmp(u + llen + 1, d) == 0);
+	}
+	if (!found && pw != NULL) {
+		ms_buf_init(&b, 1024);
+		found = gw_passwd_find(pw, local, llen) != NULL ||
+		    (ms_buf_append(&b, local, llen) == MAILSEC_OK &&
+		    ms_buf_appendc(&b, '@') == MAILSEC_OK &&
+		    ms_buf_appendz(&b, d) == MAILSEC_OK &&
+		    gw_passwd_find(pw, b.ptr, b.len) != NULL);
+		ms_buf_free(&b);
+	}
+	return found ? GW_RCPT_OK : GW_RCPT_NO_SUCH_USER;
 }
 
 /* local@domain of (p, len): lowercased local, normalized domain. */

@@ -234,6 +234,27 @@ mailsec_err gw_config_mailbox_path(const struct gw_config *cfg,
 bool gw_config_sender_allowed(const struct gw_config *cfg, const char *user,
     const char *addr, size_t alen);
 
+struct gw_passwd;
+
+enum gw_rcpt_verdict {
+	GW_RCPT_NOT_LOCAL,	/* not a local domain: relay rules apply */
+	GW_RCPT_OK,		/* deliver locally */
+	GW_RCPT_NO_SUCH_USER,	/* local domain, recipients listed, unknown */
+	GW_RCPT_BAD_MAILBOX	/* local part cannot be a Maildir name */
+};
+
+/*
+ * What to do with RCPT TO local@domain. postmaster (any case) at a local
+ * domain, or without a domain (domain NULL or dlen 0: "RCPT
+ * TO:<Postmaster>"), is always GW_RCPT_OK (RFC 5321 4.5.1). With
+ * local.recipients listed, the local part must be in local.users (alone
+ * or as local@domain) or be a login in pw (as "local" or "local@domain";
+ * pw may be NULL).
+ */
+enum gw_rcpt_verdict gw_config_recipient(const struct gw_config *cfg,
+    const struct gw_passwd *pw, const char *local, size_t llen,
+    const char *domain, size_t dlen);
+
 /* Names of enum values as the file spells them. */
 const char *gw_action_name(enum gw_action a);
 

@@ -18,6 +18,7 @@
 
 #include "conf_parse.h"
 #include "config.h"
+#include "passwd.h"
 
 static mailsec_err
 load(const char *text, struct gw_config *cfg, char *err)
@@ -1045,6 +1046,62 @@ test_questions(void **state)
 	assert_string_equal(gw_action_name(GW_ACT_TEMPFAIL), "tempfail");
 }
 
+static void
+test_recipients(void **state)
+{
+	struct gw_config c;
+	struct gw_passwd *pw;
+	char err[GW_CONFIG_ERR_MAX], text[512];
+	static const char hash[] =
+	    "$scrypt$ln=4,r=8,p=1$c2FsdHNhbHQ$AAAAAAAAAAAAAAAAAAAAAA";
+
+	(void)state;
+	assert_int_equal(gw_config_defaults(&c), MAILSEC_OK);
+	/* recipients any */
+	assert_int_equal(gw_config_recipient(&c, NULL, "anyone", 6,
+	    "LOCALHOST", 9), GW_RCPT_OK);
+	assert_int_equal(gw_config_recipient(&c, NULL, "anyone", 6,
+	    "example.org", 11), GW_RCPT_NOT_LOCAL);
+	assert_int_equal(gw_config_recipient(&c, NULL, "../x", 4,
+	    "localhost", 9), GW_RCPT_BAD_MAILBOX);
+	assert_int_equal(gw_config_recipient(&c, NULL, "PostMaster", 10,
+	    NULL, 0), GW_RCPT_OK);
+	assert_int_equal(gw_config_recipient(&c, NULL, "alice", 5, NULL, 0),
+	    GW_RCPT_NOT_LOCAL);
+	gw_config_free(&c);
+
+	/* recipients listed: users, logins, postmaster */
+	assert_int_equal(load("local { domains [example.org, example.net];"
+	    " recipients listed; users [alice, \"bob@example.org\"]; }",
+	    &c, err), MAILSEC_OK);
+	snprintf(text, sizeof text, "carol:%s\ndave@example.net:%s\n", hash,
+	    hash);
+	assert_int_equal(gw_passwd_parse(text, strlen(text), "pw", &pw, err,
+	    sizeof err), MAILSEC_OK);
+	assert_int_equal(gw_config_recipient(&c, pw, "Alice", 5,
+	    "example.net", 11), GW_RCPT_OK);
+	assert_int_equal(gw_config_recipient(&c, pw, "bob", 3, "Example.org",
+	    11), GW_RCPT_OK);
+	assert_int_equal(gw_config_recipient(&c, pw, "bob", 3, "example.net",
+	    11), GW_RCPT_NO_SUCH_USER);
+	assert_int_equal(gw_config_recipient(&c, pw, "carol", 5,
+	    "example.net", 11), GW_RCPT_OK);
+	assert_int_equal(gw_config_recipient(&c, pw, "dave", 4, "example.net",
+	    11), GW_RCPT_OK);
+	assert_int_equal(gw_config_recipient(&c, pw, "dave", 4, "example.org",
+	    11), GW_RCPT_NO_SUCH_USER);
+	assert_int_equal(gw_config_recipient(&c, NULL, "carol", 5,
+	    "example.net", 11), GW_RCPT_NO_SUCH_USER);
+	assert_int_equal(gw_config_recipient(&c, pw, "postmaster", 10,
+	    "example.org", 11), GW_RCPT_OK);
+	assert_int_equal(gw_config_recipient(&c, pw, "eve", 3, "example.org",
+	    11), GW_RCPT_NO_SUCH_USER);
+	assert_int_equal(gw_config_recipient(&c, pw, "al\0ice", 6,
+	    "example.org", 11), GW_RCPT_BAD_MAILBOX);
+	gw_passwd_free(pw);
+	gw_config_free(&c);
+}
+
 int
 main(void)
 {
@@ -1063,6 +1120,7 @@ main(void)
 		cmocka_unit_test(test_load_file_errors),
 		cmocka_unit_test(test_state_dir),
 		cmocka_unit_test(test_questions),
+		cmocka_unit_test(test_recipients),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
