@@ -1,0 +1,1 @@
+set(MAILSEC_ARC_SOURCES arc/chain.c arc/verify.c arc/seal.c arc/report.c)
