@@ -445,7 +445,8 @@ slots_clear(struct mailsec_spf *s)
 {
 	size_t i;
 
-	for (i = 0; i < SPF_SLOTS; i++) {
+	/* only the current batch's slots are ever in use */
+	for (i = 0; i < s->nslots; i++) {
 		if (s->slots[i].busy)
 			mailsec_resolver_cancel(s->r, s->slots[i].qid);
 		mailsec_dns_result_unref(s->slots[i].res);
