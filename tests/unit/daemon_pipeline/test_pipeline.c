@@ -1,0 +1,1114 @@
+/*
+ * tests/unit/daemon_pipeline/test_pipeline.c - the policy pipeline on a
+ * real libevent loop, DNS from examples/example.zone plus pipeline.zone:
+ * pass; SPF fail under p=reject (550 5.7.1); p=quarantine in both DMARC
+ * modes and both quarantine targets; DMARC temperror per configuration;
+ * forged Authentication-Results removed and foreign ones kept; the body
+ * fed in chunks of 1, 7 and 4096 bytes; DKIM signing for authenticated
+ * senders (verified by mailsec and by dkimpy), generated keys; trusted
+ * forwarders; pl_msg_free with lookups pending; reload.
+ */
+#define _GNU_SOURCE	/* memmem */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <ftw.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include <mailsec/mailsec.h>
+
+#include "config.h"
+#include "pipeline.h"
+
+#define AUTHSERV "mx.test.example"
+/* RFC 8463's example Ed25519 key; its public half is sel1 in
+ * examples/example.zone (scripts/run.sh signs with it too). */
+#define SEL1_SEED "nWGxne/9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A="
+#define SEL1_RECORD "v=DKIM1; k=ed25519; " \
+	"p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="
+
+struct fixture {
+	char dir[64];
+	char zone[128];
+	char seed[128];
+	struct event_base *base;
+	struct gw_config cfg;
+	struct pipeline *p;
+};
+
+/* What the verdict callback saw. */
+struct result {
+	int calls;
+	enum pl_action action;
+	bool quarantine_maildir;
+	int code;
+	char enhanced[16];
+	char text[512];
+	char *prepend;
+	size_t prepend_len;
+	char log[4096];
+	bool free_in_cb;
+};
+
+static int
+rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(p);
+}
+
+static int
+append_file(FILE *out, const char *path)
+{
+	char buf[4096];
+	size_t n;
+	FILE *in = fopen(path, "r");
+
+	if (in == NULL)
+		return -1;
+	while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+		fwrite(buf, 1, n, out);
+	fclose(in);
+	return 0;
+}
+
+static int
+write_file(const char *path, const char *text, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
+	size_t len = strlen(text);
+
+	if (fd < 0)
+		return -1;
+	if (write(fd, text, len) != (ssize_t)len) {
+		close(fd);
+		return -1;
+	}
+	return close(fd);
+}
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof *f);
+	FILE *z;
+
+	if (f == NULL)
+		return -1;
+	snprintf(f->dir, sizeof f->dir, "/tmp/mspl-test-XXXXXX");
+	if (mkdtemp(f->dir) == NULL)
+		return -1;
+	snprintf(f->zone, sizeof f->zone, "%s/test.zone", f->dir);
+	snprintf(f->seed, sizeof f->seed, "%s/sel1.key", f->dir);
+	if ((z = fopen(f->zone, "w")) == NULL)
+		return -1;
+	if (append_file(z, MAILSEC_SOURCE_DIR "/examples/example.zone") != 0 ||
+	    append_file(z, MAILSEC_SOURCE_DIR
+	    "/tests/unit/daemon_pipeline/pipeline.zone") != 0) {
+		fclose(z);
+		return -1;
+	}
+	fclose(z);
+	if (write_file(f->seed, SEL1_SEED, 0600) != 0)
+		return -1;
+	if ((f->base = event_base_new()) == NULL)
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	pipeline_free(f->p);
+	gw_config_free(&f->cfg);
+	event_base_free(f->base);
+	nftw(f->dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	free(f);
+	return 0;
+}
+
+/* A configuration: zone DNS, our authserv-id, then policy and dkim
+ * statements as given. */
+static void
+load_cfg(struct fixture *f, struct gw_config *cfg, const char *policy,
+    const char *dkim)
+{
+	char text[4096], err[GW_CONFIG_ERR_MAX];
+	int n;
+
+	n = snprintf(text, sizeof text,
+	    "state_dir \"%s\";\n"
+	    "dns { zone \"%s\"; }\n"
+	    "dkim { generate no; %s }\n"
+	    "policy { authserv_id %s; %s }\n",
+	    f->dir, f->zone, dkim != NULL ? dkim : "", AUTHSERV,
+	    policy != NULL ? policy : "");
+	assert_true(n > 0 && (size_t)n < sizeof text);
+	if (gw_config_load_mem(text, (size_t)n, "test.conf", cfg, err,
+	    sizeof err) != MAILSEC_OK)
+		fail_msg("config: %s", err);
+}
+
+static void
+start(struct fixture *f, const char *policy, const char *dkim)
+{
+	char err[512];
+
+	load_cfg(f, &f->cfg, policy, dkim);
+	if (pipeline_new(f->base, &f->cfg, &f->p, err, sizeof err) !=
+	    MAILSEC_OK)
+		fail_msg("pipeline_new: %s", err);
+}
+
+static void
+on_verdict(void *arg, struct pl_msg *m, const struct pl_verdict *v)
+{
+	struct result *r = arg;
+
+	r->calls++;
+	r->action = v->action;
+	r->quarantine_maildir = v->quarantine_maildir;
+	r->code = v->reply_code;
+	snprintf(r->enhanced, sizeof r->enhanced, "%s", v->reply_enhanced);
+	snprintf(r->text, sizeof r->text, "%s", v->reply_text);
+	free(r->prepend);
+	r->prepend = malloc(v->prepend_len + 1);
+	assert_non_null(r->prepend);
+	memcpy(r->prepend, v->prepend, v->prepend_len);
+	r->prepend[v->prepend_len] = '\0';
+	r->prepend_len = v->prepend_len;
+	snprintf(r->log, sizeof r->log, "%s", v->log);
+	if (r->free_in_cb)
+		pl_msg_free(m);
+}
+
+static void
+result_clear(struct result *r)
+{
+	free(r->prepend);
+	memset(r, 0, sizeof *r);
+}
+
+/* Length of the header block through its blank line. */
+static size_t
+header_len(const char *msg, size_t len)
+{
+	const char *e = memmem(msg, len, "\r\n\r\n", 4);
+
+	return e == NULL ? len : (size_t)(e - msg) + 4;
+}
+
+struct send {
+	const char *ip;
+	const char *helo;
+	const char *auth_user;
+	const char *mail_from;
+	size_t chunk;		/* body chunk size, 0: all at once */
+};
+
+/*
+ * One transaction through the loop. The header kept (without forged
+ * fields) goes to *kept (free()) when kept is non-NULL. The message is
+ * freed by the callback.
+ */
+static void
+send_msg(struct fixture *f, const struct send *s, const char *msg,
+    struct result *r, char **kept)
+{
+	struct pl_client c = { 0 };
+	struct pl_msg *m;
+	struct mailsec_str keep;
+	const char *reason = NULL;
+	size_t len = strlen(msg), hl = header_len(msg, len), off, n;
+
+	c.ip = s->ip;
+	c.helo = s->helo != NULL ? s->helo : "client.example";
+	c.auth_user = s->auth_user;
+	c.tls = true;
+	result_clear(r);
+	r->free_in_cb = true;
+	assert_int_equal(pl_msg_new(f->p, &c, &m), MAILSEC_OK);
+	assert_int_equal(pl_msg_mail_from(m, s->mail_from), MAILSEC_OK);
+	assert_int_equal(pl_msg_header(m, msg, hl, &keep, &reason),
+	    MAILSEC_OK);
+	assert_null(reason);
+	if (kept != NULL) {
+		*kept = malloc(keep.len + 1);
+		assert_non_null(*kept);
+		memcpy(*kept, keep.ptr, keep.len);
+		(*kept)[keep.len] = '\0';
+	}
+	for (off = hl; off < len; off += n) {
+		n = s->chunk == 0 ? len - off : s->chunk;
+		if (n > len - off)
+			n = len - off;
+		assert_int_equal(pl_msg_body(m, msg + off, n), MAILSEC_OK);
+	}
+	assert_int_equal(pl_msg_end(m, on_verdict, r), MAILSEC_OK);
+	assert_int_not_equal(event_base_dispatch(f->base), -1);
+	assert_int_equal(r->calls, 1);
+}
+
+static const char msg_plain[] =
+    "From: Alice <alice@example.org>\r\n"
+    "To: bob@localhost\r\n"
+    "Subject: pipeline test\r\n"
+    "Message-ID: <1@example.org>\r\n"
+    "\r\n"
+    "Hello.\r\n";
+
+/* ---- verdicts ------------------------------------------------------------ */
+
+static void
+test_pass(void **state)
+{
+	struct fixture *f = *state;
+	struct send s = { .ip = "192.0.2.5", .mail_from = "alice@example.org" };
+	struct result r = { 0 };
+
+	start(f, NULL, NULL);
+	send_msg(f, &s, msg_plain, &r, NULL);
+	assert_int_equal(r.action, PL_ACCEPT);
+	assert_int_equal(r.code, 0);
+	assert_non_null(strstr(r.prepend, "Authentication-Results: "
+	    AUTHSERV ";"));
+	assert_non_null(strstr(r.prepend, "spf=pass"));
+	assert_non_null(strstr(r.prepend, "smtp.mailfrom=alice@example.org"));
+	assert_non_null(strstr(r.prepend, "dkim=none"));
+	assert_non_null(strstr(r.prepend, "dmarc=pass"));
+	assert_non_null(strstr(r.prepend, "header.from=example.org"));
+	assert_non_null(strstr(r.prepend, "policy.dmarc=reject"));
+	/* CRLF-terminated, folded lines only */
+	assert_true(r.prepend_len > 2);
+	assert_memory_equal(r.prepend + r.prepend_len - 2, "\r\n", 2);
+	assert_null(strstr(r.prepend, "DKIM-Signature"));
+	assert_non_null(strstr(r.log, "client=192.0.2.5"));
+	assert_non_null(strstr(r.log, "spf=pass"));
+	assert_non_null(strstr(r.log, "dkim=none"));
+	assert_non_null(strstr(r.log, "dmarc=pass"));
+	assert_non_null(strstr(r.log, "policy=reject"));
+	assert_non_null(strstr(r.log, "action=accept"));
+	result_clear(&r);
+}
+
+static void
+test_spf_fail_reject(void **state)
+{
+	struct fixture *f = *state;
+	struct send s = { .ip = "203.0.113.9",
+	    .mail_from = "alice@example.org" };
+	struct result r = { 0 };
+
+	start(f, NULL, NULL);
+	send_msg(f, &s, msg_plain, &r, NULL);
+	assert_int_equal(r.action, PL_REJECT);
+	assert_int_equal(r.code, 550);
+	assert_string_equal(r.enhanced, "5.7.1");
+	assert_string_equal(r.text,
+	    "DMARC policy of example.org rejects this message");
+	assert_non_null(strstr(r.prepend, "spf=fail"));
+	assert_non_null(strstr(r.prepend, "dmarc=fail"));
+	assert_non_null(strstr(r.log, "action=reject"));
+	result_clear(&r);
+}
+
+/* spf_fail reject on its own: a domain without DMARC. */
+static void
+test_spf_fail_action(void **state)
+{
+	struct fixture *f = *state;
+	struct send s = { .ip = "203.0.113.9",
+	    .mail_from = "carol@plain.example" };
+	struct result r = { 0 };
+	const char *msg =
+	    "From: carol@plain.example\r\n"
+	    "Subject: no DMARC here\r\n"
+	    "\r\n"
+	    "body\r\n";
+
+	start(f, NULL, NULL);
+	send_msg(f, &s, msg, &r, NULL);
+	assert_int_equal(r.action, PL_ACCEPT);	/* default: accept */
+	assert_non_null(strstr(r.prepend, "spf=fail"));
+	assert_non_null(strstr(r.prepend, "dmarc=none"));
+	pipeline_free(f->p);
+	f->p = NULL;
+	gw_config_free(&f->cfg);
+
+	start(f, "spf_fail reject;", NULL);
+	send_msg(f, &s, msg, &r, NULL);
+	assert_int_equal(r.action, PL_REJECT);
+	assert_int_equal(r.code, 550);
+	assert_string_equal(r.enhanced, "5.7.1");
+	assert_non_null(strstr(r.text, "SPF of plain.example"));
+	result_clear(&r);
+}
+
+static const char msg_quar[] =
+    "From: dave@quarantine.example\r\n"
+    "Subject: quarantine me\r\n"
+    "\r\n"
+    "body\r\n";
+
+static void
+quarantine_case(struct fixture *f, const char *policy, bool maildir)
+{
+	struct send s = { .ip = "203.0.113.9",
+	    .mail_from = "dave@quarantine.example" };
+	struct result r = { 0 };
+
+	start(f, policy, NULL);
+	send_msg(f, &s, msg_quar, &r, NULL);
+	assert_int_equal(r.action, PL_QUARANTINE);
+	assert_int_equal(r.quarantine_maildir, maildir);
+	assert_non_null(strstr(r.prepend, "dmarc=fail"));
+	assert_non_null(strstr(r.prepend, "policy.dmarc=quarantine"));
+	if (maildir)
+		assert_null(strstr(r.prepend, "X-Mailsec-Quarantine:"));
+	else
+		assert_non_null(strstr(r.prepend, "X-Mailsec-Quarantine: "
+		    "DMARC policy of quarantine.example quarantines this "
+		    "message\r\n"));
+	assert_non_null(strstr(r.log, "action=quarantine"));
+	result_clear(&r);
+	pipeline_free(f->p);
+	f->p = NULL;
+	gw_config_free(&f->cfg);
+}
+
+static void
+test_quarantine(void **state)
+{
+	struct fixture *f = *state;
+
+	quarantine_case(f, NULL, true);
+	quarantine_case(f, "quarantine header;", false);
+	quarantine_case(f, "dmarc_mode rfc7489;", true);
+	quarantine_case(f, "dmarc_mode rfc7489; quarantine header;", false);
+}
+
+static void
+test_temperror(void **state)
+{
+	struct fixture *f = *state;
+	struct send s = { .ip = "198.51.100.4",
+	    .mail_from = "erin@slow.example" };
+	struct result r = { 0 };
+	const char *msg =
+	    "From: erin@slow.example\r\n"
+	    "Subject: slow DNS\r\n"
+	    "\r\n"
+	    "body\r\n";
+
+	start(f, NULL, NULL);		/* dmarc_temperror accept */
+	send_msg(f, &s, msg, &r, NULL);
+	assert_int_equal(r.action, PL_ACCEPT);
+	assert_non_null(strstr(r.prepend, "dmarc=temperror"));
+	pipeline_free(f->p);
+	f->p = NULL;
+	gw_config_free(&f->cfg);
+
+	start(f, "dmarc_temperror tempfail;", NULL);
+	send_msg(f, &s, msg, &r, NULL);
+	assert_int_equal(r.action, PL_TEMPFAIL);
+	assert_int_equal(r.code, 451);
+	assert_string_equal(r.enhanced, "4.7.0");
+	assert_non_null(strstr(r.text, "slow.example"));
+	assert_non_null(strstr(r.log, "action=tempfail"));
+	result_clear(&r);
+}
+
+static void
+test_none_policy(void **state)
+{
+	struct fixture *f = *state;
+	struct send s = { .ip = "203.0.113.9",
+	    .mail_from = "f@none.example" };
+	struct result r = { 0 };
+	const char *msg =
+	    "From: f@none.example\r\n"
+	    "\r\n"
+	    "body\r\n";
+
+	start(f, "dmarc_none quarantine; quarantine header;", NULL);
+	send_msg(f, &s, msg, &r, NULL);
+	assert_int_equal(r.action, PL_QUARANTINE);
+	assert_non_null(strstr(r.prepend, "X-Mailsec-Quarantine: "));
+	result_clear(&r);
+}
+
+static void
+test_trusted_forwarder(void **state)
+{
+	struct fixture *f = *state;
+	/* example.org (p=reject) forwarded by fwd.example with SRS: SPF
+	 * passes for fwd.example, not aligned with the From domain */
+	struct send s = { .ip = "203.0.113.7",
+	    .mail_from = "SRS0=abcd=XY=example.org=alice@fwd.example" };
+	struct result r = { 0 };
+
+	start(f, NULL, NULL);
+	send_msg(f, &s, msg_plain, &r, NULL);
+	assert_int_equal(r.action, PL_REJECT);
+	pipeline_free(f->p);
+	f->p = NULL;
+	gw_config_free(&f->cfg);
+
+	start(f, "trusted_forwarders [fwd.example];", NULL);
+	send_msg(f, &s, msg_plain, &r, NULL);
+	assert_int_equal(r.action, PL_ACCEPT);
+	assert_non_null(strstr(r.prepend, "dmarc=fail"));
+	assert_non_null(strstr(r.log, "override=trusted_forwarder"));
+	result_clear(&r);
+}
+
+/* ---- forged Authentication-Results --------------------------------------- */
+
+static void
+test_forged_authres(void **state)
+{
+	struct fixture *f = *state;
+	struct send s = { .ip = "192.0.2.5", .mail_from = "alice@example.org" };
+	struct result r = { 0 };
+	char *kept = NULL;
+	const char *msg =
+	    "Authentication-Results: " AUTHSERV "; spf=pass "
+	    "smtp.mailfrom=example.org\r\n"
+	    "Received: from x by y; Mon, 1 Jan 2024 00:00:00 +0000\r\n"
+	    "Authentication-Results: other.example; dkim=pass\r\n"
+	    "authentication-results:   MX.Test.Example. (forged)\r\n"
+	    "\tdmarc=pass\r\n"
+	    "Authentication-Results: not-a-field-that-parses ;;; =\r\n"
+	    "From: alice@example.org\r\n"
+	    "\r\n"
+	    "body\r\n";
+	const char *want =
+	    "Received: from x by y; Mon, 1 Jan 2024 00:00:00 +0000\r\n"
+	    "Authentication-Results: other.example; dkim=pass\r\n"
+	    "Authentication-Results: not-a-field-that-parses ;;; =\r\n"
+	    "From: alice@example.org\r\n"
+	    "\r\n";
+
+	start(f, NULL, NULL);
+	send_msg(f, &s, msg, &r, &kept);
+	assert_string_equal(kept, want);
+	assert_int_equal(r.action, PL_ACCEPT);
+	assert_non_null(strstr(r.log, "ar_removed=2"));
+	free(kept);
+	kept = NULL;
+
+	/* nothing to remove: the caller's bytes come back as they are */
+	send_msg(f, &s, msg_plain, &r, &kept);
+	assert_int_equal(strncmp(kept, msg_plain, header_len(msg_plain,
+	    strlen(msg_plain))), 0);
+	assert_null(strstr(r.log, "ar_removed"));
+	free(kept);
+	result_clear(&r);
+}
+
+static void
+test_bad_header(void **state)
+{
+	struct fixture *f = *state;
+	struct pl_client c = { .ip = "192.0.2.5", .helo = "x.example" };
+	struct pl_msg *m;
+	struct mailsec_str keep;
+	const char *reason = NULL;
+	const char bad[] = "From: a@example.org\r\nno colon here\r\n\r\n";
+	const char lf[] = "From: a@example.org\nSubject: x\n\n";
+
+	start(f, NULL, NULL);
+	assert_int_equal(pl_msg_new(f->p, &c, &m), MAILSEC_OK);
+	assert_int_equal(pl_msg_mail_from(m, "a@example.org"), MAILSEC_OK);
+	assert_int_equal(pl_msg_header(m, bad, sizeof bad - 1, &keep,
+	    &reason), MAILSEC_ESYNTAX);
+	assert_non_null(reason);
+	assert_int_equal(pl_msg_header(m, lf, sizeof lf - 1, &keep,
+	    &reason), MAILSEC_ESYNTAX);
+	/* state errors */
+	assert_int_equal(pl_msg_body(m, "x", 1), MAILSEC_ESTATE);
+	assert_int_equal(pl_msg_end(m, on_verdict, NULL), MAILSEC_ESTATE);
+	pl_msg_free(m);
+	(void)event_base_dispatch(f->base);
+}
+
+/* ---- chunking ------------------------------------------------------------ */
+
+/* A DKIM-signed (sel1, example.org) message of about 10 KB. */
+static char *
+signed_message(struct fixture *f)
+{
+	struct mailsec_dkim_sign_opts o = { 0 };
+	struct mailsec_dkim_key *key;
+	struct mailsec_msg *msg;
+	char *sig = NULL, *out, *text;
+	size_t siglen = 0, len, off = 0, i;
+
+	(void)f;
+	text = malloc(16384);
+	assert_non_null(text);
+	off = (size_t)snprintf(text, 16384,
+	    "From: Alice <alice@example.org>\r\n"
+	    "To: bob@localhost\r\n"
+	    "Subject: a longer message\r\n"
+	    "Date: Mon, 1 Jan 2024 00:00:00 +0000\r\n"
+	    "\r\n");
+	for (i = 0; i < 150; i++)
+		off += (size_t)snprintf(text + off, 16384 - off,
+		    "line %zu:  some text\t with  spaces   and tabs \r\n", i);
+	memcpy(text + off, "\r\n\r\n", 5);
+	off += 4;
+	assert_int_equal(mailsec_dkim_key_load(SEL1_SEED, strlen(SEL1_SEED),
+	    &key, NULL), MAILSEC_OK);
+	o.key = key;
+	o.domain = "example.org";
+	o.selector = "sel1";
+	assert_int_equal(mailsec_msg_parse(text, off, NULL, 0, &msg, NULL),
+	    MAILSEC_OK);
+	assert_int_equal(mailsec_dkim_sign_msg(&o, msg, &sig, &siglen, NULL),
+	    MAILSEC_OK);
+	len = siglen + off;
+	out = malloc(len + 1);
+	assert_non_null(out);
+	memcpy(out, sig, siglen);
+	memcpy(out + siglen, text, off);
+	out[len] = '\0';
+	free(sig);
+	mailsec_msg_free(msg);
+	mailsec_dkim_key_free(key);
+	free(text);
+	return out;
+}
+
+static void
+test_chunks(void **state)
+{
+	struct fixture *f = *state;
+	static const size_t chunks[] = { 0, 1, 7, 4096 };
+	/* SPF fails (not 192.0.2.0/24), DKIM passes aligned: DMARC pass */
+	struct send s = { .ip = "203.0.113.9",
+	    .mail_from = "alice@example.org" };
+	struct result r = { 0 };
+	char *msg = signed_message(f), *first = NULL, *p;
+	size_t i;
+
+	start(f, NULL, NULL);
+	for (i = 0; i < sizeof chunks / sizeof chunks[0]; i++) {
+		s.chunk = chunks[i];
+		send_msg(f, &s, msg, &r, NULL);
+		assert_int_equal(r.action, PL_ACCEPT);
+		assert_non_null(strstr(r.prepend, "dkim=pass"));
+		assert_non_null(strstr(r.prepend, "header.d=example.org"));
+		assert_non_null(strstr(r.prepend, "header.s=sel1"));
+		assert_non_null(strstr(r.prepend, "spf=fail"));
+		assert_non_null(strstr(r.prepend, "dmarc=pass"));
+		if (first == NULL)
+			first = strdup(r.prepend);
+		else
+			assert_string_equal(r.prepend, first);
+	}
+	/* one body byte changed: the body hash fails, and DMARC with it */
+	p = strstr(msg, "line 77");
+	assert_non_null(p);
+	p[5] = '8';
+	for (i = 0; i < sizeof chunks / sizeof chunks[0]; i++) {
+		s.chunk = chunks[i];
+		send_msg(f, &s, msg, &r, NULL);
+		assert_int_equal(r.action, PL_REJECT);
+		assert_non_null(strstr(r.prepend, "dkim=fail"));
+	}
+	result_clear(&r);
+	free(first);
+	free(msg);
+}
+
+/* ---- signing ------------------------------------------------------------- */
+
+/* prepend + kept header + body: the message as it would be stored. */
+static char *
+stored(const struct result *r, const char *kept, const char *msg)
+{
+	size_t hl = header_len(msg, strlen(msg));
+	size_t n = r->prepend_len + strlen(kept) + strlen(msg + hl);
+	char *out = malloc(n + 1);
+
+	assert_non_null(out);
+	snprintf(out, n + 1, "%s%s%s", r->prepend, kept, msg + hl);
+	return out;
+}
+
+static int
+verify_mailsec(struct fixture *f, const char *text, const char *zone_extra)
+{
+	struct mailsec_resolver *r;
+	struct mailsec_dkim_verify *v;
+	struct mailsec_msg *msg;
+	char *zone = NULL;
+	size_t i, zlen = 0;
+	int passes = 0;
+	FILE *zf;
+
+	/* the test zone, plus extra records */
+	zf = open_memstream(&zone, &zlen);
+	assert_non_null(zf);
+	assert_int_equal(append_file(zf, f->zone), 0);
+	if (zone_extra != NULL)
+		fputs(zone_extra, zf);
+	fclose(zf);
+	assert_int_equal(mailsec_resolver_new_zone_mem(zone, zlen, NULL, &r,
+	    NULL), MAILSEC_OK);
+	free(zone);
+	assert_int_equal(mailsec_msg_parse(text, strlen(text), NULL,
+	    MAILSEC_MSG_REQUIRE_CRLF, &msg, NULL), MAILSEC_OK);
+	assert_int_equal(mailsec_dkim_verify_msg(r, NULL, msg, &v),
+	    MAILSEC_OK);
+	for (i = 0; i < mailsec_dkim_verify_count(v); i++) {
+		const struct mailsec_dkim_sig_info *s =
+		    mailsec_dkim_verify_sig(v, i);
+
+		if (s->result == MAILSEC_DKIM_PASS)
+			passes++;
+		else
+			print_message("signature %zu: %s\n", i,
+			    s->reason_text);
+	}
+	mailsec_dkim_verify_free(v);
+	mailsec_msg_free(msg);
+	mailsec_resolver_free(r);
+	return passes;
+}
+
+/* dkimpy's verdict on text with DNS from the (name, record) pairs
+ * (name2 may be NULL): 0 pass, 1 fail, 77 dkimpy not installed. */
+static int
+verify_dkimpy(struct fixture *f, const char *text, const char *name1,
+    const char *rec1, const char *name2, const char *rec2)
+{
+	char path[160];
+	pid_t pid;
+	int st;
+
+	snprintf(path, sizeof path, "%s/signed.eml", f->dir);
+	assert_int_equal(write_file(path, text, 0600), 0);
+	if (access("/usr/bin/python3", X_OK) != 0)
+		return 77;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		execl("/usr/bin/python3", "python3", MAILSEC_SOURCE_DIR
+		    "/tests/unit/daemon_pipeline/dkimpy_verify.py", path,
+		    name1, rec1, name2, rec2, (char *)NULL);
+		_exit(127);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	if (!WIFEXITED(st))
+		return 1;
+	return WEXITSTATUS(st) == 127 ? 77 : WEXITSTATUS(st);
+}
+
+static const char msg_submit[] =
+    "From: Alice <alice@example.org>\r\n"
+    "To: someone@example.net\r\n"
+    "Subject: signed on the way out\r\n"
+    "Date: Mon, 1 Jan 2024 00:00:00 +0000\r\n"
+    "Message-ID: <sub1@example.org>\r\n"
+    "Authentication-Results: " AUTHSERV "; auth=pass (forged)\r\n"
+    "\r\n"
+    "Hello from submission.\r\n"
+    "\r\n"
+    "  indented line  \r\n";
+
+static void
+test_sign_submission(void **state)
+{
+	struct fixture *f = *state;
+	struct send s = { .ip = "198.51.100.77", .auth_user = "alice",
+	    .mail_from = "alice@example.org", .chunk = 3 };
+	struct result r = { 0 };
+	char dkim[512], *kept = NULL, *text;
+	int rc;
+
+	snprintf(dkim, sizeof dkim, "domain \"example.org\" { key \"sel1\" "
+	    "{ file \"%s\"; algorithm ed25519-sha256; } }", f->seed);
+	start(f, NULL, dkim);
+	send_msg(f, &s, msg_submit, &r, &kept);
+	assert_int_equal(r.action, PL_ACCEPT);
+	assert_non_null(strstr(r.prepend, "Authentication-Results: " AUTHSERV
+	    "; auth=pass smtp.auth=alice\r\n"));
+	assert_non_null(strstr(r.prepend, "DKIM-Signature: "));
+	assert_non_null(strstr(r.prepend, "d=example.org"));
+	assert_non_null(strstr(r.prepend, "s=sel1"));
+	assert_null(strstr(kept, "(forged)"));
+	assert_non_null(strstr(r.log, "auth=alice"));
+	assert_non_null(strstr(r.log, "dkim_sign=example.org:sel1"));
+	assert_non_null(strstr(r.log, " spf=- "));	/* not SPF-checked */
+	text = stored(&r, kept, msg_submit);
+	assert_int_equal(verify_mailsec(f, text, NULL), 1);
+	rc = verify_dkimpy(f, text, "sel1._domainkey.example.org",
+	    SEL1_RECORD, NULL, NULL);
+	free(kept);
+	free(text);
+	result_clear(&r);
+	if (rc == 77)
+		skip();
+	assert_int_equal(rc, 0);
+}
+
+/* From a domain without keys: no signature, and the log says why. */
+static void
+test_sign_no_key(void **state)
+{
+	struct fixture *f = *state;
+	struct send s = { .ip = "198.51.100.77", .auth_user = "bob",
+	    .mail_from = "bob@plain.example" };
+	struct result r = { 0 };
+	char dkim[512];
+	const char *msg = "From: bob@plain.example\r\n\r\nhi\r\n";
+
+	snprintf(dkim, sizeof dkim, "domain \"example.org\" { key \"sel1\" "
+	    "{ file \"%s\"; algorithm ed25519-sha256; } }", f->seed);
+	start(f, NULL, dkim);
+	send_msg(f, &s, msg, &r, NULL);
+	assert_int_equal(r.action, PL_ACCEPT);
+	assert_null(strstr(r.prepend, "DKIM-Signature"));
+	assert_non_null(strstr(r.log, "dkim_sign=no-key"));
+	result_clear(&r);
+}
+
+/* generate yes: the key file appears (0600) and signs; RSA and Ed25519
+ * from one domain, two signatures. */
+static void
+test_sign_generated(void **state)
+{
+	struct fixture *f = *state;
+	struct send s = { .ip = "198.51.100.77", .auth_user = "gina",
+	    .mail_from = "gina@gen.example" };
+	struct result r = { 0 };
+	char dkim[1024], rsa[160], ed[160], *kept = NULL, *text;
+	char *rec_rsa = NULL, *rec_ed = NULL, zone[4096], *pem;
+	struct mailsec_dkim_key *k;
+	struct stat st;
+	size_t len;
+	int fd, rc;
+	const char *msg =
+	    "From: gina@gen.example\r\n"
+	    "Subject: generated keys\r\n"
+	    "\r\n"
+	    "body\r\n";
+
+	snprintf(rsa, sizeof rsa, "%s/dkim/r1.gen.example.private", f->dir);
+	snprintf(ed, sizeof ed, "%s/dkim/e1.gen.example.private", f->dir);
+	snprintf(dkim, sizeof dkim, "domain \"gen.example\" { "
+	    "key \"r1\" { file \"%s\"; generate yes; } "
+	    "key \"e1\" { file \"%s\"; generate yes; "
+	    "algorithm ed25519-sha256; } }", rsa, ed);
+	start(f, NULL, dkim);
+	assert_int_equal(stat(rsa, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(stat(ed, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	send_msg(f, &s, msg, &r, &kept);
+	assert_non_null(strstr(r.log, "dkim_sign=gen.example:r1,"
+	    "gen.example:e1"));
+
+	/* the public halves, as a zone */
+	for (int i = 0; i < 2; i++) {
+		char buf[8192];
+		ssize_t n;
+
+		fd = open(i == 0 ? rsa : ed, O_RDONLY);
+		assert_true(fd >= 0);
+		n = read(fd, buf, sizeof buf);
+		close(fd);
+		assert_true(n > 0);
+		assert_int_equal(mailsec_dkim_key_load(buf, (size_t)n, &k,
+		    NULL), MAILSEC_OK);
+		assert_int_equal(mailsec_dkim_key_record(k, &pem, &len),
+		    MAILSEC_OK);
+		if (i == 0)
+			rec_rsa = pem;
+		else
+			rec_ed = pem;
+		mailsec_dkim_key_free(k);
+	}
+	/* RSA records exceed 255 bytes: split into character-strings */
+	{
+		size_t off = 0, i, n = strlen(rec_rsa);
+
+		off += (size_t)snprintf(zone + off, sizeof zone - off,
+		    "$ORIGIN gen.example.\ne1._domainkey TXT \"%s\"\n"
+		    "r1._domainkey TXT (", rec_ed);
+		for (i = 0; i < n; i += 200)
+			off += (size_t)snprintf(zone + off, sizeof zone - off,
+			    " \"%.*s\"", (int)(n - i > 200 ? 200 : n - i),
+			    rec_rsa + i);
+		snprintf(zone + off, sizeof zone - off, " )\n");
+	}
+	text = stored(&r, kept, msg);
+	assert_int_equal(verify_mailsec(f, text, zone), 2);
+
+	/* a second pipeline reads the keys it generated */
+	pipeline_free(f->p);
+	f->p = NULL;
+	gw_config_free(&f->cfg);
+	start(f, NULL, dkim);
+
+	rc = verify_dkimpy(f, text, "r1._domainkey.gen.example", rec_rsa,
+	    "e1._domainkey.gen.example", rec_ed);
+	free(rec_rsa);
+	free(rec_ed);
+	free(kept);
+	free(text);
+	result_clear(&r);
+	if (rc == 77)
+		skip();
+	assert_int_equal(rc, 0);
+}
+
+static void
+test_bad_key(void **state)
+{
+	struct fixture *f = *state;
+	struct gw_config cfg;
+	char dkim[512], err[512];
+	struct pipeline *p = NULL;
+
+	/* missing file, no generate */
+	snprintf(dkim, sizeof dkim, "domain \"example.org\" { key \"x\" "
+	    "{ file \"%s/none.key\"; } }", f->dir);
+	load_cfg(f, &cfg, NULL, dkim);
+	assert_int_equal(pipeline_new(f->base, &cfg, &p, err, sizeof err),
+	    MAILSEC_ENOTFOUND);
+	assert_null(p);
+	assert_non_null(strstr(err, "none.key"));
+	gw_config_free(&cfg);
+
+	/* an Ed25519 key configured as RSA */
+	snprintf(dkim, sizeof dkim, "domain \"example.org\" { key \"x\" "
+	    "{ file \"%s\"; } }", f->seed);
+	load_cfg(f, &cfg, NULL, dkim);
+	assert_int_equal(pipeline_new(f->base, &cfg, &p, err, sizeof err),
+	    MAILSEC_EINVAL);
+	assert_non_null(strstr(err, "algorithm"));
+	gw_config_free(&cfg);
+}
+
+/* ---- cancellation, reload ------------------------------------------------ */
+
+static void
+test_free_pending(void **state)
+{
+	struct fixture *f = *state;
+	struct pl_client c = { .ip = "203.0.113.9", .helo = "x.example" };
+	struct result r = { 0 };
+	struct pl_msg *m;
+	struct mailsec_str keep;
+	const char *reason;
+	char *msg = signed_message(f);
+	size_t hl = header_len(msg, strlen(msg));
+
+	start(f, NULL, NULL);
+	/* SPF in flight */
+	assert_int_equal(pl_msg_new(f->p, &c, &m), MAILSEC_OK);
+	assert_int_equal(pl_msg_mail_from(m, "alice@example.org"),
+	    MAILSEC_OK);
+	pl_msg_free(m);
+	/* SPF and the DKIM key lookup in flight */
+	assert_int_equal(pl_msg_new(f->p, &c, &m), MAILSEC_OK);
+	assert_int_equal(pl_msg_mail_from(m, "alice@example.org"),
+	    MAILSEC_OK);
+	assert_int_equal(pl_msg_header(m, msg, hl, &keep, &reason),
+	    MAILSEC_OK);
+	pl_msg_free(m);
+	/* ended, everything in flight: no callback afterwards */
+	assert_int_equal(pl_msg_new(f->p, &c, &m), MAILSEC_OK);
+	assert_int_equal(pl_msg_mail_from(m, "alice@example.org"),
+	    MAILSEC_OK);
+	assert_int_equal(pl_msg_header(m, msg, hl, &keep, &reason),
+	    MAILSEC_OK);
+	assert_int_equal(pl_msg_body(m, msg + hl, strlen(msg) - hl),
+	    MAILSEC_OK);
+	assert_int_equal(pl_msg_end(m, on_verdict, &r), MAILSEC_OK);
+	assert_int_equal(r.calls, 0);
+	pl_msg_free(m);
+	assert_int_not_equal(event_base_dispatch(f->base), -1);
+	assert_int_equal(r.calls, 0);
+
+	/* ended after DMARC started: run the loop one step at a time */
+	assert_int_equal(pl_msg_new(f->p, &c, &m), MAILSEC_OK);
+	assert_int_equal(pl_msg_mail_from(m, "alice@example.org"),
+	    MAILSEC_OK);
+	assert_int_equal(pl_msg_header(m, msg, hl, &keep, &reason),
+	    MAILSEC_OK);
+	assert_int_equal(pl_msg_end(m, on_verdict, &r), MAILSEC_OK);
+	assert_int_not_equal(event_base_loop(f->base, EVLOOP_ONCE), -1);
+	assert_int_equal(r.calls, 0);
+	pl_msg_free(m);
+	assert_int_not_equal(event_base_dispatch(f->base), -1);
+	assert_int_equal(r.calls, 0);
+
+	/* freed by the callback: the loop ends cleanly */
+	r.free_in_cb = true;
+	assert_int_equal(pl_msg_new(f->p, &c, &m), MAILSEC_OK);
+	assert_int_equal(pl_msg_mail_from(m, "alice@example.org"),
+	    MAILSEC_OK);
+	assert_int_equal(pl_msg_header(m, msg, hl, &keep, &reason),
+	    MAILSEC_OK);
+	assert_int_equal(pl_msg_body(m, msg + hl, strlen(msg) - hl),
+	    MAILSEC_OK);
+	assert_int_equal(pl_msg_end(m, on_verdict, &r), MAILSEC_OK);
+	assert_int_not_equal(event_base_dispatch(f->base), -1);
+	assert_int_equal(r.calls, 1);
+	assert_int_equal(r.action, PL_ACCEPT);
+	result_clear(&r);
+	free(msg);
+}
+
+/* Many transactions at once, interleaved, freed in the callback. */
+static void
+test_concurrent(void **state)
+{
+	struct fixture *f = *state;
+	enum { N = 40 };
+	struct pl_client c = { .helo = "x.example" };
+	struct result r[N];
+	struct pl_msg *m[N];
+	struct mailsec_str keep;
+	const char *reason;
+	size_t hl = header_len(msg_plain, strlen(msg_plain)), i;
+
+	memset(r, 0, sizeof r);
+	start(f, NULL, NULL);
+	for (i = 0; i < N; i++) {
+		c.ip = i % 2 ? "192.0.2.5" : "203.0.113.9";
+		r[i].free_in_cb = true;
+		assert_int_equal(pl_msg_new(f->p, &c, &m[i]), MAILSEC_OK);
+		assert_int_equal(pl_msg_mail_from(m[i], "alice@example.org"),
+		    MAILSEC_OK);
+	}
+	for (i = 0; i < N; i++) {
+		assert_int_equal(pl_msg_header(m[i], msg_plain, hl, &keep,
+		    &reason), MAILSEC_OK);
+		assert_int_equal(pl_msg_body(m[i], msg_plain + hl,
+		    strlen(msg_plain) - hl), MAILSEC_OK);
+		assert_int_equal(pl_msg_end(m[i], on_verdict, &r[i]),
+		    MAILSEC_OK);
+	}
+	assert_int_not_equal(event_base_dispatch(f->base), -1);
+	for (i = 0; i < N; i++) {
+		assert_int_equal(r[i].calls, 1);
+		assert_int_equal(r[i].action, i % 2 ? PL_ACCEPT : PL_REJECT);
+		result_clear(&r[i]);
+	}
+}
+
+static void
+test_reload(void **state)
+{
+	struct fixture *f = *state;
+	struct gw_config cfg2, bad;
+	struct pl_client c = { .ip = "203.0.113.9", .helo = "x.example" };
+	struct send s = { .ip = "203.0.113.9",
+	    .mail_from = "alice@example.org" };
+	struct result r = { 0 }, old = { 0 };
+	struct pl_msg *m;
+	struct mailsec_str keep;
+	const char *reason;
+	char err[512], dkim[512];
+	size_t hl = header_len(msg_plain, strlen(msg_plain));
+
+	start(f, NULL, NULL);
+	/* a transaction started before the reload */
+	assert_int_equal(pl_msg_new(f->p, &c, &m), MAILSEC_OK);
+	assert_int_equal(pl_msg_mail_from(m, "alice@example.org"),
+	    MAILSEC_OK);
+
+	load_cfg(f, &cfg2, "dmarc_reject quarantine; quarantine header;",
+	    NULL);
+	assert_int_equal(pipeline_reload(f->p, &cfg2, err, sizeof err),
+	    MAILSEC_OK);
+	gw_config_free(&f->cfg);
+	f->cfg = cfg2;
+
+	/* a failing reload keeps what runs */
+	snprintf(dkim, sizeof dkim, "domain \"example.org\" { key \"x\" "
+	    "{ file \"%s/none.key\"; } }", f->dir);
+	load_cfg(f, &bad, "dmarc_reject accept;", dkim);
+	assert_int_not_equal(pipeline_reload(f->p, &bad, err, sizeof err),
+	    MAILSEC_OK);
+	assert_non_null(strstr(err, "none.key"));
+	gw_config_free(&bad);
+
+	/* the old transaction finishes under the old policy */
+	old.free_in_cb = true;
+	assert_int_equal(pl_msg_header(m, msg_plain, hl, &keep, &reason),
+	    MAILSEC_OK);
+	assert_int_equal(pl_msg_body(m, msg_plain + hl, strlen(msg_plain) -
+	    hl), MAILSEC_OK);
+	assert_int_equal(pl_msg_end(m, on_verdict, &old), MAILSEC_OK);
+	/* a new one under the new */
+	send_msg(f, &s, msg_plain, &r, NULL);
+	assert_int_equal(old.calls, 1);
+	assert_int_equal(old.action, PL_REJECT);
+	assert_int_equal(r.action, PL_QUARANTINE);
+	assert_non_null(strstr(r.prepend, "X-Mailsec-Quarantine: "));
+	result_clear(&r);
+	result_clear(&old);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_pass, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_spf_fail_reject, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_spf_fail_action, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_quarantine, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_temperror, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_none_policy, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_trusted_forwarder, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_forged_authres, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_bad_header, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_chunks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sign_submission, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_sign_no_key, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_sign_generated, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_bad_key, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_free_pending, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_concurrent, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_reload, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
