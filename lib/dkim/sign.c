@@ -94,10 +94,17 @@ static mailsec_err
 parse_list(const char *list, bool strict, struct ssig *s,
     struct mailsec_diag *diag)
 {
-	size_t i = 0, start, k, j, len = strlen(list);
+	size_t i = 0, start, k, j, len = strlen(list), cap = 1;
 	bool from = false;
 
-	s->names = ms_calloc(MS_DKIM_MAX_SIGN_NAMES, sizeof *s->names);
+	/* Room for the names the list can hold (one more than its colons),
+	 * up to the limit: not a fixed table per message. */
+	for (j = 0; j < len && cap <= MS_DKIM_MAX_SIGN_NAMES; j++)
+		if (list[j] == ':')
+			cap++;
+	if (cap > MS_DKIM_MAX_SIGN_NAMES)
+		cap = MS_DKIM_MAX_SIGN_NAMES;
+	s->names = ms_reallocarray(NULL, cap, sizeof *s->names);
 	if (s->names == NULL)
 		return MAILSEC_ENOMEM;
 	while (i <= len) {
@@ -124,7 +131,7 @@ parse_list(const char *list, bool strict, struct ssig *s,
 				return ms_diag(diag, MAILSEC_EINVAL, j, 0,
 				    "invalid byte in a header name");
 		}
-		if (s->nnames == MS_DKIM_MAX_SIGN_NAMES)
+		if (s->nnames == cap)
 			return ms_diag(diag, MAILSEC_EINVAL, start, 0,
 			    "more than %d names in the header list",
 			    MS_DKIM_MAX_SIGN_NAMES);
