@@ -18,6 +18,9 @@ int cmd_passwd(int argc, char **argv);
 int cmd_dmarc(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_queue(int argc, char **argv);
+int cmd_record(int argc, char **argv);
+int cmd_lint(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
 static int cmd_help(int argc, char **argv);
 static int cmd_version(int argc, char **argv);
 
@@ -151,6 +154,52 @@ const struct cli_cmd cli_cmds[] = {
 	  "while it is being delivered). flush: retry everything now.\n"
 	  "See docs/queue.md.\n",
 	  cmd_queue },
+	{ "record", "write SPF, DMARC, MTA-STS and TLS-RPT records",
+	  "usage: mailsec record spf [--ip4 NET]... [--ip6 NET]...\n"
+	  "           [--include DOMAIN]... [--a] [--mx]\n"
+	  "           [--policy fail|softfail|neutral | --redirect DOMAIN]\n"
+	  "       mailsec record dmarc [--policy none|quarantine|reject]\n"
+	  "           [--sp P] [--np P] [--rua URI]... [--ruf URI]...\n"
+	  "           [--adkim r|s] [--aspf r|s] [--fo OPTS] [--testing]\n"
+	  "       mailsec record mta-sts --mx HOST...\n"
+	  "           [--mode enforce|testing|none] [--max-age SECS] [--id ID]\n"
+	  "       mailsec record tlsrpt --rua URI...\n"
+	  "  each also: [--domain D] [--ttl SECS] [--json]\n"
+	  "\n"
+	  "Prints the record as a zone-file line (owner relative to the zone\n"
+	  "without --domain) and as the one line DNS web panels want; for\n"
+	  "mta-sts also the policy file to serve. Input that would make a\n"
+	  "broken record is refused with the linter's finding. A bare address\n"
+	  "in --rua/--ruf gets mailto:. See docs/records.md.\n",
+	  cmd_record },
+	{ "lint", "explain what is wrong with a record, and the fix",
+	  "usage: mailsec lint RECORD [--type T] [--resolve] [--json]\n"
+	  "           [--domain D] [--selector S] [--file FILE]\n"
+	  "           [--dns ... | --dns-zone FILE]\n"
+	  "\n"
+	  "Lints an SPF, DMARC, DKIM key, MTA-STS (TXT or policy file,\n"
+	  "--file) or TLS-RPT record; the type is detected, --type forces it\n"
+	  "(spf dmarc dkim mta-sts mta-sts-policy tlsrpt). Every error and\n"
+	  "warning comes with its fix. --resolve follows SPF includes and\n"
+	  "counts their lookups and void lookups; with --domain it also\n"
+	  "counts the records published there and checks DMARC report\n"
+	  "authorization. Exit status 1 when there is an error, else 0.\n"
+	  "\n"
+	  "  --json     {\"type\", \"errors\": [...], \"warnings\": [...]}\n"
+	  DNS_USAGE,
+	  cmd_lint },
+	{ "audit", "grade a domain's mail setup: MX, SPF, DKIM, DMARC, ...",
+	  "usage: mailsec audit DOMAIN [--selector S]...\n"
+	  "           [--no-common-selectors] [--json]\n"
+	  "           [--dns ... | --dns-zone FILE]\n"
+	  "\n"
+	  "Audits DOMAIN: MX hosts, SPF (include tree flattened, lookups\n"
+	  "counted), DKIM keys at the given and common selectors, DMARC (with\n"
+	  "inheritance from a parent domain), MTA-STS, TLS-RPT, DANE TLSA on\n"
+	  "the MX hosts, BIMI. Prints a grade (A-F) and every finding with its\n"
+	  "fix. The MTA-STS policy file is not fetched (no HTTPS client).\n"
+	  DNS_USAGE,
+	  cmd_audit },
 	{ "help", "show help for a command",
 	  "usage: mailsec help [COMMAND]\n", cmd_help },
 	{ "version", "print the version",

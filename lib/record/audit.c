@@ -321,7 +321,9 @@ dkim_one(struct audit *au, const char *sel, bool given)
 	}
 	/* which selector the findings that follow are about */
 	ms_finding_add(&au->f, MAILSEC_SEV_INFO, "dkim-key", MS_NOOFF, NULL,
-	    "key record at %s: %.200s", name, d->record);
+	    "key record at %s (%.*s, %u bits)", name,
+	    (int)(rec.key_type_text.len > 20 ? 20 : rec.key_type_text.len),
+	    rec.key_type_text.ptr ? rec.key_type_text.ptr : "", d->key_bits);
 	au->err = lint_as(au, MAILSEC_RECORD_DKIM, "dkim", d->record,
 	    a->domain, sel, NULL);
 done:

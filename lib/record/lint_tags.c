@@ -127,7 +127,7 @@ dmarc_problem(struct ms_lint_ctx *c, const char *p, size_t len,
 		ms_finding_add(c->f, pr->severity == MAILSEC_DMARC_ERROR ?
 		    MAILSEC_SEV_ERROR : MAILSEC_SEV_WARNING,
 		    pr->severity == MAILSEC_DMARC_ERROR ? "dmarc-no-policy" :
-		    "dmarc-record", pr->offset, "write p=none, p=quarantine "
+		    "dmarc-record", MS_NOOFF, "write p=none, p=quarantine "
 		    "or p=reject right after v=DMARC1", "%s", pr->text);
 		return;
 	}

@@ -1,0 +1,436 @@
+/*
+ * cli/cmd_record.c - `mailsec record spf|dmarc|mta-sts|tlsrpt`: writes a
+ * record (RFC 7208, RFC 9989, RFC 8461, RFC 8460) from options and
+ * prints it as a zone-file line and as the one line DNS web panels
+ * want. The library lints what it builds and refuses an input that
+ * would make a broken record.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mailsec/record.h>
+
+#include "cli.h"
+
+int cmd_record(int argc, char **argv);
+
+/* Values of one repeated option. */
+#define OPT_MAX 64
+
+struct list {
+	const char *v[OPT_MAX];
+	size_t n;
+};
+
+static int
+list_add(struct list *l, const char *opt, const char *v)
+{
+	if (l->n == OPT_MAX)
+		return cli_usage("record", "%s: at most %d", opt, OPT_MAX);
+	l->v[l->n++] = v;
+	return CLI_OK;
+}
+
+struct out_opts {
+	const char *domain;
+	unsigned long ttl;
+	bool json;
+};
+
+/* The owner for the zone line: absolute with --domain, else relative
+ * to the zone ("@", "_dmarc", ...). */
+static int
+owner_of(enum mailsec_record_type t, const char *domain, char *buf,
+    size_t sz)
+{
+	static const struct { enum mailsec_record_type t; const char *rel; }
+	    rel[] = {
+		{ MAILSEC_RECORD_SPF, "@" },
+		{ MAILSEC_RECORD_DMARC, "_dmarc" },
+		{ MAILSEC_RECORD_MTASTS, "_mta-sts" },
+		{ MAILSEC_RECORD_TLSRPT, "_smtp._tls" },
+	};
+	char *o = NULL;
+	size_t i;
+	int n;
+
+	if (domain == NULL) {
+		buf[0] = '\0';
+		for (i = 0; i < sizeof rel / sizeof rel[0]; i++)
+			if (rel[i].t == t)
+				(void)snprintf(buf, sz, "%s", rel[i].rel);
+		return CLI_OK;
+	}
+	if (mailsec_record_owner(t, domain, NULL, &o) != MAILSEC_OK)
+		return cli_usage("record", "--domain: '%s' is not a domain "
+		    "name", domain);
+	n = snprintf(buf, sz, "%s.", o);
+	free(o);
+	if (n < 0 || (size_t)n >= sz)
+		return cli_usage("record", "--domain: too long");
+	return CLI_OK;
+}
+
+static int
+print_record(enum mailsec_record_type t, const struct out_opts *o,
+    const char *rec, const char *policy)
+{
+	char owner[600], *line = NULL;
+	char *url = NULL;
+	size_t n;
+	int rc;
+
+	if ((rc = owner_of(t, o->domain, owner, sizeof owner)) != CLI_OK)
+		return rc;
+	if (mailsec_record_zone_line(owner, (uint32_t)o->ttl, rec,
+	    strlen(rec), &line) != MAILSEC_OK)
+		return cli_fail(CLI_ERR, "out of memory");
+	if (o->domain != NULL)
+		(void)mailsec_record_owner(MAILSEC_RECORD_MTASTS_POLICY,
+		    o->domain, NULL, &url);
+	if (o->json) {
+		printf("{\"type\": \"%s\", \"name\": ",
+		    mailsec_record_type_name(t));
+		json_strz(stdout, owner);
+		json_member(stdout, "record", rec);
+		json_member(stdout, "zone", line);
+		if (policy != NULL) {
+			json_member(stdout, "policy", policy);
+			json_member(stdout, "policy_url", url);
+		}
+		printf("}\n");
+	} else {
+		n = strlen(owner);
+		printf("; zone file:\n%s\n", line);
+		printf("; one line (DNS web panels), name %.*s:\n%s\n",
+		    (int)(n > 1 && owner[n - 1] == '.' ? n - 1 : n), owner,
+		    rec);
+		if (policy != NULL)
+			printf("; policy file, served at %s (HTTPS, "
+			    "text/plain):\n%s", url != NULL ? url :
+			    "https://mta-sts.DOMAIN/.well-known/mta-sts.txt",
+			    policy);
+	}
+	free(url);
+	free(line);
+	return CLI_OK;
+}
+
+static int
+parse_num(const char *opt, const char *s, unsigned long max,
+    unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || *end != '\0' || end == s || v > max)
+		return cli_usage("record", "%s: '%s' is not a number up to %lu",
+		    opt, s, max);
+	*out = v;
+	return CLI_OK;
+}
+
+static int
+parse_policy(const char *opt, const char *s, enum mailsec_dmarc_policy *p)
+{
+	if (strcmp(s, "none") == 0)
+		*p = MAILSEC_DMARC_POLICY_NONE;
+	else if (strcmp(s, "quarantine") == 0)
+		*p = MAILSEC_DMARC_POLICY_QUARANTINE;
+	else if (strcmp(s, "reject") == 0)
+		*p = MAILSEC_DMARC_POLICY_REJECT;
+	else
+		return cli_usage("record", "%s: none, quarantine or reject",
+		    opt);
+	return CLI_OK;
+}
+
+/*
+ * The options every builder takes: --domain, --ttl, --json. Returns 1
+ * when argv[*i] was one (advancing *i), 0 when not, -1 on a usage error.
+ */
+static int
+common_opt(int argc, char **argv, int *i, struct out_opts *o)
+{
+	const char *a = argv[*i];
+
+	if (strcmp(a, "--json") == 0) {
+		o->json = true;
+		return 1;
+	}
+	if (strcmp(a, "--domain") != 0 && strcmp(a, "--ttl") != 0)
+		return 0;
+	if (*i + 1 >= argc) {
+		cli_usage("record", "%s needs a value", a);
+		return -1;
+	}
+	(*i)++;
+	if (strcmp(a, "--domain") == 0)
+		o->domain = argv[*i];
+	else if (parse_num(a, argv[*i], 2147483647ul, &o->ttl) != CLI_OK)
+		return -1;
+	return 1;
+}
+
+static int
+built(mailsec_err err, const struct mailsec_diag *d)
+{
+	if (err == MAILSEC_EINVAL)
+		return cli_usage("record", "%s", d->set ? d->text :
+		    "bad arguments");
+	return cli_fail(CLI_ERR, "%s", d->set ? d->text :
+	    mailsec_strerror(err));
+}
+
+static int
+record_spf(int argc, char **argv)
+{
+	struct mailsec_spf_build b = { 0 };
+	struct out_opts o = { 0 };
+	struct mailsec_diag d = { 0 };
+	struct list ip4 = { { 0 }, 0 }, ip6 = { { 0 }, 0 }, inc = { { 0 }, 0 };
+	char *rec = NULL;
+	int i, k, rc;
+	mailsec_err err;
+
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if ((k = common_opt(argc, argv, &i, &o)) < 0)
+			return CLI_USAGE;
+		if (k > 0)
+			continue;
+		if (strcmp(a, "--a") == 0) {
+			b.a = true;
+			continue;
+		}
+		if (strcmp(a, "--mx") == 0) {
+			b.mx = true;
+			continue;
+		}
+		if (i + 1 >= argc)
+			return cli_usage("record", "unknown option or missing "
+			    "value: '%s'", a);
+		if (strcmp(a, "--ip4") == 0)
+			rc = list_add(&ip4, a, argv[++i]);
+		else if (strcmp(a, "--ip6") == 0)
+			rc = list_add(&ip6, a, argv[++i]);
+		else if (strcmp(a, "--include") == 0)
+			rc = list_add(&inc, a, argv[++i]);
+		else if (strcmp(a, "--redirect") == 0) {
+			b.redirect = argv[++i];
+			rc = CLI_OK;
+		} else if (strcmp(a, "--policy") == 0 || strcmp(a, "--all") ==
+		    0) {
+			const char *v = argv[++i];
+
+			rc = CLI_OK;
+			if (strcmp(v, "fail") == 0 || strcmp(v, "-all") == 0)
+				b.all = MAILSEC_SPF_ALL_FAIL;
+			else if (strcmp(v, "softfail") == 0 ||
+			    strcmp(v, "~all") == 0)
+				b.all = MAILSEC_SPF_ALL_SOFTFAIL;
+			else if (strcmp(v, "neutral") == 0 ||
+			    strcmp(v, "?all") == 0)
+				b.all = MAILSEC_SPF_ALL_NEUTRAL;
+			else
+				rc = cli_usage("record", "--policy: fail, "
+				    "softfail or neutral");
+		} else
+			rc = cli_usage("record", "unknown option '%s'", a);
+		if (rc != CLI_OK)
+			return rc;
+	}
+	b.ip4 = ip4.v;
+	b.nip4 = ip4.n;
+	b.ip6 = ip6.v;
+	b.nip6 = ip6.n;
+	b.include = inc.v;
+	b.ninclude = inc.n;
+	if ((err = mailsec_record_spf(&b, &rec, &d)) != MAILSEC_OK)
+		return built(err, &d);
+	rc = print_record(MAILSEC_RECORD_SPF, &o, rec, NULL);
+	free(rec);
+	return rc;
+}
+
+static int
+record_dmarc(int argc, char **argv)
+{
+	struct mailsec_dmarc_build b = { 0 };
+	struct out_opts o = { 0 };
+	struct mailsec_diag d = { 0 };
+	struct list rua = { { 0 }, 0 }, ruf = { { 0 }, 0 };
+	char *rec = NULL;
+	int i, k, rc;
+	mailsec_err err;
+
+	b.p = MAILSEC_DMARC_POLICY_NONE;
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if ((k = common_opt(argc, argv, &i, &o)) < 0)
+			return CLI_USAGE;
+		if (k > 0)
+			continue;
+		if (strcmp(a, "--testing") == 0) {
+			b.testing = true;
+			continue;
+		}
+		if (i + 1 >= argc)
+			return cli_usage("record", "unknown option or missing "
+			    "value: '%s'", a);
+		if (strcmp(a, "--policy") == 0 || strcmp(a, "-p") == 0)
+			rc = parse_policy(a, argv[++i], &b.p);
+		else if (strcmp(a, "--sp") == 0)
+			rc = parse_policy(a, argv[++i], &b.sp);
+		else if (strcmp(a, "--np") == 0)
+			rc = parse_policy(a, argv[++i], &b.np);
+		else if (strcmp(a, "--rua") == 0)
+			rc = list_add(&rua, a, argv[++i]);
+		else if (strcmp(a, "--ruf") == 0)
+			rc = list_add(&ruf, a, argv[++i]);
+		else if (strcmp(a, "--fo") == 0) {
+			b.fo = argv[++i];
+			rc = CLI_OK;
+		} else if (strcmp(a, "--adkim") == 0 ||
+		    strcmp(a, "--aspf") == 0) {
+			const char *v = argv[++i];
+			bool *s = strcmp(a, "--adkim") == 0 ? &b.adkim_strict :
+			    &b.aspf_strict;
+
+			rc = CLI_OK;
+			if (strcmp(v, "s") == 0 || strcmp(v, "strict") == 0)
+				*s = true;
+			else if (strcmp(v, "r") == 0 ||
+			    strcmp(v, "relaxed") == 0)
+				*s = false;
+			else
+				rc = cli_usage("record", "%s: r or s", a);
+		} else
+			rc = cli_usage("record", "unknown option '%s'", a);
+		if (rc != CLI_OK)
+			return rc;
+	}
+	b.rua = rua.v;
+	b.nrua = rua.n;
+	b.ruf = ruf.v;
+	b.nruf = ruf.n;
+	if ((err = mailsec_record_dmarc(&b, &rec, &d)) != MAILSEC_OK)
+		return built(err, &d);
+	rc = print_record(MAILSEC_RECORD_DMARC, &o, rec, NULL);
+	free(rec);
+	return rc;
+}
+
+static int
+record_mtasts(int argc, char **argv)
+{
+	struct mailsec_mtasts_build b = { 0 };
+	struct out_opts o = { 0 };
+	struct mailsec_diag d = { 0 };
+	struct list mx = { { 0 }, 0 };
+	unsigned long v;
+	char *txt = NULL, *pol = NULL;
+	int i, k, rc;
+	mailsec_err err;
+
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if ((k = common_opt(argc, argv, &i, &o)) < 0)
+			return CLI_USAGE;
+		if (k > 0)
+			continue;
+		if (i + 1 >= argc)
+			return cli_usage("record", "unknown option or missing "
+			    "value: '%s'", a);
+		rc = CLI_OK;
+		if (strcmp(a, "--mx") == 0)
+			rc = list_add(&mx, a, argv[++i]);
+		else if (strcmp(a, "--id") == 0)
+			b.id = argv[++i];
+		else if (strcmp(a, "--max-age") == 0) {
+			rc = parse_num(a, argv[++i],
+			    MAILSEC_MTASTS_MAX_AGE_MAX, &v);
+			b.max_age = (uint32_t)v;
+		} else if (strcmp(a, "--mode") == 0) {
+			const char *m = argv[++i];
+
+			if (strcmp(m, "enforce") == 0)
+				b.mode = MAILSEC_MTASTS_ENFORCE;
+			else if (strcmp(m, "testing") == 0)
+				b.mode = MAILSEC_MTASTS_TESTING;
+			else if (strcmp(m, "none") == 0)
+				b.mode = MAILSEC_MTASTS_NONE;
+			else
+				rc = cli_usage("record", "--mode: enforce, "
+				    "testing or none");
+		} else
+			rc = cli_usage("record", "unknown option '%s'", a);
+		if (rc != CLI_OK)
+			return rc;
+	}
+	b.mx = mx.v;
+	b.nmx = mx.n;
+	if ((err = mailsec_record_mtasts(&b, &txt, &pol, &d)) != MAILSEC_OK)
+		return built(err, &d);
+	rc = print_record(MAILSEC_RECORD_MTASTS, &o, txt, pol);
+	free(txt);
+	free(pol);
+	return rc;
+}
+
+static int
+record_tlsrpt(int argc, char **argv)
+{
+	struct mailsec_tlsrpt_build b = { 0 };
+	struct out_opts o = { 0 };
+	struct mailsec_diag d = { 0 };
+	struct list rua = { { 0 }, 0 };
+	char *rec = NULL;
+	int i, k, rc;
+	mailsec_err err;
+
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if ((k = common_opt(argc, argv, &i, &o)) < 0)
+			return CLI_USAGE;
+		if (k > 0)
+			continue;
+		if (strcmp(a, "--rua") == 0 && i + 1 < argc)
+			rc = list_add(&rua, a, argv[++i]);
+		else
+			rc = cli_usage("record", "unknown option or missing "
+			    "value: '%s'", a);
+		if (rc != CLI_OK)
+			return rc;
+	}
+	b.rua = rua.v;
+	b.nrua = rua.n;
+	if ((err = mailsec_record_tlsrpt(&b, &rec, &d)) != MAILSEC_OK)
+		return built(err, &d);
+	rc = print_record(MAILSEC_RECORD_TLSRPT, &o, rec, NULL);
+	free(rec);
+	return rc;
+}
+
+int
+cmd_record(int argc, char **argv)
+{
+	if (argc < 2)
+		return cli_usage("record", "spf, dmarc, mta-sts or tlsrpt?");
+	if (strcmp(argv[1], "spf") == 0)
+		return record_spf(argc - 1, argv + 1);
+	if (strcmp(argv[1], "dmarc") == 0)
+		return record_dmarc(argc - 1, argv + 1);
+	if (strcmp(argv[1], "mta-sts") == 0 || strcmp(argv[1], "mtasts") == 0)
+		return record_mtasts(argc - 1, argv + 1);
+	if (strcmp(argv[1], "tlsrpt") == 0 || strcmp(argv[1], "tls-rpt") == 0)
+		return record_tlsrpt(argc - 1, argv + 1);
+	return cli_usage("record", "unknown record type '%s'", argv[1]);
+}
