@@ -17,7 +17,9 @@ int cmd_spf(int argc, char **argv);
 int cmd_passwd(int argc, char **argv);
 int cmd_dmarc(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_arc(int argc, char **argv);
 int cmd_queue(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 int cmd_record(int argc, char **argv);
 int cmd_lint(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
@@ -127,6 +129,29 @@ const struct cli_cmd cli_cmds[] = {
 	  "  --json            one JSON object on standard output\n"
 	  DNS_USAGE,
 	  cmd_check },
+	{ "arc", "ARC: validate a message's chain, or seal it when forwarding",
+	  "usage: mailsec arc verify [FILE] [--json] [--now TIME]\n"
+	  "           [--authserv-id ID] [--dns ... | --dns-zone FILE]\n"
+	  "       mailsec arc seal --domain D --selector S --key KEYFILE\n"
+	  "           --authserv-id ID\n"
+	  "           [--algorithm rsa-sha256|ed25519-sha256]\n"
+	  "           [--headers LIST] [--time T] [--sorted]\n"
+	  "           [--ip IP --mail-from ADDR [--helo NAME]]\n"
+	  "           [--dns ... | --dns-zone FILE] [FILE]\n"
+	  "\n"
+	  "verify: validates the Authenticated Received Chain (RFC 8617 5.2):\n"
+	  "pass, fail or none, the number of ARC sets, the oldest AMS that\n"
+	  "still verifies (oldest-pass), the reason for a failure, and each\n"
+	  "set's seal and message signature; --json prints one object.\n"
+	  "seal: prints the message with a new ARC set on top (RFC 8617 5.1).\n"
+	  "Its ARC-Authentication-Results copies the message's\n"
+	  "Authentication-Results fields of ID; without one, --ip and\n"
+	  "--mail-from make mailsec assess the message itself (SPF, DKIM,\n"
+	  "DMARC, ARC). cv= is the chain's status as validated here. --sorted\n"
+	  "writes the tags in alphabetical order (the ARC test suite's form).\n"
+	  "See docs/arc.md.\n"
+	  DNS_USAGE,
+	  cmd_arc },
 	{ "passwd", "manage the gateway's password file (AUTH logins)",
 	  "usage: mailsec passwd [--file FILE | --config CONF | --state-dir DIR]\n"
 	  "           [--stdin] USER\n"
@@ -200,6 +225,24 @@ const struct cli_cmd cli_cmds[] = {
 	  "fix. The MTA-STS policy file is not fetched (no HTTPS client).\n"
 	  DNS_USAGE,
 	  cmd_audit },
+	{ "serve", "run the gateway: receive, verify, queue and deliver mail",
+	  "usage: mailsec serve [--config FILE] [--state-dir DIR]\n"
+	  "           [--dns SERVER[@PORT][,...] | --dns-zone FILE]\n"
+	  "           [--check-config [-v]] [--foreground] [--workers N]\n"
+	  "           [--greet-pause MS]\n"
+	  "\n"
+	  "Runs the SMTP gateway: MX (STARTTLS), submission (STARTTLS, then\n"
+	  "AUTH) and submissions (implicit TLS, AUTH) listeners, SPF, DKIM and\n"
+	  "DMARC on every message, the durable queue and Maildir delivery for\n"
+	  "local domains. With no --config it listens on 127.0.0.1 ports 2525,\n"
+	  "2587 and 2465, keeps its state in ./var (or --state-dir), generates\n"
+	  "a self-signed certificate and a DKIM key there, and accepts mail for\n"
+	  "localhost. --check-config validates and exits (-v prints the\n"
+	  "effective configuration). --foreground stays attached and logs to\n"
+	  "stderr. --workers overrides the process count; --greet-pause MS\n"
+	  "waits before the greeting and refuses clients that talk first.\n"
+	  "SIGHUP reloads, SIGTERM drains. See docs/gateway.md.\n",
+	  cmd_serve },
 	{ "help", "show help for a command",
 	  "usage: mailsec help [COMMAND]\n", cmd_help },
 	{ "version", "print the version",
