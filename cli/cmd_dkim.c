@@ -15,7 +15,6 @@
 
 int cmd_dkim(int argc, char **argv);
 
-#define MESSAGE_MAX ((size_t)64 * 1024 * 1024)
 #define KEYFILE_MAX ((size_t)64 * 1024)
 #define MAX_SIGNERS 16
 
@@ -32,26 +31,6 @@ parse_long(const char *cmd, const char *opt, const char *s, long min,
 		return cli_usage(cmd, "%s: '%s' is not a number from %ld to %ld",
 		    opt, s, min, max);
 	*out = v;
-	return CLI_OK;
-}
-
-static int
-read_msg(const char *path, char **data, struct mailsec_msg **msg)
-{
-	struct mailsec_diag diag = { 0 };
-	size_t len;
-	mailsec_err err;
-
-	if (cli_read_file(path, MESSAGE_MAX, data, &len) != CLI_OK)
-		return CLI_ERR;
-	err = mailsec_msg_parse(*data, len, NULL, 0, msg, &diag);
-	if (err != MAILSEC_OK) {
-		free(*data);
-		*data = NULL;
-		return cli_fail(CLI_ERR, "%s: line %zu: %s",
-		    path ? path : "standard input", diag.line,
-		    diag.set ? diag.text : mailsec_strerror(err));
-	}
 	return CLI_OK;
 }
 
@@ -146,7 +125,7 @@ dkim_verify(int argc, char **argv)
 	const char *file = NULL;
 	char *data = NULL;
 	bool json = false, trace = false;
-	long v;
+	long v = 0;
 	int i, rc, k;
 	size_t n;
 	mailsec_err err;
@@ -187,7 +166,7 @@ dkim_verify(int argc, char **argv)
 		}
 	}
 	vo.keep_trace = trace;
-	if (read_msg(file, &data, &msg) != CLI_OK)
+	if (cli_read_msg(file, &data, &msg) != CLI_OK)
 		return CLI_ERR;
 	if (cli_dns_resolver(&dns, &r) != CLI_OK) {
 		rc = CLI_ERR;
@@ -300,7 +279,7 @@ dkim_sign(int argc, char **argv)
 	size_t siglen[MAX_SIGNERS] = { 0 }, pemlen;
 	const char *file = NULL;
 	struct mailsec_str all;
-	long v;
+	long v = 0;
 	int i, rc = CLI_ERR;
 	mailsec_err err;
 
@@ -385,7 +364,7 @@ dkim_sign(int argc, char **argv)
 			goto done;
 		}
 	}
-	if (read_msg(file, &data, &msg) != CLI_OK)
+	if (cli_read_msg(file, &data, &msg) != CLI_OK)
 		goto done;
 	for (j = 0; j < nk; j++) {
 		o.key = key[j];

@@ -712,9 +712,12 @@ find_elsewhere(const struct opt *tab, const char *key, const char *prefix,
 	if (depth > 4)
 		return false;
 	for (o = tab; o->name != NULL; o++) {
-		snprintf(path, sizeof path, "%s%s%s%s", prefix,
+		int n = snprintf(path, sizeof path, "%s%s%s%s", prefix,
 		    *prefix != '\0' ? "." : "", o->name,
 		    o->labelled ? "[NAME]" : "");
+
+		if (n < 0 || (size_t)n >= sizeof path)
+			continue;	/* deeper than any real option */
 		if (strcmp(o->name, key) == 0) {
 			snprintf(out, outsz, "%s", path);
 			return true;

@@ -805,16 +805,18 @@ static const char chunk_msg[] =
     "\r\n";
 
 /* Signs text through a context, the body cut at cut (and, when cut2 is
- * not 0, again at cut2). */
-static char *
+ * not 0, again at cut2). Not inlined: GCC 12 at -O3 then takes the
+ * returned allocation for the address of the local that held it
+ * (-Wdangling-pointer false positive). */
+static __attribute__((noinline)) char *
 sign_chunked(const char *text, const struct mailsec_dkim_sign_opts *o,
     size_t no, size_t cut, size_t cut2)
 {
 	struct mailsec_msg *m;
 	struct mailsec_dkim_sign *ctx;
 	struct mailsec_str body;
-	char *sig;
-	size_t i, len;
+	char *sig, *again = NULL;
+	size_t i, len, againlen = 0;
 
 	assert_int_equal(mailsec_msg_parse(text, strlen(text), NULL, 0, &m,
 	    NULL), MAILSEC_OK);
@@ -838,8 +840,9 @@ sign_chunked(const char *text, const struct mailsec_dkim_sign_opts *o,
 	assert_int_equal(mailsec_dkim_sign_eom(ctx, &sig, &len, NULL),
 	    MAILSEC_OK);
 	assert_int_equal(strlen(sig), len);
-	assert_int_equal(mailsec_dkim_sign_eom(ctx, &sig, &len, NULL) ==
-	    MAILSEC_ESTATE ? MAILSEC_OK : MAILSEC_EINVAL, MAILSEC_OK);
+	/* a second end of message is refused */
+	assert_int_equal(mailsec_dkim_sign_eom(ctx, &again, &againlen, NULL),
+	    MAILSEC_ESTATE);
 	mailsec_dkim_sign_free(ctx);
 	mailsec_msg_free(m);
 	return sig;
