@@ -250,6 +250,31 @@ dmarc_authorization(struct ms_lint_ctx *c, const char *tag,
 	return MAILSEC_OK;
 }
 
+/* RFC 9989 4.10.1: several DMARC records at one name count as none. */
+static mailsec_err
+dmarc_duplicates(struct ms_lint_ctx *c)
+{
+	enum mailsec_dns_status st;
+	char name[300], **v = NULL;
+	size_t nv = 0;
+	mailsec_err err;
+	int k;
+
+	k = snprintf(name, sizeof name, "_dmarc.%s", c->opts->domain);
+	if (k < 0 || (size_t)k >= sizeof name)
+		return MAILSEC_OK;
+	if ((err = ms_rec_txt(c->opts->resolver, name, "v=DMARC1", &v, &nv,
+	    &st)) != MAILSEC_OK)
+		return err;
+	ms_rec_strv_free(v, nv);
+	if (nv > 1)
+		ms_finding_add(c->f, MAILSEC_SEV_ERROR,
+		    "dmarc-duplicate-records", MS_NOOFF, "keep one record and "
+		    "delete the others", "%s has %zu DMARC records: receivers "
+		    "apply none of them (RFC 9989 4.10.1)", name, nv);
+	return MAILSEC_OK;
+}
+
 mailsec_err
 ms_lint_dmarc(struct ms_lint_ctx *c, const char *p, size_t len)
 {
@@ -334,8 +359,10 @@ ms_lint_dmarc(struct ms_lint_ctx *c, const char *p, size_t len)
 		    "%u%% of failing mail", old->pct, old->pct);
 	mailsec_dmarc_record_free(old);
 	if (c->opts->resolver != NULL && c->opts->domain != NULL) {
-		err = dmarc_authorization(c, "rua", rec->rua, rec->nrua,
-		    tag_offset(p, len, "rua", true));
+		err = dmarc_duplicates(c);
+		if (err == MAILSEC_OK)
+			err = dmarc_authorization(c, "rua", rec->rua,
+			    rec->nrua, tag_offset(p, len, "rua", true));
 		if (err == MAILSEC_OK)
 			err = dmarc_authorization(c, "ruf", rec->ruf,
 			    rec->nruf, tag_offset(p, len, "ruf", true));

@@ -384,6 +384,8 @@ static const char zone[] =
     "loop      TXT \"v=spf1 include:loop2.example.org -all\"\n"
     "loop2     TXT \"v=spf1 include:loop.example.org -all\"\n"
     "ok        TXT \"v=spf1 include:i3.example.org -all\"\n"
+    "_dmarc.dup TXT \"v=DMARC1; p=none\"\n"
+    "_dmarc.dup TXT \"v=DMARC1; p=reject\"\n"
     "$ORIGIN example.net.\n"
     "example.org._report._dmarc TXT \"v=DMARC1\"\n"
     "$ORIGIN example.com.\n"
@@ -491,6 +493,10 @@ test_resolve_dmarc_dkim(void **state)
 	    "rua=mailto:d@example.com; ruf=mailto:f@example.com");
 	assert_non_null(mailsec_lint_find(l, "dmarc-rua-unauthorized"));
 	assert_int_equal(mailsec_lint_count(l, MAILSEC_SEV_ERROR), 2);
+	mailsec_lint_free(l);
+
+	l = lint_at(r, "dup.example.org", DMARC, "v=DMARC1; p=reject");
+	assert_non_null(mailsec_lint_find(l, "dmarc-duplicate-records"));
 	mailsec_lint_free(l);
 
 	o.type = DKIM;
