@@ -23,6 +23,7 @@
 #include <ftw.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -206,6 +207,23 @@ result_clear(struct result *r)
 	memset(r, 0, sizeof *r);
 }
 
+/*
+ * Runs the loop until *calls is set. A pipeline over libunbound keeps
+ * its descriptor registered, so the loop never runs out of events:
+ * step it, with a bound of 30 s.
+ */
+static void
+run_until(struct fixture *f, const int *calls)
+{
+	time_t end = time(NULL) + 30;
+
+	while (*calls == 0) {
+		assert_true(time(NULL) < end);
+		assert_int_not_equal(event_base_loop(f->base, EVLOOP_ONCE),
+		    -1);
+	}
+}
+
 /* Length of the header block through its blank line. */
 static size_t
 header_len(const char *msg, size_t len)
@@ -262,7 +280,7 @@ send_msg(struct fixture *f, const struct send *s, const char *msg,
 		assert_int_equal(pl_msg_body(m, msg + off, n), MAILSEC_OK);
 	}
 	assert_int_equal(pl_msg_end(m, on_verdict, r), MAILSEC_OK);
-	assert_int_not_equal(event_base_dispatch(f->base), -1);
+	run_until(f, &r->calls);
 	assert_int_equal(r->calls, 1);
 }
 
@@ -477,6 +495,185 @@ test_trusted_forwarder(void **state)
 	assert_non_null(strstr(r.prepend, "dmarc=fail"));
 	assert_non_null(strstr(r.log, "override=trusted_forwarder"));
 	result_clear(&r);
+}
+
+/* The null reverse-path: SPF checks the HELO name (RFC 7208 2.4). */
+static void
+test_null_path(void **state)
+{
+	struct fixture *f = *state;
+	struct send s = { .ip = "192.0.2.30", .helo = "relay.example.org",
+	    .mail_from = "" };
+	struct result r = { 0 };
+
+	start(f, NULL, NULL);
+	send_msg(f, &s, msg_plain, &r, NULL);
+	assert_non_null(strstr(r.prepend, "spf=pass"));
+	assert_non_null(strstr(r.prepend, "smtp.helo=relay.example.org"));
+	assert_non_null(strstr(r.log, "mail_from=- "));
+	assert_int_equal(r.action, PL_ACCEPT);
+	result_clear(&r);
+}
+
+/*
+ * libunbound on the loop (its descriptor and the deadline timer):
+ * forwarding to a port where nothing answers, every lookup ends as a
+ * temporary failure after the configured timeout, and the verdict
+ * follows dmarc_temperror.
+ */
+static void
+test_unbound_timeout(void **state)
+{
+	struct fixture *f = *state;
+	struct send s = { .ip = "203.0.113.9",
+	    .mail_from = "alice@example.org" };
+	struct result r = { 0 };
+	char text[1024], err[GW_CONFIG_ERR_MAX];
+	int n;
+
+	n = snprintf(text, sizeof text,
+	    "state_dir \"%s\";\n"
+	    "dns { forwarders [\"127.0.0.1@1\"]; timeout 200ms; }\n"
+	    "dkim { generate no; }\n"
+	    "policy { authserv_id %s; dmarc_temperror tempfail; }\n",
+	    f->dir, AUTHSERV);
+	assert_true(n > 0 && (size_t)n < sizeof text);
+	if (gw_config_load_mem(text, (size_t)n, "test.conf", &f->cfg, err,
+	    sizeof err) != MAILSEC_OK)
+		fail_msg("config: %s", err);
+	if (pipeline_new(f->base, &f->cfg, &f->p, err, sizeof err) !=
+	    MAILSEC_OK)
+		fail_msg("pipeline_new: %s", err);
+	send_msg(f, &s, msg_plain, &r, NULL);
+	assert_non_null(strstr(r.prepend, "spf=temperror"));
+	assert_non_null(strstr(r.prepend, "dmarc=temperror"));
+	assert_int_equal(r.action, PL_TEMPFAIL);
+	assert_int_equal(r.code, 451);
+	assert_string_equal(r.enhanced, "4.7.0");
+	result_clear(&r);
+}
+
+/*
+ * Mangled header blocks (a fixed-seed generator: bytes flipped,
+ * cut; Authentication-Results fields in every spelling):
+ * pl_msg_header either refuses with a reason or keeps a header in which
+ * no field claims our authserv-id, never longer than the input, and
+ * every transaction reaches one verdict.
+ */
+static uint32_t
+xorshift(uint32_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 17;
+	*s ^= *s << 5;
+	return *s;
+}
+
+static void
+test_header_mutations(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const parts[] = {
+	    "Authentication-Results: " AUTHSERV "; spf=pass\r\n",
+	    "Authentication-Results: mx.TEST.example.; none\r\n",
+	    "Authentication-Results:\r\n " AUTHSERV " (c) ; dkim=fail\r\n",
+	    "Authentication-Results: \"" AUTHSERV "\"; x=y\r\n",
+	    "Authentication-Results: other.example; spf=pass\r\n",
+	    "Authentication-Results: " AUTHSERV "x; spf=pass\r\n",
+	    "AUTHENTICATION-RESULTS : " AUTHSERV ";\r\n",
+	    "From: a@example.org\r\n",
+	    "From: b@quarantine.example, c@example.org\r\n",
+	    "From: \"x\" <@>\r\n",
+	    "DKIM-Signature: v=1; a=ed25519-sha256; d=example.org; s=sel1;"
+	    " h=from; bh=AAAA; b=AAAA\r\n",
+	    "DKIM-Signature: v=1; d=; s=\r\n",
+	    "Subject: \xff\xfe\x01\r\n",
+	    "X-Long:" "                                                  "
+	    "                                                  x\r\n",
+	    "\tfolded continuation\r\n",
+	    "Received: by y\r\n",
+	};
+	char hdr[2048];
+	struct pl_client c = { .ip = "203.0.113.9", .helo = "x.example" };
+	struct result r = { 0 };
+	struct mailsec_msg *kmsg;
+	struct mailsec_str keep;
+	struct pl_msg *m;
+	const char *reason;
+	uint32_t seed = 8601;
+	size_t i, k, len, nparts, pos;
+	mailsec_err e;
+	int verdicts = 0, refused = 0;
+
+	start(f, NULL, NULL);
+	for (i = 0; i < 1500; i++) {
+		len = 0;
+		nparts = 1 + xorshift(&seed) % 6;
+		for (k = 0; k < nparts; k++) {
+			const char *pt = parts[xorshift(&seed) %
+			    (sizeof parts / sizeof parts[0])];
+			size_t pl = strlen(pt);
+
+			memcpy(hdr + len, pt, pl);
+			len += pl;
+		}
+		/* a few byte edits */
+		for (k = xorshift(&seed) % 4; k > 0 && len > 0; k--) {
+			pos = xorshift(&seed) % len;
+			switch (xorshift(&seed) % 4) {
+			case 0:
+				hdr[pos] = (char)(xorshift(&seed) & 0xff);
+				break;
+			case 1:
+				len = pos;	/* cut */
+				break;
+			case 2:
+				hdr[pos] = ';';
+				break;
+			default:
+				hdr[pos] = '\n';
+				break;
+			}
+		}
+		if (xorshift(&seed) % 8 != 0) {
+			/* end the last field if needed, then the blank
+			 * line */
+			if (len < 2 || memcmp(hdr + len - 2, "\r\n", 2) != 0) {
+				memcpy(hdr + len, "\r\n", 2);
+				len += 2;
+			}
+			memcpy(hdr + len, "\r\n", 2);
+			len += 2;
+		}
+		r.calls = 0;
+		r.free_in_cb = true;
+		assert_int_equal(pl_msg_new(f->p, &c, &m), MAILSEC_OK);
+		assert_int_equal(pl_msg_mail_from(m, "a@example.org"),
+		    MAILSEC_OK);
+		e = pl_msg_header(m, hdr, len, &keep, &reason);
+		if (e != MAILSEC_OK) {
+			assert_true(e == MAILSEC_ESYNTAX ||
+			    e == MAILSEC_ELIMIT);
+			assert_non_null(reason);
+			refused++;
+			pl_msg_free(m);
+			continue;
+		}
+		assert_true(keep.len <= len);
+		assert_int_equal(mailsec_msg_parse(keep.ptr, keep.len, NULL,
+		    MAILSEC_MSG_REQUIRE_CRLF, &kmsg, NULL), MAILSEC_OK);
+		assert_int_equal(mailsec_authres_msg_count(kmsg, AUTHSERV), 0);
+		mailsec_msg_free(kmsg);
+		assert_int_equal(pl_msg_body(m, "more\r\n", 6), MAILSEC_OK);
+		assert_int_equal(pl_msg_end(m, on_verdict, &r), MAILSEC_OK);
+		run_until(f, &r.calls);
+		assert_int_equal(r.calls, 1);
+		verdicts++;
+	}
+	result_clear(&r);
+	/* both kinds were exercised */
+	assert_true(verdicts > 100);
+	assert_true(refused > 100);
 }
 
 /* ---- forged Authentication-Results --------------------------------------- */
@@ -1090,7 +1287,13 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_trusted_forwarder, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_null_path, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_unbound_timeout, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_forged_authres, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_header_mutations, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_bad_header, setup,
 		    teardown),
