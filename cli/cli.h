@@ -36,6 +36,12 @@ int cli_usage(const char *cmd, const char *fmt, ...)
  * (free()), at most max bytes. Returns 0, or prints why and returns 1. */
 int cli_read_file(const char *path, size_t max, char **out, size_t *len);
 
+/* Parses the value s of option opt as a decimal number from min to max
+ * into *out; a usage error for cmd (returned) otherwise. *out is set
+ * only on success. */
+int cli_number(const char *cmd, const char *opt, const char *s, long min,
+    long max, long *out);
+
 /* Largest message the commands read. */
 #define CLI_MESSAGE_MAX ((size_t)64 * 1024 * 1024)
 

@@ -120,6 +120,10 @@ build_authres(struct check *c)
 			    v, NULL);
 			free(v);
 		}
+		if (err == MAILSEC_OK && s->b_prefix != NULL &&
+		    s->b_prefix[0] != '\0')
+			err = mailsec_authres_add_prop(c->ar, "header", "b",
+			    s->b_prefix, NULL);
 		if (err == MAILSEC_OK && s->algorithm_text.len > 0) {
 			if ((v = str_dupz(s->algorithm_text)) == NULL)
 				return MAILSEC_ENOMEM;
@@ -446,6 +450,7 @@ cmd_check(int argc, char **argv)
 		goto out;
 	}
 	gen.eol = "\n";
+	gen.b_prefix = CHECK_B_PREFIX;
 	err = mailsec_authres_generate(c.ar, &gen, &c.ar_text, NULL, &diag);
 	if (err == MAILSEC_OK) {
 		gen.flags |= MAILSEC_AUTHRES_GEN_ONELINE;

@@ -18,22 +18,6 @@ int cmd_dkim(int argc, char **argv);
 #define KEYFILE_MAX ((size_t)64 * 1024)
 #define MAX_SIGNERS 16
 
-static int
-parse_long(const char *cmd, const char *opt, const char *s, long min,
-    long max, long *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || *end != '\0' || end == s || v < min || v > max)
-		return cli_usage(cmd, "%s: '%s' is not a number from %ld to %ld",
-		    opt, s, min, max);
-	*out = v;
-	return CLI_OK;
-}
-
 /* ---- verify ------------------------------------------------------------ */
 
 static void
@@ -145,7 +129,7 @@ dkim_verify(int argc, char **argv)
 			if (i + 1 >= argc)
 				return cli_usage("dkim", "%s needs a value",
 				    argv[i]);
-			if (parse_long("dkim", argv[i], argv[i + 1], 0,
+			if (cli_number("dkim", argv[i], argv[i + 1], 0,
 			    argv[i][2] == 'n' ? 999999999999L : 1000000,
 			    &v) != CLI_OK)
 				return CLI_USAGE;
@@ -324,7 +308,7 @@ dkim_sign(int argc, char **argv)
 			} else if (strcmp(a, "--identity") == 0) {
 				o.identity = argv[i];
 			} else {
-				if (parse_long("dkim", a, argv[i], 1,
+				if (cli_number("dkim", a, argv[i], 1,
 				    999999999999L, &v) != CLI_OK)
 					return CLI_USAGE;
 				if (a[2] == 'e')
@@ -449,7 +433,7 @@ dkim_keygen(int argc, char **argv)
 		else if (strcmp(a, "--out") == 0)
 			dir = argv[++i];
 		else if (strcmp(a, "--bits") == 0) {
-			if (parse_long("dkim", a, argv[++i], 1024, 8192,
+			if (cli_number("dkim", a, argv[++i], 1024, 8192,
 			    &bits) != CLI_OK)
 				return CLI_USAGE;
 		} else

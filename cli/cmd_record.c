@@ -5,7 +5,6 @@
  * want. The library lints what it builds and refuses an input that
  * would make a broken record.
  */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -121,15 +120,11 @@ static int
 parse_num(const char *opt, const char *s, unsigned long max,
     unsigned long *out)
 {
-	char *end;
-	unsigned long v;
+	long v;
 
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno != 0 || *end != '\0' || end == s || v > max)
-		return cli_usage("record", "%s: '%s' is not a number up to %lu",
-		    opt, s, max);
-	*out = v;
+	if (cli_number("record", opt, s, 0, (long)max, &v) != CLI_OK)
+		return CLI_USAGE;
+	*out = (unsigned long)v;
 	return CLI_OK;
 }
 
@@ -333,7 +328,7 @@ record_mtasts(int argc, char **argv)
 	struct out_opts o = { 0 };
 	struct mailsec_diag d = { 0 };
 	struct list mx = { { 0 }, 0 };
-	unsigned long v;
+	unsigned long v = 0;
 	char *txt = NULL, *pol = NULL;
 	int i, k, rc;
 	mailsec_err err;

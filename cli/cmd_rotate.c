@@ -54,26 +54,11 @@ when(char *buf, size_t sz, time_t t)
 }
 
 static int
-num(const char *opt, const char *s, long min, long max, long *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || *end != '\0' || end == s || v < min || v > max)
-		return cli_usage("dkim", "%s: '%s' is not a number from %ld "
-		    "to %ld", opt, s, min, max);
-	*out = v;
-	return CLI_OK;
-}
-
-static int
 parse(int argc, char **argv, struct rotate *o, char *selbuf, size_t selsz)
 {
 	const char *type = "rsa";
 	struct tm tm;
-	long v;
+	long v = 0;
 	int i, k;
 
 	o->dir = ".";
@@ -117,13 +102,16 @@ parse(int argc, char **argv, struct rotate *o, char *selbuf, size_t selsz)
 		else if (strcmp(a, "--type") == 0)
 			type = argv[++i];
 		else if (strcmp(a, "--bits") == 0) {
-			if (num(a, argv[++i], 1024, 8192, &o->bits) != CLI_OK)
+			if (cli_number("dkim", a, argv[++i], 1024, 8192,
+			    &o->bits) != CLI_OK)
 				return CLI_USAGE;
 		} else if (strcmp(a, "--ttl") == 0) {
-			if (num(a, argv[++i], 0, 604800, &o->ttl) != CLI_OK)
+			if (cli_number("dkim", a, argv[++i], 0, 604800,
+			    &o->ttl) != CLI_OK)
 				return CLI_USAGE;
 		} else if (strcmp(a, "--now") == 0) {
-			if (num(a, argv[++i], 1, 4102444800L, &v) != CLI_OK)
+			if (cli_number("dkim", a, argv[++i], 1, 4102444800L,
+			    &v) != CLI_OK)
 				return CLI_USAGE;
 			o->now = (time_t)v;
 		} else

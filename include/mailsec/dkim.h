@@ -132,6 +132,9 @@ struct mailsec_dkim_verify_opts {
 	struct mailsec_dkim_keycache *key_cache;	/* NULL: none */
 };
 
+/* Characters of b= kept in mailsec_dkim_sig_info.b_prefix. */
+#define MAILSEC_DKIM_B_PREFIX_MAX 32
+
 /* One signature's outcome; views live as long as the context. */
 struct mailsec_dkim_sig_info {
 	size_t field_index;		/* which header field it came from
@@ -154,6 +157,11 @@ struct mailsec_dkim_sig_info {
 	bool key_testing;		/* key record has t=y */
 	unsigned key_bits;		/* key size, 0 if no key */
 	const char *body_hash_claimed;	/* bh= base64, NUL-terminated */
+	const char *b_prefix;		/* the first (at most
+					   MAILSEC_DKIM_B_PREFIX_MAX) characters
+					   of b= without FWS, for
+					   Authentication-Results header.b
+					   (RFC 6008); "" if unparsed */
 	const char *body_hash_computed;	/* base64, or "" before the end */
 	struct mailsec_str canon_headers; /* hashed header data (with
 					   keep_trace; else empty) */

@@ -89,6 +89,8 @@ struct ms_dkim_sig {
 	unsigned char b[1024];
 	size_t blen;
 	char bh_b64[128];		/* bh= without FWS, NUL-terminated */
+	char b_prefix[MAILSEC_DKIM_B_PREFIX_MAX + 1];	/* b= without
+					   FWS, cut, NUL-terminated */
 	char ident[256];		/* i= after dkim-quoted-printable
 					   decoding (RFC 6376 2.11) */
 };

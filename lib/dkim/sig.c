@@ -217,6 +217,12 @@ ms_dkim_sig_parse(const char *p, size_t len, struct ms_dkim_sig *sig,
 		    "no b= tag");
 	sig->b_start = t->raw_start;
 	sig->b_end = t->raw_end;
+	for (i = 0, k = 0; i < t->value.len &&
+	    k < MAILSEC_DKIM_B_PREFIX_MAX; i++)
+		if (!ms_iswsp(t->value.ptr[i]) && t->value.ptr[i] != '\r' &&
+		    t->value.ptr[i] != '\n')
+			sig->b_prefix[k++] = t->value.ptr[i];
+	sig->b_prefix[k] = '\0';
 	sig->blen = ms_b64_decode(t->value.ptr, t->value.len, sig->b,
 	    sizeof sig->b);
 	if (sig->blen == (size_t)-1 || sig->blen == 0)

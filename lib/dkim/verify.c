@@ -318,6 +318,7 @@ start_sig(struct mailsec_dkim_verify *ctx, struct vsig *s, size_t fi)
 	s->info.has_length = s->sig.has_l;
 	s->info.length = s->sig.l;
 	s->info.body_hash_claimed = s->sig.bh_b64;
+	s->info.b_prefix = s->sig.b_prefix;
 	if (why != MAILSEC_DKIM_R_OK) {
 		char tmp[200];
 
@@ -415,6 +416,7 @@ mailsec_dkim_verify_eoh(struct mailsec_dkim_verify *ctx)
 		s->info.field_index = i;
 		s->info.timestamp = s->info.expiration = -1;
 		s->info.body_hash_claimed = "";
+		s->info.b_prefix = "";
 		s->info.body_hash_computed = s->bh_b64;
 		s->info.reason_text = s->why;
 		ctx->sigs[ctx->nsigs++] = s;
