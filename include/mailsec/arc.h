@@ -109,7 +109,8 @@ MAILSEC_API const char *mailsec_arc_check_name(enum mailsec_arc_check c);
 struct mailsec_arc_set_info {
 	unsigned instance;
 	size_t aar_index, ams_index, seal_index;
-	struct mailsec_str aar;		/* the AAR value (after the colon) */
+	struct mailsec_str aar;		/* the AAR value (after the colon
+					   and its WSP; folding kept) */
 	enum mailsec_arc_result cv;	/* AS cv= (NONE when unparsed) */
 	struct mailsec_str seal_domain;	/* AS d= (empty if unparsed) */
 	struct mailsec_str seal_selector;	/* AS s= */

@@ -511,9 +511,15 @@ mailsec_arc_verify_eoh(struct mailsec_arc_verify *ctx)
 		in->cv = c->cv_ok[j] ? c->cv[j] : MAILSEC_ARC_NONE;
 		in->ams_text = s->ams_why;
 		in->seal_text = s->seal_why;
-		if (in->aar_index != MS_ARC_NOFIELD)
+		if (in->aar_index != MS_ARC_NOFIELD) {
 			in->aar = ms_arc_field_value(
 			    &ctx->fields[in->aar_index]);
+			while (in->aar.len > 0 &&
+			    ms_iswsp((unsigned char)in->aar.ptr[0])) {
+				in->aar.ptr++;
+				in->aar.len--;
+			}
+		}
 	}
 	if (c->reason != MAILSEC_ARC_R_OK) {
 		finish_fail(ctx, c->reason, c->bad_instance, "%s", c->why);
