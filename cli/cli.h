@@ -36,6 +36,9 @@ int cli_usage(const char *cmd, const char *fmt, ...)
  * (free()), at most max bytes. Returns 0, or prints why and returns 1. */
 int cli_read_file(const char *path, size_t max, char **out, size_t *len);
 
+/* `mailsec dkim rotate` (cli/cmd_rotate.c); argv[0] is "rotate". */
+int cli_dkim_rotate(int argc, char **argv);
+
 /* Parses the value s of option opt as a decimal number from min to max
  * into *out; a usage error for cmd (returned) otherwise. *out is set
  * only on success. */

@@ -621,7 +621,8 @@ int
 cmd_dkim(int argc, char **argv)
 {
 	if (argc < 2)
-		return cli_usage("dkim", "verify, sign, keygen or record?");
+		return cli_usage("dkim", "verify, sign, keygen, record or "
+		    "rotate?");
 	if (strcmp(argv[1], "verify") == 0)
 		return dkim_verify(argc - 1, argv + 1);
 	if (strcmp(argv[1], "sign") == 0)
@@ -630,5 +631,7 @@ cmd_dkim(int argc, char **argv)
 		return dkim_keygen(argc - 1, argv + 1);
 	if (strcmp(argv[1], "record") == 0)
 		return dkim_record(argc - 1, argv + 1);
+	if (strcmp(argv[1], "rotate") == 0)
+		return cli_dkim_rotate(argc - 1, argv + 1);
 	return cli_usage("dkim", "unknown subcommand '%s'", argv[1]);
 }

@@ -21,8 +21,6 @@
 
 #include "cli.h"
 
-int cli_dkim_rotate(int argc, char **argv);
-
 /* Wait before signing with the new key: at least two TTLs of the key
  * record, and two days for resolvers that hold answers longer. */
 #define ROTATE_PROPAGATE_MIN (48 * 3600L)
