@@ -22,6 +22,7 @@
 
 #include "core/core.h"
 #include "control.h"
+#include "queue_int.h"	/* qf_texts_read() */
 
 struct control_conn {
 	struct control *c;
@@ -67,22 +68,17 @@ reply_error(struct evbuffer *out, mailsec_err err, const char *text)
 static mailsec_err
 put_entry(struct queue *q, const char *id, struct evbuffer *out)
 {
-	char *env = NULL, *state = NULL;
-	size_t envlen = 0, statelen = 0;
-	uint64_t size = 0;
-	bool active = false;
+	struct qf_texts t;
 	mailsec_err err;
 
-	err = queue_entry_texts(q, id, &env, &envlen, &state, &statelen,
-	    &size, &active);
-	if (err != MAILSEC_OK)
+	if ((err = qf_texts_read(q, id, &t)) != MAILSEC_OK)
 		return err;
 	evbuffer_add_printf(out, "entry %s %llu %d %zu %zu\n", id,
-	    (unsigned long long)size, active ? 1 : 0, envlen, statelen);
-	evbuffer_add(out, env, envlen);
-	evbuffer_add(out, state, statelen);
-	free(env);
-	free(state);
+	    (unsigned long long)t.size, t.active ? 1 : 0, t.envlen,
+	    t.statelen);
+	evbuffer_add(out, t.env, t.envlen);
+	evbuffer_add(out, t.state, t.statelen);
+	qf_texts_free(&t);
 	return MAILSEC_OK;
 }
 

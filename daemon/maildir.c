@@ -11,6 +11,7 @@
 
 #include "core/core.h"
 #include "maildir.h"
+#include "queue_int.h"	/* qf_write_all(), qf_pread_all() */
 
 #define MAILDIR_COPY_CHUNK 65536
 
@@ -59,51 +60,24 @@ open_subdir(int parent, const char *name, bool *created)
 }
 
 static int
-write_all(int fd, const char *p, size_t len)
-{
-	ssize_t w;
-
-	while (len > 0) {
-		w = write(fd, p, len);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
-static int
 copy_src(int out, const struct maildir_src *src)
 {
 	char buf[MAILDIR_COPY_CHUNK];
 	uint64_t left = src->len;
 	off_t off = src->off;
-	ssize_t r;
 	size_t want;
 
 	if (src->prefix_len > 0 &&
-	    write_all(out, src->prefix, src->prefix_len) != 0)
+	    qf_write_all(out, src->prefix, src->prefix_len) != 0)
 		return -1;
 	while (left > 0) {
 		want = left < sizeof buf ? (size_t)left : sizeof buf;
-		r = pread(src->fd, buf, want, off);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
+		/* errno EIO when the queue file is shorter than said. */
+		if (qf_pread_all(src->fd, buf, want, off) != 0 ||
+		    qf_write_all(out, buf, want) != 0)
 			return -1;
-		}
-		if (r == 0) {
-			errno = EIO;	/* queue file shorter than said */
-			return -1;
-		}
-		if (write_all(out, buf, (size_t)r) != 0)
-			return -1;
-		off += r;
-		left -= (uint64_t)r;
+		off += (off_t)want;
+		left -= want;
 	}
 	return 0;
 }

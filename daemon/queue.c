@@ -1,7 +1,8 @@
 /*
  * daemon/queue.c - the durable spool: queue IDs, streaming a message
- * into queue/tmp/, group commit into queue/incoming/, crash recovery,
- * the local delivery runner and the inspection operations.
+ * into queue/tmp/, group commit into queue/incoming/, crash recovery and
+ * the inspection operations. The local delivery runner is in
+ * queue_run.c; what both share is in queue_int.h.
  *
  * docs/queue.md has the file format and, step by step, why a message
  * acknowledged with "250" survives a crash at any point and is
@@ -12,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,89 +27,23 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
-#include <mailsec/domain.h>
-
 #include "core/core.h"
-#include "maildir.h"
 #include "queue.h"
+#include "queue_int.h"
 
-/* ---- file format (docs/queue.md) ---------------------------------------- */
-
-#define QF_MAGIC "mailsec-queue 1\n"
-#define QF_MAGIC_LEN (sizeof(QF_MAGIC) - 1)
-/* "trailer " 16 hex " " 16 hex " sha256 " 64 hex "\n" */
-#define QF_TRAILER_LEN (8 + 16 + 1 + 16 + 8 + 64 + 1)
-#define QF_STATE_MAGIC "mailsec-state 1\n"
-#define QF_STATE_MAX ((size_t)4 * 1024 * 1024)
 /* A message is kept in memory up to QF_WBUF bytes: small messages reach
  * the disk only in the commit thread, so the event loop never waits on
  * the file system for them. Bigger ones stream to their file in
  * QF_WBUF pieces as they arrive. */
 #define QF_WBUF 65536
-#define QF_FRESH_SECS 60	/* a scan leaves younger files to handoff */
-#define QF_BACKOFF_MIN 300
-#define QF_BACKOFF_MAX (4 * 3600)
 #define QF_ID_EPOCH 1577836800	/* 2020-01-01T00:00:00Z */
 
 static const char qf_b32[] = "0123456789abcdefghijklmnopqrstuv";
 
-struct queue_msg {
-	struct queue *q;
-	char id[QUEUE_ID_LEN + 1];
-	int fd;
-	EVP_MD_CTX *sha;
-	char *buf;		/* QF_WBUF bytes not yet written */
-	size_t buflen;
-	uint64_t size;		/* message bytes so far */
-	char *env;		/* encoded envelope block */
-	size_t envlen;
-	int64_t received;
-	mailsec_err err;	/* sticky: first write error */
-	bool created;		/* tmp/ID is ours (to remove on failure) */
-	queue_commit_cb *cb;	/* event loop thread only */
-	void *arg;
-	struct queue_msg *next;
-};
-
-struct queue_local_cfg {
-	char **domains;		/* normalized */
-	size_t ndomains;
-	char host[256];		/* Maildir-safe host name */
-	unsigned rescan_secs;
-};
-
-struct queue {
-	char *state_dir;
-	int qfd, tmpfd, incfd, statefd, corruptfd, lockfd;
-	int mailfd;		/* STATE_DIR/mail, opened on first use */
-	struct event_base *base;
-	struct event *ev;
-	int efd;		/* eventfd: commits done */
-
-	pthread_mutex_t mu;
-	pthread_cond_t commit_cv;
-	bool commit_started;
-	pthread_t commit_thr;
-	struct queue_msg *pending, **pending_tail;
-	struct queue_msg *done, **done_tail;
-	bool stopping;
-	enum queue_sync_mode sync_mode;
-	struct queue_commit_stats stats;
-
-	pthread_cond_t run_cv;
-	bool run_started, run_stop, run_flush;
-	pthread_t run_thr;
-	char (*handoff)[QUEUE_ID_LEN + 1];
-	size_t nhandoff, handoff_cap;
-	struct queue_local_cfg local;
-	bool local_set;
-	pthread_mutex_t deliver_mu;	/* one delivery pass at a time */
-};
-
 /* ---- small helpers ------------------------------------------------------ */
 
-static int
-write_all(int fd, const void *p, size_t len)
+int
+qf_write_all(int fd, const void *p, size_t len)
 {
 	const char *c = p;
 	ssize_t w;
@@ -125,8 +61,8 @@ write_all(int fd, const void *p, size_t len)
 	return 0;
 }
 
-static int
-pread_all(int fd, void *p, size_t len, off_t off)
+int
+qf_pread_all(int fd, void *p, size_t len, off_t off)
 {
 	char *c = p;
 	ssize_t r;
@@ -149,8 +85,8 @@ pread_all(int fd, void *p, size_t len, off_t off)
 	return 0;
 }
 
-static int64_t
-now_secs(void)
+int64_t
+qf_now(void)
 {
 	return (int64_t)time(NULL);
 }
@@ -269,8 +205,8 @@ env_plain(unsigned char c)
 	return c > 0x20 && c != '%' && c != 0x7f;
 }
 
-static mailsec_err
-env_put(struct ms_buf *b, const char *key, const char *v, size_t len)
+mailsec_err
+qf_env_put(struct ms_buf *b, const char *key, const char *v, size_t len)
 {
 	static const char hx[] = "0123456789ABCDEF";
 	mailsec_err err;
@@ -301,12 +237,12 @@ env_put(struct ms_buf *b, const char *key, const char *v, size_t len)
 	return ms_buf_appendc(b, '\n');
 }
 
-static mailsec_err
-env_putz(struct ms_buf *b, const char *key, const char *v)
+mailsec_err
+qf_env_putz(struct ms_buf *b, const char *key, const char *v)
 {
 	if (v == NULL)
 		return MAILSEC_OK;
-	return env_put(b, key, v, strlen(v));
+	return qf_env_put(b, key, v, strlen(v));
 }
 
 static int
@@ -345,6 +281,80 @@ env_decode(char *p, size_t len)
 	return (long)o;
 }
 
+/*
+ * The envelope's fields after "received" and before the recipients, in
+ * the order they are written (docs/queue.md): one table for the encoder
+ * and the parser. An absent field (NULL, 0, false, no headers) is not
+ * written.
+ */
+enum env_kind {
+	EF_STR,		/* a const char * of struct queue_env, at off */
+	EF_SIZE,	/* size: decimal */
+	EF_SMTPUTF8,	/* smtputf8: "1" */
+	EF_HEADERS	/* headers, headers_len */
+};
+
+#define EF_S(k, f) { k, EF_STR, offsetof(struct queue_env, f) }
+
+static const struct env_field {
+	const char *key;
+	enum env_kind kind;
+	size_t off;
+} env_fields[] = {
+	EF_S("mail-from", mail_from),
+	{ "size", EF_SIZE, 0 },
+	EF_S("body", body),
+	{ "smtputf8", EF_SMTPUTF8, 0 },
+	EF_S("ret", ret),
+	EF_S("envid", envid),
+	EF_S("client-ip", client_ip),
+	EF_S("helo", helo),
+	EF_S("tls", tls),
+	EF_S("auth-user", auth_user),
+	{ "headers", EF_HEADERS, 0 },
+};
+
+#undef EF_S
+
+static const struct env_field *
+env_field(const char *key, size_t keylen)
+{
+	size_t i;
+
+	for (i = 0; i < MS_ARRAY_LEN(env_fields); i++)
+		if (ms_ascii_eqz(key, keylen, env_fields[i].key))
+			return &env_fields[i];
+	return NULL;
+}
+
+static mailsec_err
+env_field_put(struct ms_buf *b, const struct env_field *f,
+    const struct queue_env *env)
+{
+	const char *const *v;
+	char num[32];
+
+	switch (f->kind) {
+	case EF_SIZE:
+		if (env->size == 0)
+			return MAILSEC_OK;
+		snprintf(num, sizeof num, "%llu",
+		    (unsigned long long)env->size);
+		return qf_env_putz(b, f->key, num);
+	case EF_SMTPUTF8:
+		return env->smtputf8 ? qf_env_putz(b, f->key, "1") : MAILSEC_OK;
+	case EF_HEADERS:
+		if (env->headers == NULL || env->headers_len == 0)
+			return MAILSEC_OK;
+		return qf_env_put(b, f->key, env->headers, env->headers_len);
+	case EF_STR:
+	default:
+		v = (const char *const *)(const void *)((const char *)env +
+		    f->off);
+		return qf_env_putz(b, f->key, *v);
+	}
+}
+
 static mailsec_err
 env_encode(const struct queue_env *env, int64_t received, struct ms_buf *b)
 {
@@ -354,35 +364,18 @@ env_encode(const struct queue_env *env, int64_t received, struct ms_buf *b)
 
 	ms_buf_init(b, QUEUE_ENV_MAX);
 	snprintf(num, sizeof num, "%lld", (long long)received);
-	if ((err = env_putz(b, "received", num)) != MAILSEC_OK ||
-	    (err = env_putz(b, "mail-from", env->mail_from)) != MAILSEC_OK)
+	if ((err = qf_env_putz(b, "received", num)) != MAILSEC_OK)
 		return err;
-	if (env->size > 0) {
-		snprintf(num, sizeof num, "%llu",
-		    (unsigned long long)env->size);
-		if ((err = env_putz(b, "size", num)) != MAILSEC_OK)
+	for (i = 0; i < MS_ARRAY_LEN(env_fields); i++)
+		if ((err = env_field_put(b, &env_fields[i], env)) !=
+		    MAILSEC_OK)
 			return err;
-	}
-	if ((err = env_putz(b, "body", env->body)) != MAILSEC_OK ||
-	    (env->smtputf8 &&
-	    (err = env_putz(b, "smtputf8", "1")) != MAILSEC_OK) ||
-	    (err = env_putz(b, "ret", env->ret)) != MAILSEC_OK ||
-	    (err = env_putz(b, "envid", env->envid)) != MAILSEC_OK ||
-	    (err = env_putz(b, "client-ip", env->client_ip)) != MAILSEC_OK ||
-	    (err = env_putz(b, "helo", env->helo)) != MAILSEC_OK ||
-	    (err = env_putz(b, "tls", env->tls)) != MAILSEC_OK ||
-	    (err = env_putz(b, "auth-user", env->auth_user)) != MAILSEC_OK)
-		return err;
-	if (env->headers != NULL && env->headers_len > 0 &&
-	    (err = env_put(b, "headers", env->headers, env->headers_len)) !=
-	    MAILSEC_OK)
-		return err;
 	for (i = 0; i < env->nrcpt; i++) {
-		if ((err = env_putz(b, "rcpt", env->rcpt[i].addr)) !=
+		if ((err = qf_env_putz(b, "rcpt", env->rcpt[i].addr)) !=
 		    MAILSEC_OK ||
-		    (err = env_putz(b, "notify", env->rcpt[i].notify)) !=
+		    (err = qf_env_putz(b, "notify", env->rcpt[i].notify)) !=
 		    MAILSEC_OK ||
-		    (err = env_putz(b, "orcpt", env->rcpt[i].orcpt)) !=
+		    (err = qf_env_putz(b, "orcpt", env->rcpt[i].orcpt)) !=
 		    MAILSEC_OK)
 			return err;
 	}
@@ -481,6 +474,7 @@ env_line(void *ctx, const char *key, size_t keylen, char *val, size_t vallen,
 {
 	struct parse_ctx *c = ctx;
 	struct queue_env *env = &c->e->env;
+	const struct env_field *f;
 	struct queue_rcpt *r;
 	uint64_t n;
 
@@ -506,30 +500,23 @@ env_line(void *ctx, const char *key, size_t keylen, char *val, size_t vallen,
 			return MAILSEC_ESYNTAX;
 		env->received = (int64_t)n;
 		c->have_received = true;
-	} else if (KEY("mail-from")) {
-		env->mail_from = val;
-	} else if (KEY("size")) {
-		if (!parse_u64(val, vallen, &env->size))
-			return MAILSEC_ESYNTAX;
-	} else if (KEY("body")) {
-		env->body = val;
-	} else if (KEY("smtputf8")) {
-		env->smtputf8 = vallen == 1 && val[0] == '1';
-	} else if (KEY("ret")) {
-		env->ret = val;
-	} else if (KEY("envid")) {
-		env->envid = val;
-	} else if (KEY("client-ip")) {
-		env->client_ip = val;
-	} else if (KEY("helo")) {
-		env->helo = val;
-	} else if (KEY("tls")) {
-		env->tls = val;
-	} else if (KEY("auth-user")) {
-		env->auth_user = val;
-	} else if (KEY("headers")) {
-		env->headers = val;
-		env->headers_len = vallen;
+	} else if ((f = env_field(key, keylen)) != NULL) {
+		switch (f->kind) {
+		case EF_SIZE:
+			if (!parse_u64(val, vallen, &env->size))
+				return MAILSEC_ESYNTAX;
+			break;
+		case EF_SMTPUTF8:
+			env->smtputf8 = vallen == 1 && val[0] == '1';
+			break;
+		case EF_HEADERS:
+			env->headers = val;
+			env->headers_len = vallen;
+			break;
+		case EF_STR:
+			*(const char **)(void *)((char *)env + f->off) = val;
+			break;
+		}
 	}
 	/* Unknown keys: a later version's; ignored (docs/queue.md). */
 	return MAILSEC_OK;
@@ -659,19 +646,7 @@ fail:
 
 /* ---- reading queue files ------------------------------------------------ */
 
-/* What the trailer of an open queue file says. */
-struct qf_info {
-	uint64_t msg_len;
-	uint64_t env_len;
-	unsigned char sha[32];
-	off_t file_size;
-};
-
-enum qf_check { QF_OK, QF_TORN, QF_CORRUPT, QF_IOERR };
-
-/* Reads the magic and the trailer; QF_TORN when either is missing or the
- * lengths disagree with the file size. */
-static enum qf_check
+enum qf_check
 qf_trailer(int fd, struct qf_info *in)
 {
 	char magic[QF_MAGIC_LEN], t[QF_TRAILER_LEN];
@@ -685,11 +660,11 @@ qf_trailer(int fd, struct qf_info *in)
 	in->file_size = st.st_size;
 	if ((uint64_t)st.st_size < QF_MAGIC_LEN + QF_TRAILER_LEN)
 		return QF_TORN;
-	if (pread_all(fd, magic, sizeof magic, 0) != 0)
+	if (qf_pread_all(fd, magic, sizeof magic, 0) != 0)
 		return QF_IOERR;
 	if (memcmp(magic, QF_MAGIC, QF_MAGIC_LEN) != 0)
 		return QF_TORN;
-	if (pread_all(fd, t, sizeof t, st.st_size - QF_TRAILER_LEN) != 0)
+	if (qf_pread_all(fd, t, sizeof t, st.st_size - QF_TRAILER_LEN) != 0)
 		return QF_IOERR;
 	if (memcmp(t, "trailer ", 8) != 0 || t[24] != ' ' ||
 	    memcmp(t + 41, " sha256 ", 8) != 0 || t[QF_TRAILER_LEN - 1] != '\n')
@@ -730,7 +705,7 @@ qf_verify(int fd, const struct qf_info *in)
 		goto out;
 	while (left > 0) {
 		want = left < sizeof buf ? (size_t)left : sizeof buf;
-		if (pread_all(fd, buf, want, off) != 0)
+		if (qf_pread_all(fd, buf, want, off) != 0)
 			goto out;
 		if (EVP_DigestUpdate(ctx, buf, want) != 1)
 			goto out;
@@ -745,14 +720,14 @@ out:
 	return rc;
 }
 
-static mailsec_err
-read_env(int fd, const struct qf_info *in, char **env)
+mailsec_err
+qf_read_env(int fd, const struct qf_info *in, char **env)
 {
 	char *p;
 
 	if ((p = malloc((size_t)in->env_len + 1)) == NULL)
 		return MAILSEC_ENOMEM;
-	if (pread_all(fd, p, (size_t)in->env_len,
+	if (qf_pread_all(fd, p, (size_t)in->env_len,
 	    (off_t)(QF_MAGIC_LEN + in->msg_len)) != 0) {
 		free(p);
 		return MAILSEC_EIO;
@@ -762,9 +737,8 @@ read_env(int fd, const struct qf_info *in, char **env)
 	return MAILSEC_OK;
 }
 
-/* Reads state/ID; "" (allocated) when there is none. */
-static mailsec_err
-read_state(struct queue *q, const char *id, char **out, size_t *len)
+mailsec_err
+qf_read_state(struct queue *q, const char *id, char **out, size_t *len)
 {
 	struct stat st;
 	char *p = NULL;
@@ -790,7 +764,7 @@ read_state(struct queue *q, const char *id, char **out, size_t *len)
 	if ((p = malloc((size_t)st.st_size + 1)) == NULL)
 		goto out;
 	err = MAILSEC_EIO;
-	if (pread_all(fd, p, (size_t)st.st_size, 0) != 0)
+	if (qf_pread_all(fd, p, (size_t)st.st_size, 0) != 0)
 		goto out;
 	p[st.st_size] = '\0';
 	*out = p;
@@ -804,61 +778,85 @@ out:
 }
 
 mailsec_err
-queue_entry_texts(struct queue *q, const char *id, char **env,
-    size_t *envlen, char **state, size_t *statelen, uint64_t *size,
-    bool *active)
+qf_open(struct queue *q, const char *id, int *fd)
+{
+	if (!queue_id_valid(id, strlen(id)))
+		return MAILSEC_EINVAL;
+	*fd = openat(q->incfd, id, O_RDONLY | O_CLOEXEC);
+	if (*fd < 0)
+		return errno == ENOENT ? MAILSEC_ENOTFOUND : MAILSEC_EIO;
+	return MAILSEC_OK;
+}
+
+void
+qf_texts_free(struct qf_texts *t)
+{
+	free(t->env);
+	free(t->state);
+	memset(t, 0, sizeof *t);
+}
+
+mailsec_err
+qf_texts_read(struct queue *q, const char *id, struct qf_texts *t)
 {
 	struct qf_info in;
 	int fd;
 	mailsec_err err;
 
-	*env = *state = NULL;
-	if (!queue_id_valid(id, strlen(id)))
-		return MAILSEC_EINVAL;
-	fd = openat(q->incfd, id, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? MAILSEC_ENOTFOUND : MAILSEC_EIO;
+	memset(t, 0, sizeof *t);
+	if ((err = qf_open(q, id, &fd)) != MAILSEC_OK)
+		return err;
 	err = MAILSEC_ESYNTAX;
 	if (qf_trailer(fd, &in) != QF_OK)
 		goto out;
-	if ((err = read_env(fd, &in, env)) != MAILSEC_OK)
+	if ((err = qf_read_env(fd, &in, &t->env)) != MAILSEC_OK)
 		goto out;
-	*envlen = (size_t)in.env_len;
-	*size = in.msg_len;
+	t->envlen = (size_t)in.env_len;
+	t->size = in.msg_len;
+	/* A runner delivers under an exclusive lock. */
 	if (flock(fd, LOCK_SH | LOCK_NB) != 0)
-		*active = errno == EWOULDBLOCK;
-	else
-		*active = false;
-	if ((err = read_state(q, id, state, statelen)) != MAILSEC_OK)
-		goto out;
+		t->active = errno == EWOULDBLOCK;
+	err = qf_read_state(q, id, &t->state, &t->statelen);
 out:
-	if (err != MAILSEC_OK) {
-		free(*env);
-		*env = NULL;
-	}
+	if (err != MAILSEC_OK)
+		qf_texts_free(t);
 	close(fd);
 	return err;
+}
+
+mailsec_err
+queue_entry_texts(struct queue *q, const char *id, char **env,
+    size_t *envlen, char **state, size_t *statelen, uint64_t *size,
+    bool *active)
+{
+	struct qf_texts t;
+	mailsec_err err;
+
+	*env = *state = NULL;
+	if ((err = qf_texts_read(q, id, &t)) != MAILSEC_OK)
+		return err;
+	*env = t.env;
+	*envlen = t.envlen;
+	*state = t.state;
+	*statelen = t.statelen;
+	*size = t.size;
+	*active = t.active;
+	return MAILSEC_OK;
 }
 
 static mailsec_err
 load_entry(struct queue *q, const char *id, struct queue_entry *e)
 {
-	char *env = NULL, *state = NULL;
-	size_t envlen = 0, statelen = 0;
-	uint64_t size = 0;
-	bool active = false;
+	struct qf_texts t;
 	mailsec_err err;
 
-	err = queue_entry_texts(q, id, &env, &envlen, &state, &statelen,
-	    &size, &active);
-	if (err != MAILSEC_OK)
+	if ((err = qf_texts_read(q, id, &t)) != MAILSEC_OK)
 		return err;
-	err = queue_entry_parse(e, id, size, env, envlen, state, statelen,
-	    NULL);
+	err = queue_entry_parse(e, id, t.size, t.env, t.envlen, t.state,
+	    t.statelen, NULL);
 	if (err == MAILSEC_OK)
-		e->active = active;
-	free(env);
-	free(state);
+		e->active = t.active;
+	qf_texts_free(&t);
 	return err;
 }
 
@@ -868,25 +866,36 @@ id_cmp(const void *a, const void *b)
 	return memcmp(a, b, QUEUE_ID_LEN);
 }
 
-/* The IDs in incoming/, sorted. */
-static mailsec_err
-scan_ids(int dirfd, char (**out)[QUEUE_ID_LEN + 1], size_t *n)
+/* A directory stream over dirfd from its first entry; dirfd stays open
+ * and usable for the *at() calls (closedir() closes only the copy). */
+static DIR *
+dir_stream(int dirfd)
+{
+	DIR *d;
+	int fd;
+
+	if ((fd = dup(dirfd)) < 0)
+		return NULL;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return NULL;
+	}
+	rewinddir(d);
+	return d;
+}
+
+mailsec_err
+qf_scan_ids(int dirfd, char (**out)[QUEUE_ID_LEN + 1], size_t *n)
 {
 	char (*ids)[QUEUE_ID_LEN + 1] = NULL, (*nids)[QUEUE_ID_LEN + 1];
 	size_t cnt = 0, cap = 0;
 	struct dirent *de;
 	DIR *d;
-	int fd;
 
 	*out = NULL;
 	*n = 0;
-	if ((fd = dup(dirfd)) < 0)
+	if ((d = dir_stream(dirfd)) == NULL)
 		return MAILSEC_EIO;
-	if ((d = fdopendir(fd)) == NULL) {
-		close(fd);
-		return MAILSEC_EIO;
-	}
-	rewinddir(d);
 	while ((de = readdir(d)) != NULL) {
 		if (!queue_id_valid(de->d_name, strlen(de->d_name)))
 			continue;
@@ -913,7 +922,7 @@ scan_ids(int dirfd, char (**out)[QUEUE_ID_LEN + 1], size_t *n)
 mailsec_err
 queue_ids(struct queue *q, char (**ids)[QUEUE_ID_LEN + 1], size_t *n)
 {
-	return scan_ids(q->incfd, ids, n);
+	return qf_scan_ids(q->incfd, ids, n);
 }
 
 mailsec_err
@@ -926,7 +935,7 @@ queue_list(struct queue *q, struct queue_entry **out, size_t *n)
 
 	*out = NULL;
 	*n = 0;
-	if ((err = scan_ids(q->incfd, &ids, &nids)) != MAILSEC_OK)
+	if ((err = qf_scan_ids(q->incfd, &ids, &nids)) != MAILSEC_OK)
 		return err;
 	if (nids > 0 && (e = ms_calloc(nids, sizeof *e)) == NULL) {
 		free(ids);
@@ -975,7 +984,7 @@ queue_show(struct queue *q, const char *id, struct queue_entry *out,
 	if ((p = malloc(want + 1)) == NULL)
 		goto fail;
 	err = MAILSEC_EIO;
-	if (pread_all(fd, p, want, QF_MAGIC_LEN) != 0)
+	if (qf_pread_all(fd, p, want, QF_MAGIC_LEN) != 0)
 		goto fail;
 	/* The header section ends at the first empty line. */
 	if ((want >= 1 && p[0] == '\n') ||
@@ -1010,13 +1019,10 @@ mailsec_err
 queue_delete(struct queue *q, const char *id)
 {
 	int fd;
-	mailsec_err err = MAILSEC_OK;
+	mailsec_err err;
 
-	if (!queue_id_valid(id, strlen(id)))
-		return MAILSEC_EINVAL;
-	fd = openat(q->incfd, id, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? MAILSEC_ENOTFOUND : MAILSEC_EIO;
+	if ((err = qf_open(q, id, &fd)) != MAILSEC_OK)
+		return err;
 	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
 		err = errno == EWOULDBLOCK ? MAILSEC_ESTATE : MAILSEC_EIO;
 		goto out;
@@ -1036,8 +1042,19 @@ out:
 
 /* ---- open / close ------------------------------------------------------- */
 
-static int
-open_dir(int parent, const char *name)
+void
+qf_thread_stop(struct queue *q, bool *flag, pthread_cond_t *cv,
+    pthread_t thr)
+{
+	pthread_mutex_lock(&q->mu);
+	*flag = true;
+	pthread_cond_broadcast(cv);
+	pthread_mutex_unlock(&q->mu);
+	pthread_join(thr, NULL);
+}
+
+int
+qf_open_dir(int parent, const char *name)
 {
 	if (mkdirat(parent, name, 0700) != 0 && errno != EEXIST)
 		return -1;
@@ -1055,6 +1072,17 @@ queue_open(struct queue **out, const char *state_dir,
 	int sfd = -1;
 	const char *what = state_dir;
 	mailsec_err err = MAILSEC_EIO;
+	size_t i;
+	static const struct {
+		const char *what;	/* "queue/" and the name */
+		size_t off;		/* of its int fd in struct queue */
+	} sub[] = {
+		{ "queue/tmp", offsetof(struct queue, tmpfd) },
+		{ "queue/incoming", offsetof(struct queue, incfd) },
+		{ "queue/state", offsetof(struct queue, statefd) },
+		{ "queue/corrupt", offsetof(struct queue, corruptfd) },
+	};
+	int *fd;
 
 	*out = NULL;
 	if ((q = ms_calloc(1, sizeof *q)) == NULL)
@@ -1077,20 +1105,14 @@ queue_open(struct queue **out, const char *state_dir,
 	if ((sfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		goto fail;
 	what = "queue";
-	if ((q->qfd = open_dir(sfd, "queue")) < 0)
+	if ((q->qfd = qf_open_dir(sfd, "queue")) < 0)
 		goto fail;
-	what = "queue/tmp";
-	if ((q->tmpfd = open_dir(q->qfd, "tmp")) < 0)
-		goto fail;
-	what = "queue/incoming";
-	if ((q->incfd = open_dir(q->qfd, "incoming")) < 0)
-		goto fail;
-	what = "queue/state";
-	if ((q->statefd = open_dir(q->qfd, "state")) < 0)
-		goto fail;
-	what = "queue/corrupt";
-	if ((q->corruptfd = open_dir(q->qfd, "corrupt")) < 0)
-		goto fail;
+	for (i = 0; i < MS_ARRAY_LEN(sub); i++) {
+		what = sub[i].what;
+		fd = (int *)(void *)((char *)q + sub[i].off);
+		if ((*fd = qf_open_dir(q->qfd, what + sizeof "queue/" - 1)) < 0)
+			goto fail;
+	}
 	/* The directories' own entries must survive a crash too. */
 	what = "queue (fsync)";
 	if (fsync(q->qfd) != 0 || fsync(sfd) != 0)
@@ -1130,8 +1152,6 @@ fail:
 	return err;
 }
 
-static void runner_stop(struct queue *q);
-
 void
 queue_close(struct queue *q)
 {
@@ -1139,38 +1159,22 @@ queue_close(struct queue *q)
 
 	if (q == NULL)
 		return;
-	runner_stop(q);
+	qrun_stop(q);
 	if (q->commit_started) {
-		pthread_mutex_lock(&q->mu);
-		q->stopping = true;
-		pthread_cond_broadcast(&q->commit_cv);
-		pthread_mutex_unlock(&q->mu);
-		pthread_join(q->commit_thr, NULL);
+		qf_thread_stop(q, &q->stopping, &q->commit_cv, q->commit_thr);
 		/* Every pending commit is over: report them. */
 		on_commits_done(q->efd, EV_READ, q);
 	}
 	if (q->ev != NULL)
 		event_free(q->ev);
-	if (q->efd >= 0)
-		close(q->efd);
-	if (q->lockfd >= 0)
-		close(q->lockfd);
-	if (q->qfd >= 0)
-		close(q->qfd);
-	if (q->tmpfd >= 0)
-		close(q->tmpfd);
-	if (q->incfd >= 0)
-		close(q->incfd);
-	if (q->statefd >= 0)
-		close(q->statefd);
-	if (q->corruptfd >= 0)
-		close(q->corruptfd);
-	if (q->mailfd >= 0)
-		close(q->mailfd);
-	for (i = 0; i < q->local.ndomains; i++)
-		free(q->local.domains[i]);
-	free(q->local.domains);
-	free(q->handoff);
+	{
+		const int fds[] = { q->efd, q->lockfd, q->qfd, q->tmpfd,
+		    q->incfd, q->statefd, q->corruptfd, q->mailfd };
+
+		for (i = 0; i < MS_ARRAY_LEN(fds); i++)
+			if (fds[i] >= 0)
+				close(fds[i]);
+	}
 	free(q->state_dir);
 	pthread_mutex_destroy(&q->mu);
 	pthread_mutex_destroy(&q->deliver_mu);
@@ -1187,15 +1191,9 @@ clear_dir(int dirfd, size_t *count)
 {
 	struct dirent *de;
 	DIR *d;
-	int fd;
 
-	if ((fd = dup(dirfd)) < 0)
+	if ((d = dir_stream(dirfd)) == NULL)
 		return MAILSEC_EIO;
-	if ((d = fdopendir(fd)) == NULL) {
-		close(fd);
-		return MAILSEC_EIO;
-	}
-	rewinddir(d);
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.')
 			continue;
@@ -1223,7 +1221,7 @@ queue_recover(struct queue *q, struct queue_recover_stats *st)
 		return errno == EWOULDBLOCK ? MAILSEC_ESTATE : MAILSEC_EIO;
 	if ((err = clear_dir(q->tmpfd, &st->tmp_removed)) != MAILSEC_OK)
 		goto out;
-	if ((err = scan_ids(q->incfd, &ids, &n)) != MAILSEC_OK)
+	if ((err = qf_scan_ids(q->incfd, &ids, &n)) != MAILSEC_OK)
 		goto out;
 	for (i = 0; i < n; i++) {
 		fd = openat(q->incfd, ids[i], O_RDONLY | O_CLOEXEC);
@@ -1236,7 +1234,7 @@ queue_recover(struct queue *q, struct queue_recover_stats *st)
 			/* A good checksum over an envelope we cannot read
 			 * is a bug or a future version: keep it aside. */
 			env = NULL;
-			if (read_env(fd, &in, &env) != MAILSEC_OK ||
+			if (qf_read_env(fd, &in, &env) != MAILSEC_OK ||
 			    queue_entry_parse(&e, ids[i], in.msg_len, env,
 			    (size_t)in.env_len, NULL, 0, NULL) != MAILSEC_OK)
 				c = QF_CORRUPT;
@@ -1265,7 +1263,7 @@ queue_recover(struct queue *q, struct queue_recover_stats *st)
 	free(ids);
 	ids = NULL;
 	/* State files whose message is gone: the message was finished. */
-	if ((err = scan_ids(q->statefd, &ids, &n)) != MAILSEC_OK)
+	if ((err = qf_scan_ids(q->statefd, &ids, &n)) != MAILSEC_OK)
 		goto out;
 	for (i = 0; i < n; i++) {
 		if (faccessat(q->incfd, ids[i], F_OK, 0) == 0 ||
@@ -1317,7 +1315,7 @@ queue_msg_new(struct queue *q, struct queue_msg **out)
 	}
 	/* The file is created later (msg_create()), with O_EXCL. */
 	queue_id_new(m->id);
-	m->received = now_secs();
+	m->received = qf_now();
 	memcpy(m->buf, QF_MAGIC, QF_MAGIC_LEN);
 	m->buflen = QF_MAGIC_LEN;
 	*out = m;
@@ -1362,7 +1360,7 @@ msg_flush(struct queue_msg *m)
 		return m->err;
 	if (EVP_DigestUpdate(m->sha, m->buf, m->buflen) != 1)
 		return m->err = MAILSEC_ENOMEM;
-	if (write_all(m->fd, m->buf, m->buflen) != 0)
+	if (qf_write_all(m->fd, m->buf, m->buflen) != 0)
 		return m->err = MAILSEC_EIO;
 	m->buflen = 0;
 	return MAILSEC_OK;
@@ -1452,8 +1450,8 @@ msg_finish(struct queue_msg *m)
 	    (unsigned long long)m->size, (unsigned long long)m->envlen);
 	hex_encode(md, 32, t + 49);
 	t[QF_TRAILER_LEN - 1] = '\n';
-	if (write_all(m->fd, m->env, m->envlen) != 0 ||
-	    write_all(m->fd, t, QF_TRAILER_LEN) != 0)
+	if (qf_write_all(m->fd, m->env, m->envlen) != 0 ||
+	    qf_write_all(m->fd, t, QF_TRAILER_LEN) != 0)
 		return m->err = MAILSEC_EIO;
 	return MAILSEC_OK;
 }
@@ -1520,8 +1518,6 @@ queue_set_sync_mode(struct queue *q, enum queue_sync_mode mode)
 	q->sync_mode = mode;
 	pthread_mutex_unlock(&q->mu);
 }
-
-static void handoff_ids(struct queue *q, struct queue_msg *batch);
 
 /*
  * One batch, in the order docs/queue.md argues for: the data of every
@@ -1607,7 +1603,7 @@ commit_main(void *arg)
 		for (n = 0, m = batch; m != NULL; m = m->next)
 			n++;
 		commit_batch(q, batch, n, mode);
-		handoff_ids(q, batch);
+		qrun_handoff(q, batch);
 
 		pthread_mutex_lock(&q->mu);
 		q->stats.batches++;
@@ -1649,499 +1645,4 @@ on_commits_done(evutil_socket_t fd, short what, void *arg)
 			(void)unlinkat(q->tmpfd, m->id, 0);
 		msg_free(m);
 	}
-}
-
-/* ---- local delivery ----------------------------------------------------- */
-
-static void
-handoff_ids(struct queue *q, struct queue_msg *batch)
-{
-	struct queue_msg *m;
-	char (*nh)[QUEUE_ID_LEN + 1];
-	size_t cap;
-
-	pthread_mutex_lock(&q->mu);
-	if (!q->run_started)
-		goto out;
-	for (m = batch; m != NULL; m = m->next) {
-		if (m->err != MAILSEC_OK)
-			continue;
-		if (q->nhandoff == q->handoff_cap) {
-			cap = q->handoff_cap ? q->handoff_cap * 2 : 64;
-			nh = ms_reallocarray(q->handoff, cap, sizeof *nh);
-			if (nh == NULL)
-				break;	/* the next rescan finds them */
-			q->handoff = nh;
-			q->handoff_cap = cap;
-		}
-		memcpy(q->handoff[q->nhandoff++], m->id, QUEUE_ID_LEN + 1);
-	}
-	pthread_cond_signal(&q->run_cv);
-out:
-	pthread_mutex_unlock(&q->mu);
-}
-
-static mailsec_err
-local_cfg_set(struct queue_local_cfg *lc, const struct queue_local *cfg)
-{
-	char dom[MAILSEC_DOMAIN_MAX], hn[256];
-	const char *h;
-	size_t i, o = 0;
-
-	memset(lc, 0, sizeof *lc);
-	if (cfg->ndomains > 0 &&
-	    (lc->domains = ms_calloc(cfg->ndomains, sizeof *lc->domains)) ==
-	    NULL)
-		return MAILSEC_ENOMEM;
-	for (i = 0; i < cfg->ndomains; i++) {
-		if (mailsec_domain_normalize(cfg->domains[i],
-		    strlen(cfg->domains[i]), dom, sizeof dom, NULL, NULL) !=
-		    MAILSEC_OK)
-			return MAILSEC_EINVAL;
-		if ((lc->domains[lc->ndomains++] = ms_memdupz(dom,
-		    strlen(dom))) == NULL)
-			return MAILSEC_ENOMEM;
-	}
-	lc->rescan_secs = cfg->rescan_secs ? cfg->rescan_secs : 300;
-	/* Maildir: '/' and ':' in the host name are written \057, \072. */
-	if (cfg->hostname != NULL)
-		h = cfg->hostname;
-	else if (gethostname(hn, sizeof hn) == 0) {
-		hn[sizeof hn - 1] = '\0';
-		h = hn;
-	} else
-		h = "localhost";
-	for (i = 0; h[i] != '\0' && o + 5 < sizeof lc->host; i++) {
-		if (h[i] == '/' || h[i] == ':') {
-			memcpy(lc->host + o, h[i] == '/' ? "\\057" : "\\072",
-			    4);
-			o += 4;
-		} else if ((unsigned char)h[i] > 0x20 && h[i] != 0x7f) {
-			lc->host[o++] = h[i];
-		}
-	}
-	lc->host[o] = '\0';
-	return MAILSEC_OK;
-}
-
-static void
-local_cfg_free(struct queue_local_cfg *lc)
-{
-	size_t i;
-
-	for (i = 0; i < lc->ndomains; i++)
-		free(lc->domains[i]);
-	free(lc->domains);
-	memset(lc, 0, sizeof *lc);
-}
-
-/* Writes state/ID atomically: tmp/ID.state, fsync, rename, fsync. */
-static mailsec_err
-write_state(struct queue *q, const struct queue_entry *e)
-{
-	struct ms_buf b, v;
-	char name[QUEUE_ID_LEN + 8], line[64];
-	const struct queue_rcpt *r;
-	mailsec_err err;
-	size_t i;
-	int fd = -1;
-
-	ms_buf_init(&b, QF_STATE_MAX);
-	snprintf(line, sizeof line, "%u", e->attempts);
-	if ((err = ms_buf_appendz(&b, QF_STATE_MAGIC)) != MAILSEC_OK ||
-	    (err = env_putz(&b, "attempts", line)) != MAILSEC_OK)
-		return err;
-	snprintf(line, sizeof line, "%lld", (long long)e->next_attempt);
-	if ((err = env_putz(&b, "next", line)) != MAILSEC_OK)
-		return err;
-	for (i = 0; i < e->env.nrcpt; i++) {
-		r = &e->env.rcpt[i];
-		if (r->status == QUEUE_RCPT_PENDING)
-			continue;
-		/* "rcpt IDX STATUS REASON": the value escaped as a whole,
-		 * so its spaces are %20 on disk. */
-		ms_buf_init(&v, 4096);
-		if ((err = ms_buf_printf(&v, "%zu %s", i,
-		    queue_rcpt_status_name(r->status))) != MAILSEC_OK ||
-		    (r->reason != NULL &&
-		    (err = ms_buf_printf(&v, " %s", r->reason)) !=
-		    MAILSEC_OK)) {
-			ms_buf_free(&b);
-			return err;
-		}
-		err = env_put(&b, "rcpt", v.ptr, v.len);
-		ms_buf_free(&v);
-		if (err != MAILSEC_OK)
-			return err;
-	}
-	snprintf(name, sizeof name, "%s.state", e->id);
-	fd = openat(q->tmpfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0600);
-	err = MAILSEC_EIO;
-	if (fd < 0)
-		goto out;
-	if (write_all(fd, b.ptr, b.len) != 0 || fsync(fd) != 0)
-		goto out;
-	if (renameat(q->tmpfd, name, q->statefd, e->id) != 0)
-		goto out;
-	if (fsync(q->statefd) != 0)
-		goto out;
-	err = MAILSEC_OK;
-out:
-	if (fd >= 0)
-		close(fd);
-	if (err != MAILSEC_OK)
-		(void)unlinkat(q->tmpfd, name, 0);
-	ms_buf_free(&b);
-	return err;
-}
-
-static int
-open_mailroot(struct queue *q)
-{
-	int sfd;
-
-	if (q->mailfd >= 0)
-		return q->mailfd;
-	sfd = open(q->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (sfd < 0)
-		return -1;
-	q->mailfd = open_dir(sfd, "mail");
-	if (q->mailfd >= 0 && fsync(sfd) != 0) {
-		close(q->mailfd);
-		q->mailfd = -1;
-	}
-	close(sfd);
-	return q->mailfd;
-}
-
-/* Where rcpt goes: *local set with dom/user filled when it is local. */
-static const char *
-rcpt_route(const struct queue_local_cfg *lc, const char *addr, bool *local,
-    char *dom, char *user)
-{
-	const char *at = strrchr(addr, '@');
-	size_t i;
-
-	*local = false;
-	if (at == NULL) {
-		/* RFC 5321 4.5.1: "Postmaster" with no domain. */
-		if (!ms_ascii_eqz(addr, strlen(addr), "postmaster") ||
-		    lc->ndomains == 0)
-			return "invalid address";
-		memcpy(dom, lc->domains[0], strlen(lc->domains[0]) + 1);
-		memcpy(user, "postmaster", sizeof "postmaster");
-		*local = true;
-		return NULL;
-	}
-	if (mailsec_domain_normalize(at + 1, strlen(at + 1), dom,
-	    MAILSEC_DOMAIN_MAX, NULL, NULL) != MAILSEC_OK)
-		return "invalid domain";
-	for (i = 0; i < lc->ndomains; i++)
-		if (strcmp(lc->domains[i], dom) == 0)
-			break;
-	if (i == lc->ndomains)
-		return NULL;	/* not local */
-	if (maildir_user(addr, (size_t)(at - addr), user) != MAILSEC_OK)
-		return "invalid mailbox name";
-	*local = true;
-	return NULL;
-}
-
-static int64_t
-backoff(unsigned attempts)
-{
-	int64_t d = QF_BACKOFF_MIN;
-
-	while (attempts-- > 1 && d < QF_BACKOFF_MAX)
-		d *= 2;
-	return d < QF_BACKOFF_MAX ? d : QF_BACKOFF_MAX;
-}
-
-/*
- * Delivers one queued message under an exclusive lock on its file.
- * careful: it may have been (partly) delivered before a crash.
- */
-static mailsec_err
-deliver_one(struct queue *q, const struct queue_local_cfg *lc,
-    const char *id, bool careful, bool force, struct queue_run_stats *st)
-{
-	struct queue_entry e;
-	struct qf_info in;
-	struct maildir_src src;
-	struct mailsec_diag diag;
-	struct ms_buf prefix;
-	struct stat sb;
-	char *env = NULL, *state = NULL;
-	char dom[MAILSEC_DOMAIN_MAX], user[MAILDIR_USER_MAX + 1];
-	char name[512];
-	const char *why;
-	size_t statelen, i, j, left;
-	bool local, already, *islocal = NULL;
-	int fd, rootfd;
-	mailsec_err err = MAILSEC_OK;
-	struct queue_rcpt *r;
-
-	memset(&e, 0, sizeof e);
-	ms_buf_init(&prefix, QUEUE_ENV_MAX + 1024);
-	fd = openat(q->incfd, id, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? MAILSEC_OK : MAILSEC_EIO;
-	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-		if (errno == EWOULDBLOCK)
-			st->busy++;
-		goto out;
-	}
-	/* Finished by another runner between our open and our lock? */
-	if (fstat(fd, &sb) != 0 || sb.st_nlink == 0)
-		goto out;
-	err = MAILSEC_ESYNTAX;
-	if (qf_trailer(fd, &in) != QF_OK)
-		goto out;
-	if ((err = read_env(fd, &in, &env)) != MAILSEC_OK ||
-	    (err = read_state(q, id, &state, &statelen)) != MAILSEC_OK)
-		goto out;
-	if (statelen > 0)
-		careful = true;
-	if ((err = queue_entry_parse(&e, id, in.msg_len, env,
-	    (size_t)in.env_len, state, statelen, NULL)) != MAILSEC_OK)
-		goto out;
-	if (!force && e.next_attempt > now_secs())
-		goto out;
-	st->messages++;
-	err = MAILSEC_ENOMEM;
-	if ((islocal = ms_calloc(e.env.nrcpt, sizeof *islocal)) == NULL)
-		goto out;
-	if (ms_buf_printf(&prefix, "Return-Path: <%s>\r\n",
-	    e.env.mail_from) != MAILSEC_OK ||
-	    (e.env.headers_len > 0 && ms_buf_append(&prefix, e.env.headers,
-	    e.env.headers_len) != MAILSEC_OK))
-		goto out;
-	for (i = 0; i < e.env.nrcpt; i++) {
-		r = &e.rcpts[i];
-		if (r->status == QUEUE_RCPT_DONE ||
-		    r->status == QUEUE_RCPT_FAILED)
-			continue;
-		why = rcpt_route(lc, r->addr, &local, dom, user);
-		islocal[i] = local;
-		if (why != NULL) {
-			r->status = QUEUE_RCPT_FAILED;
-			r->reason = why;
-			st->failed++;
-		}
-	}
-	for (i = 0; i < e.env.nrcpt; i++) {
-		r = &e.rcpts[i];
-		if (r->status == QUEUE_RCPT_DONE ||
-		    r->status == QUEUE_RCPT_FAILED)
-			continue;
-		if (!islocal[i]) {
-			r->status = QUEUE_RCPT_DEFERRED;
-			r->reason = "no relay yet";
-			st->deferred++;
-			continue;
-		}
-		(void)rcpt_route(lc, r->addr, &local, dom, user);
-		snprintf(name, sizeof name, "%lld.Q%sR%zu.%s",
-		    (long long)e.env.received, id, i, lc->host);
-		src.prefix = prefix.ptr;
-		src.prefix_len = prefix.len;
-		src.fd = fd;
-		src.off = (off_t)QF_MAGIC_LEN;
-		src.len = in.msg_len;
-		memset(&diag, 0, sizeof diag);
-		rootfd = open_mailroot(q);
-		if (rootfd < 0 || maildir_deliver(rootfd, dom, user, name,
-		    &src, careful, &already, &diag) != MAILSEC_OK) {
-			r->status = QUEUE_RCPT_DEFERRED;
-			r->reason = "maildir write failed";
-			st->deferred++;
-			continue;
-		}
-		r->status = QUEUE_RCPT_DONE;
-		r->reason = NULL;
-		st->delivered++;
-		/* A crash before the next local delivery must not repeat
-		 * this one: record it first. */
-		for (j = i + 1, left = 0; j < e.env.nrcpt; j++)
-			if (islocal[j] && e.rcpts[j].status !=
-			    QUEUE_RCPT_DONE && e.rcpts[j].status !=
-			    QUEUE_RCPT_FAILED)
-				left++;
-		if (left > 0 && (err = write_state(q, &e)) != MAILSEC_OK)
-			goto out;
-	}
-	for (i = 0; i < e.env.nrcpt; i++)
-		if (e.rcpts[i].status != QUEUE_RCPT_DONE &&
-		    e.rcpts[i].status != QUEUE_RCPT_FAILED)
-			break;
-	err = MAILSEC_OK;
-	if (i == e.env.nrcpt) {
-		/* All done. (Failed ones would get a DSN: the relay issue.) */
-		if (unlinkat(q->incfd, id, 0) != 0)
-			err = MAILSEC_EIO;
-		(void)unlinkat(q->statefd, id, 0);
-		st->removed++;
-	} else {
-		e.attempts++;
-		e.next_attempt = now_secs() + backoff(e.attempts);
-		err = write_state(q, &e);
-	}
-out:
-	free(islocal);
-	ms_buf_free(&prefix);
-	queue_entry_cleanup(&e);
-	free(env);
-	free(state);
-	close(fd);
-	return err;
-}
-
-static mailsec_err
-run_pass(struct queue *q, const struct queue_local_cfg *lc, bool force,
-    struct queue_run_stats *st)
-{
-	char (*ids)[QUEUE_ID_LEN + 1] = NULL;
-	struct stat sb;
-	size_t n, i;
-	int64_t now = now_secs();
-	mailsec_err err, first = MAILSEC_OK;
-
-	if ((err = scan_ids(q->incfd, &ids, &n)) != MAILSEC_OK)
-		return err;
-	for (i = 0; i < n; i++) {
-		/* Fresh files belong to the handoff of the process that
-		 * committed them, unless the pass is forced. */
-		if (!force && fstatat(q->incfd, ids[i], &sb, 0) == 0 &&
-		    sb.st_mtime > now - QF_FRESH_SECS &&
-		    faccessat(q->statefd, ids[i], F_OK, 0) != 0)
-			continue;
-		err = deliver_one(q, lc, ids[i], true, force, st);
-		if (err != MAILSEC_OK && first == MAILSEC_OK)
-			first = err;
-	}
-	free(ids);
-	return first;
-}
-
-mailsec_err
-queue_run(struct queue *q, const struct queue_local *cfg, bool force,
-    struct queue_run_stats *st)
-{
-	struct queue_local_cfg lc;
-	mailsec_err err;
-
-	memset(st, 0, sizeof *st);
-	pthread_mutex_lock(&q->deliver_mu);
-	if (cfg != NULL) {
-		if ((err = local_cfg_set(&lc, cfg)) == MAILSEC_OK)
-			err = run_pass(q, &lc, force, st);
-		local_cfg_free(&lc);
-	} else if (q->local_set) {
-		err = run_pass(q, &q->local, force, st);
-	} else {
-		err = MAILSEC_ESTATE;
-	}
-	pthread_mutex_unlock(&q->deliver_mu);
-	return err;
-}
-
-static void *
-runner_main(void *arg)
-{
-	struct queue *q = arg;
-	struct queue_run_stats st;
-	char (*ids)[QUEUE_ID_LEN + 1];
-	struct timespec until;
-	size_t n, i;
-	int64_t next_scan = 0;
-	bool scan, force;
-
-	pthread_mutex_lock(&q->mu);
-	for (;;) {
-		clock_gettime(CLOCK_REALTIME, &until);
-		while (!q->run_stop && q->nhandoff == 0 && !q->run_flush &&
-		    until.tv_sec < next_scan) {
-			until.tv_sec = next_scan;
-			until.tv_nsec = 0;
-			(void)pthread_cond_timedwait(&q->run_cv, &q->mu,
-			    &until);
-			clock_gettime(CLOCK_REALTIME, &until);
-		}
-		if (q->run_stop)
-			break;
-		ids = q->handoff;
-		n = q->nhandoff;
-		q->handoff = NULL;
-		q->nhandoff = q->handoff_cap = 0;
-		force = q->run_flush;
-		q->run_flush = false;
-		scan = force || until.tv_sec >= next_scan;
-		pthread_mutex_unlock(&q->mu);
-
-		memset(&st, 0, sizeof st);
-		pthread_mutex_lock(&q->deliver_mu);
-		for (i = 0; i < n; i++)
-			(void)deliver_one(q, &q->local, ids[i], false, true,
-			    &st);
-		if (scan) {
-			/* The first pass (after recovery) takes them all. */
-			(void)run_pass(q, &q->local, force || next_scan == 0,
-			    &st);
-			next_scan = now_secs() + q->local.rescan_secs;
-		}
-		pthread_mutex_unlock(&q->deliver_mu);
-		free(ids);
-		pthread_mutex_lock(&q->mu);
-	}
-	pthread_mutex_unlock(&q->mu);
-	return NULL;
-}
-
-mailsec_err
-queue_runner_start(struct queue *q, const struct queue_local *cfg)
-{
-	mailsec_err err;
-
-	if (q->run_started)
-		return MAILSEC_ESTATE;
-	if ((err = local_cfg_set(&q->local, cfg)) != MAILSEC_OK) {
-		local_cfg_free(&q->local);
-		return err;
-	}
-	q->local_set = true;
-	pthread_mutex_lock(&q->mu);
-	q->run_started = true;
-	pthread_mutex_unlock(&q->mu);
-	if (pthread_create(&q->run_thr, NULL, runner_main, q) != 0) {
-		pthread_mutex_lock(&q->mu);
-		q->run_started = false;
-		pthread_mutex_unlock(&q->mu);
-		return MAILSEC_EIO;
-	}
-	return MAILSEC_OK;
-}
-
-static void
-runner_stop(struct queue *q)
-{
-	if (!q->run_started)
-		return;
-	pthread_mutex_lock(&q->mu);
-	q->run_stop = true;
-	pthread_cond_broadcast(&q->run_cv);
-	pthread_mutex_unlock(&q->mu);
-	pthread_join(q->run_thr, NULL);
-	q->run_started = false;
-	local_cfg_free(&q->local);
-	q->local_set = false;
-}
-
-void
-queue_flush(struct queue *q)
-{
-	pthread_mutex_lock(&q->mu);
-	q->run_flush = true;
-	pthread_cond_broadcast(&q->run_cv);
-	pthread_mutex_unlock(&q->mu);
 }

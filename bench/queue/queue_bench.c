@@ -13,18 +13,16 @@
  * measure) is emptied of queued messages between runs.
  */
 #define _GNU_SOURCE
-#include <dirent.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 
 #include "queue.h"
+#include "testdir.h"
 
 #define CHUNK 4096
 #define MAX_LAT 2000000
@@ -125,22 +123,13 @@ cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static int
-rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
 static void
 clean(const char *dir)
 {
 	char p[4096];
 
 	snprintf(p, sizeof p, "%s/queue", dir);
-	nftw(p, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	(void)testdir_remove(p);	/* absent the first time */
 }
 
 static int

@@ -19,7 +19,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <pthread.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -32,6 +31,7 @@
 #include "control.h"
 #include "maildir.h"
 #include "queue.h"
+#include "testdir.h"
 
 #define S(lit) (lit), (sizeof(lit) - 1)
 
@@ -54,23 +54,12 @@ struct fixture {
 };
 
 static int
-rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
-static int
 setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof *f);
 
-	if (f == NULL)
-		return -1;
-	snprintf(f->dir, sizeof f->dir, "/tmp/msq-test-XXXXXX");
-	if (mkdtemp(f->dir) == NULL)
+	if (f == NULL ||
+	    testdir_new(f->dir, sizeof f->dir, "/tmp/msq-test-XXXXXX") != 0)
 		return -1;
 	f->base = event_base_new();
 	if (f->base == NULL)
@@ -88,7 +77,7 @@ teardown(void **state)
 
 	queue_close(f->q);
 	event_base_free(f->base);
-	nftw(f->dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	(void)testdir_remove(f->dir);
 	free(f);
 	return 0;
 }
@@ -336,6 +325,7 @@ test_commit_and_list(void **state)
 	struct queue_entry *e, one;
 	char id[QUEUE_ID_LEN + 1], *hdr;
 	size_t n, hlen;
+	int64_t received;
 
 	commit_one(f, rcpts3, 3, id);
 	assert_int_equal(queue_list(f->q, &e, &n), MAILSEC_OK);
@@ -358,7 +348,10 @@ test_commit_and_list(void **state)
 	assert_string_equal(e[0].env.rcpt[1].orcpt, "rfc822;alice@localhost");
 	assert_null(e[0].env.rcpt[2].notify);
 	assert_int_equal(e[0].env.rcpt[2].status, QUEUE_RCPT_PENDING);
+	assert_int_equal(e[0].env.size, sizeof(msg_text) - 1);
+	assert_string_equal(e[0].env.helo, "mx.example.org");
 	assert_true(e[0].env.received > 0);
+	received = e[0].env.received;
 	assert_false(e[0].active);
 	queue_entries_free(e, n);
 
@@ -375,11 +368,30 @@ test_commit_and_list(void **state)
 	{
 		size_t len;
 		char *data = slurp(fpath(f, "queue/incoming/%s", id), &len);
+		char env[1024];
+		int elen;
 
 		assert_non_null(data);
 		assert_memory_equal(data, "mailsec-queue 1\n", 16);
 		assert_memory_equal(data + 16, msg_text, sizeof(msg_text) - 1);
 		assert_memory_equal(data + len - 114, "trailer ", 8);
+		/* The envelope block, byte for byte: keys in the order of
+		 * docs/queue.md, values escaped. */
+		elen = snprintf(env, sizeof env, "received %lld\n"
+		    "mail-from alice@example.org\nsize %zu\nbody 8BITMIME\n"
+		    "smtputf8 1\nret HDRS\nenvid env%%201%%25\n"
+		    "client-ip 192.0.2.1\nhelo mx.example.org\n"
+		    "tls TLSv1.3%%20TLS_AES_256_GCM_SHA384\n"
+		    "headers Authentication-Results:%%20mx.localhost;"
+		    "%%20spf=pass%%0D%%0A\n"
+		    "rcpt postmaster@localhost\nnotify SUCCESS,FAILURE\n"
+		    "rcpt Alice@LocalHost\norcpt rfc822;alice@localhost\n"
+		    "rcpt bob@example.net\n", (long long)received,
+		    sizeof(msg_text) - 1);
+		assert_int_equal(len, 16 + sizeof(msg_text) - 1 +
+		    (size_t)elen + 114);
+		assert_memory_equal(data + 16 + sizeof(msg_text) - 1, env,
+		    (size_t)elen);
 		free(data);
 	}
 }
@@ -398,6 +410,8 @@ test_envelope_escaping(void **state)
 	size_t hlen;
 
 	env.mail_from = "";
+	env.size = 0;		/* absent */
+	env.smtputf8 = false;	/* absent */
 	env.helo = "a b\tc%d";
 	env.headers = hdrs;
 	env.headers_len = sizeof(hdrs) - 1;
@@ -411,6 +425,9 @@ test_envelope_escaping(void **state)
 	assert_int_equal(queue_show(f->q, d.id, &one, &hdr, &hlen),
 	    MAILSEC_OK);
 	assert_string_equal(one.env.mail_from, "");
+	assert_int_equal(one.env.size, 0);
+	assert_false(one.env.smtputf8);
+	assert_null(one.env.auth_user);
 	assert_string_equal(one.env.helo, "a b\tc%d");
 	assert_int_equal(one.env.headers_len, sizeof(hdrs) - 1);
 	assert_memory_equal(one.env.headers, hdrs, sizeof(hdrs) - 1);
