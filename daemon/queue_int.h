@@ -152,7 +152,9 @@ struct qf_texts {
 	bool active;		/* a runner holds it */
 };
 
-/* Fills t (qf_texts_free() it, also after an error). */
+/* Fills t; the caller frees it with qf_texts_free(). On an error t is
+ * left empty. Errors: those of qf_open(), MAILSEC_ESYNTAX (not a
+ * complete queue file), ENOMEM, EIO, ELIMIT (state file too big). */
 mailsec_err qf_texts_read(struct queue *q, const char *id,
     struct qf_texts *t);
 void qf_texts_free(struct qf_texts *t);
