@@ -30,7 +30,7 @@ check_entry(const char *p, size_t len)
 	size_t i;
 
 	memset(&e, 0, sizeof(e));
-	err = queue_entry_parse(&e, "0123456789ABCDEF", (uint64_t)len, p,
+	err = queue_entry_parse(&e, "0123456789abcdef", (uint64_t)len, p,
 	    envlen, state, statelen, &diag);
 	if (err == MAILSEC_OK) {
 		/* a parsed envelope has what the format requires */
