@@ -50,6 +50,22 @@ bool ms_ascii_eq(const char *a, size_t alen, const char *b, size_t blen);
 /* Same, b a NUL-terminated literal. */
 bool ms_ascii_eqz(const char *a, size_t alen, const char *lit);
 
+/* atext of RFC 5322 3.2.3, ASCII part. */
+static inline bool ms_isatext(int c)
+{
+	if (ms_isalnum(c))
+		return true;
+	switch (c) {
+	case '!': case '#': case '$': case '%': case '&': case '\'':
+	case '*': case '+': case '-': case '/': case '=': case '?':
+	case '^': case '_': case '`': case '{': case '|': case '}':
+	case '~':
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* ---- checked arithmetic ------------------------------------------------ */
 
 /* Each stores the result and returns true, or returns false on overflow. */
@@ -96,6 +112,20 @@ char *ms_memdupz(const char *p, size_t len);
 void *ms_calloc(size_t n, size_t size);
 /* realloc of an array; NULL (old kept) on overflow or ENOMEM. */
 void *ms_reallocarray(void *p, size_t n, size_t size);
+
+/* ---- base64 ------------------------------------------------------------ */
+
+/* Modes of ms_base64_decode(). */
+#define MS_B64_STRICT	0	/* RFC 4648 4: whole groups, '=' only at the
+				 * end, no white space, unused bits zero */
+#define MS_B64_FWS	1	/* CR, LF, SP, TAB skipped, padding optional
+				 * (at most two '=', only at the end) */
+
+/* Decodes base64 into out (outsz bytes). Returns the decoded length, or
+ * (size_t)-1 when the input is not base64 in that mode or out is too
+ * small. */
+size_t ms_base64_decode(const char *p, size_t len, unsigned mode,
+    unsigned char *out, size_t outsz);
 
 /* ---- diagnostics ------------------------------------------------------- */
 

@@ -45,13 +45,6 @@ mailsec_smtp_verb_name(enum mailsec_smtp_verb v)
 	return verb_names[v];
 }
 
-bool
-ms_smtp_isatext(int c)
-{
-	return ms_isalnum(c) || (c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~",
-	    c) != NULL);
-}
-
 /* Fills the reply and the diag; returns err. */
 static mailsec_err MS_PRINTF(7, 8)
 cmd_fail(struct mailsec_smtp_reply *r, struct mailsec_diag *diag,
@@ -330,7 +323,7 @@ path_parse(const char *p, size_t len, bool allow_null, bool allow_pm,
 		while (i < len) {
 			unsigned char c = (unsigned char)p[i];
 
-			if (ms_smtp_isatext(c)) {
+			if (ms_isatext(c)) {
 				k = 1;
 			} else if (c == '.' && dot_ok && i + 1 < len &&
 			    p[i + 1] != '.' && p[i + 1] != '@' &&
@@ -615,7 +608,7 @@ param_value(struct mailsec_smtp_cmd *cmd, enum param_id id, const char *v,
 		if (tl == 0 || tl >= sizeof pp->orcpt_type)
 			goto bad;
 		for (i = 0; i < tl; i++)
-			if (!ms_smtp_isatext((unsigned char)v[i]))
+			if (!ms_isatext((unsigned char)v[i]))
 				goto bad;
 		memcpy(pp->orcpt_type, v, tl);
 		pp->orcpt_type[tl] = '\0';

@@ -24,64 +24,6 @@ enum {
 static const char chal_user[] = "VXNlcm5hbWU6";	/* "Username:" */
 static const char chal_pass[] = "UGFzc3dvcmQ6";	/* "Password:" */
 
-static int
-b64_val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-/*
- * Strict base64 (RFC 4648 4, as RFC 4954 4 requires): groups of four,
- * '=' padding only in the last group, no whitespace, unused bits zero.
- * Returns the decoded length or (size_t)-1.
- */
-size_t
-ms_smtp_b64_decode_strict(const char *p, size_t len, unsigned char *out,
-    size_t outsz)
-{
-	size_t i, n = 0, pad = 0;
-	int v[4], k;
-	uint32_t acc;
-
-	if (len % 4 != 0)
-		return (size_t)-1;
-	for (i = 0; i < len; i += 4) {
-		for (k = 0; k < 4; k++) {
-			unsigned char c = (unsigned char)p[i + (size_t)k];
-
-			if (c == '=' && i + 4 == len && k >= 2) {
-				v[k] = 0;
-				pad++;
-			} else if (pad > 0 || (v[k] = b64_val(c)) < 0) {
-				return (size_t)-1;
-			}
-		}
-		acc = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 |
-		    (uint32_t)v[2] << 6 | (uint32_t)v[3];
-		if ((pad == 1 && (acc & 0xff) != 0) ||
-		    (pad == 2 && (acc & 0xffff) != 0))
-			return (size_t)-1;
-		if (n + 3 - pad > outsz)
-			return (size_t)-1;
-		out[n++] = (unsigned char)(acc >> 16);
-		if (pad < 2)
-			out[n++] = (unsigned char)(acc >> 8);
-		if (pad < 1)
-			out[n++] = (unsigned char)acc;
-	}
-	return n;
-}
-
 /* 1*SAFE of RFC 4616 (UTF-8, no NUL), within the length limit. */
 static bool
 valid_field(const unsigned char *p, size_t n, bool may_be_empty)
@@ -132,7 +74,7 @@ mailsec_smtp_sasl_plain_decode(const char *b64, size_t len,
 		    "Authentication Exchange line is too long");
 		return MAILSEC_ELIMIT;
 	}
-	n = ms_smtp_b64_decode_strict(b64, len, buf, sizeof buf);
+	n = ms_base64_decode(b64, len, MS_B64_STRICT, buf, sizeof buf);
 	if (n == (size_t)-1) {
 		mailsec_smtp_reply_set(r, 501, "5.5.2",
 		    "Invalid base64 data");
@@ -176,7 +118,7 @@ login_field(struct mailsec_smtp_sasl *s, const char *p, size_t n, char *dst,
 	size_t m;
 
 	m = n > (sizeof buf + 2) / 3 * 4 ? (size_t)-1 :
-	    ms_smtp_b64_decode_strict(p, n, buf, sizeof buf);
+	    ms_base64_decode(p, n, MS_B64_STRICT, buf, sizeof buf);
 	if (m == (size_t)-1) {
 		mailsec_smtp_reply_set(r, 501, "5.5.2",
 		    "Invalid base64 data");

@@ -155,27 +155,55 @@ test_plain_limits(void **state)
 	assert_string_equal(r.status, "5.5.6");
 }
 
+struct b64_case {
+	const char *in;
+	unsigned mode;
+	size_t outsz;
+	size_t want;		/* decoded length or (size_t)-1 */
+	const char *out;	/* decoded bytes, when want is a length */
+};
+
+static const struct b64_case b64_cases[] = {
+	/* strict (RFC 4648 4, RFC 4954 4) */
+	{ "TWFu", MS_B64_STRICT, 8, 3, "Man" },
+	{ "TWE=", MS_B64_STRICT, 8, 2, "Ma" },
+	{ "TQ==", MS_B64_STRICT, 8, 1, "M" },
+	{ "", MS_B64_STRICT, 8, 0, "" },
+	{ "TQ=", MS_B64_STRICT, 8, (size_t)-1, NULL },
+	{ "T===", MS_B64_STRICT, 8, (size_t)-1, NULL },
+	{ "TR==", MS_B64_STRICT, 8, (size_t)-1, NULL },
+	{ "TQ==TQ==", MS_B64_STRICT, 8, (size_t)-1, NULL },
+	{ "TWFuTWFu", MS_B64_STRICT, 5, (size_t)-1, NULL },
+	{ "TW Fu", MS_B64_STRICT, 8, (size_t)-1, NULL },
+	{ "TWF\r\n", MS_B64_STRICT, 8, (size_t)-1, NULL },
+	/* with FWS (DKIM tag values) */
+	{ "aGVsbG8=", MS_B64_FWS, 8, 5, "hello" },
+	{ "aGVs\r\n bG8", MS_B64_FWS, 8, 5, "hello" },
+	{ "TR==", MS_B64_FWS, 8, 1, "M" },
+	{ "QUJD REVG", MS_B64_FWS, 8, 6, "ABCDEF" },
+	{ "aGVsbG8=x", MS_B64_FWS, 8, (size_t)-1, NULL },
+	{ "a", MS_B64_FWS, 8, (size_t)-1, NULL },
+	{ "a*==", MS_B64_FWS, 8, (size_t)-1, NULL },
+	{ "AAAAAA===", MS_B64_FWS, 8, (size_t)-1, NULL },
+	{ "aGVsbG8=", MS_B64_FWS, 4, (size_t)-1, NULL },
+};
+
 static void
-test_b64_strict(void **state)
+test_b64_decode(void **state)
 {
 	unsigned char out[8];
+	size_t i;
 
 	(void)state;
-	assert_int_equal(ms_smtp_b64_decode_strict(LIT("TWFu"), out, 8), 3);
-	assert_memory_equal(out, "Man", 3);
-	assert_int_equal(ms_smtp_b64_decode_strict(LIT("TWE="), out, 8), 2);
-	assert_int_equal(ms_smtp_b64_decode_strict(LIT("TQ=="), out, 8), 1);
-	assert_int_equal(ms_smtp_b64_decode_strict(LIT(""), out, 8), 0);
-	assert_int_equal(ms_smtp_b64_decode_strict(LIT("TQ="), out, 8),
-	    (size_t)-1);
-	assert_int_equal(ms_smtp_b64_decode_strict(LIT("T==="), out, 8),
-	    (size_t)-1);
-	assert_int_equal(ms_smtp_b64_decode_strict(LIT("TR=="), out, 8),
-	    (size_t)-1);
-	assert_int_equal(ms_smtp_b64_decode_strict(LIT("TQ==TQ=="), out, 8),
-	    (size_t)-1);
-	assert_int_equal(ms_smtp_b64_decode_strict(LIT("TWFuTWFu"), out, 5),
-	    (size_t)-1);
+	for (i = 0; i < sizeof b64_cases / sizeof b64_cases[0]; i++) {
+		const struct b64_case *t = &b64_cases[i];
+
+		print_message("base64 %zu: %s\n", i, t->in);
+		assert_int_equal(ms_base64_decode(t->in, strlen(t->in),
+		    t->mode, out, t->outsz), t->want);
+		if (t->out != NULL)
+			assert_memory_equal(out, t->out, t->want);
+	}
 }
 
 static void
@@ -285,7 +313,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_plain_decode),
 		cmocka_unit_test(test_plain_limits),
-		cmocka_unit_test(test_b64_strict),
+		cmocka_unit_test(test_b64_decode),
 		cmocka_unit_test(test_plain_exchange),
 		cmocka_unit_test(test_login_exchange),
 	};
