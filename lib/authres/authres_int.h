@@ -34,28 +34,12 @@ ms_ar_tokenc(int c)
 	return c > 0x20 && c < 0x7f && !ms_ar_tspecial(c);
 }
 
-/* atext of RFC 5322 3.2.3. */
-static inline bool
-ms_ar_atext(int c)
-{
-	if (ms_isalnum(c))
-		return true;
-	switch (c) {
-	case '!': case '#': case '$': case '%': case '&': case '\'':
-	case '*': case '+': case '-': case '/': case '=': case '?':
-	case '^': case '_': case '`': case '{': case '|': case '}':
-	case '~':
-		return true;
-	}
-	return false;
-}
-
 /* What an unquoted value may hold in the lenient parser: token, atext,
  * '@' and '.' (so "Qgi/FoC0", "user@example.org", "1.2.3.4"). */
 static inline bool
 ms_ar_ptext(int c)
 {
-	return ms_ar_tokenc(c) || ms_ar_atext(c) || c == '@' || c == '.';
+	return ms_ar_tokenc(c) || ms_isatext(c) || c == '@' || c == '.';
 }
 
 /* qtext of RFC 5322 3.2.4 (ASCII part). */

@@ -148,21 +148,26 @@ is_text(const char *s)
 	return true;
 }
 
-/* Appends s (n bytes) as a quoted-string; bad bytes become '?' when
- * sanitize, else the caller checked them. */
+/*
+ * Appends s (n bytes) with a backslash before each byte of esc; bad bytes
+ * become '?' (when sanitize, else the caller checked them). With split,
+ * each space starts a new unit instead, so a long text can fold there.
+ */
 static mailsec_err
-put_quoted(struct ar_gen *g, const char *s, size_t n)
+put_escaped(struct ar_gen *g, const char *s, size_t n, const char *esc,
+    bool split)
 {
 	mailsec_err err;
 	size_t i, k;
 
-	if ((err = put(g, "\"", 1)) != MAILSEC_OK)
-		return err;
 	for (i = 0; i < n; i += k) {
-		if ((k = text_char(s + i, n - i)) == 0) {
+		if (split && s[i] == ' ') {
+			k = 1;
+			err = new_unit(g, AR_SEP_KEEP);
+		} else if ((k = text_char(s + i, n - i)) == 0) {
 			k = 1;
 			err = put(g, "?", 1);
-		} else if (s[i] == '"' || s[i] == '\\') {
+		} else if (strchr(esc, s[i]) != NULL) {
 			if ((err = put(g, "\\", 1)) == MAILSEC_OK)
 				err = put(g, s + i, 1);
 		} else
@@ -170,6 +175,18 @@ put_quoted(struct ar_gen *g, const char *s, size_t n)
 		if (err != MAILSEC_OK)
 			return err;
 	}
+	return MAILSEC_OK;
+}
+
+/* Appends s (n bytes) as a quoted-string. */
+static mailsec_err
+put_quoted(struct ar_gen *g, const char *s, size_t n)
+{
+	mailsec_err err;
+
+	if ((err = put(g, "\"", 1)) != MAILSEC_OK ||
+	    (err = put_escaped(g, s, n, "\"\\", false)) != MAILSEC_OK)
+		return err;
 	return put(g, "\"", 1);
 }
 
@@ -188,27 +205,12 @@ put_value(struct ar_gen *g, const char *s, size_t n, bool addr)
 static mailsec_err
 put_comment(struct ar_gen *g, const char *s)
 {
-	size_t i, k, n = strlen(s);
 	mailsec_err err;
 
 	if ((err = new_unit(g, AR_SEP_SPACE)) != MAILSEC_OK ||
-	    (err = put(g, "(", 1)) != MAILSEC_OK)
+	    (err = put(g, "(", 1)) != MAILSEC_OK ||
+	    (err = put_escaped(g, s, strlen(s), "()\\", true)) != MAILSEC_OK)
 		return err;
-	for (i = 0; i < n; i += k) {
-		if (s[i] == ' ') {
-			k = 1;
-			err = new_unit(g, AR_SEP_KEEP);
-		} else if ((k = text_char(s + i, n - i)) == 0) {
-			k = 1;
-			err = put(g, "?", 1);
-		} else if (s[i] == '(' || s[i] == ')' || s[i] == '\\') {
-			if ((err = put(g, "\\", 1)) == MAILSEC_OK)
-				err = put(g, s + i, 1);
-		} else
-			err = put(g, s + i, k);
-		if (err != MAILSEC_OK)
-			return err;
-	}
 	return put(g, ")", 1);
 }
 

@@ -73,7 +73,7 @@ ms_ar_is_dot_atom(const char *p, size_t n)
 		if (p[i] == '.') {
 			if (p[i + 1] == '.')
 				return false;
-		} else if (!ms_ar_atext((unsigned char)p[i]))
+		} else if (!ms_isatext((unsigned char)p[i]))
 			return false;
 	}
 	return true;

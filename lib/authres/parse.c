@@ -537,11 +537,14 @@ is_no_result(const struct ar_parser *s0)
 	return peek(&s) != '=' && peek(&s) != '/';
 }
 
-/* Sets up s over (p, len): a final CRLF (or LF) is not part of it. */
-static void
+/* Sets up s over (p, len): a final CRLF (or LF) is not part of it. A
+ * NULL p is the empty field; a field over the limit is refused. */
+static mailsec_err
 parser_init(struct ar_parser *s, const char *p, size_t len, unsigned flags,
     struct mailsec_diag *diag)
 {
+	if (p == NULL)
+		p = "";
 	s->base = s->p = p;
 	s->end = p + len;
 	if (len >= 2 && p[len - 2] == '\r' && p[len - 1] == '\n')
@@ -550,6 +553,10 @@ parser_init(struct ar_parser *s, const char *p, size_t len, unsigned flags,
 		s->end -= 1;
 	s->flags = flags;
 	s->diag = diag;
+	if (len > MAILSEC_AUTHRES_MAX_LEN)
+		return perr(s, p + MAILSEC_AUTHRES_MAX_LEN, MAILSEC_ELIMIT,
+		    "field longer than %d octets", MAILSEC_AUTHRES_MAX_LEN);
+	return MAILSEC_OK;
 }
 
 /* [CFWS] ["i" [CFWS] "=" [CFWS] 1*DIGIT [CFWS] ";"] [CFWS] authserv-id */
@@ -609,12 +616,8 @@ mailsec_authres_parse(const char *p, size_t len, unsigned flags,
 	if (out == NULL || (p == NULL && len > 0))
 		return MAILSEC_EINVAL;
 	*out = NULL;
-	if (p == NULL)
-		p = "";
-	parser_init(&s, p, len, flags, diag);
-	if (len > MAILSEC_AUTHRES_MAX_LEN)
-		return perr(&s, p + MAILSEC_AUTHRES_MAX_LEN, MAILSEC_ELIMIT,
-		    "field longer than %d octets", MAILSEC_AUTHRES_MAX_LEN);
+	if ((err = parser_init(&s, p, len, flags, diag)) != MAILSEC_OK)
+		return err;
 	if ((ar = ms_calloc(1, sizeof *ar)) == NULL)
 		return MAILSEC_ENOMEM;
 	if ((err = parse_head(&s, &ar->instance, &ar->authserv_id)) !=
@@ -694,12 +697,8 @@ mailsec_authres_authserv_id(const char *p, size_t len, unsigned flags,
 	if (out == NULL || (p == NULL && len > 0))
 		return MAILSEC_EINVAL;
 	*out = NULL;
-	if (p == NULL)
-		p = "";
-	parser_init(&s, p, len, flags, diag);
-	if (len > MAILSEC_AUTHRES_MAX_LEN)
-		return perr(&s, p + MAILSEC_AUTHRES_MAX_LEN, MAILSEC_ELIMIT,
-		    "field longer than %d octets", MAILSEC_AUTHRES_MAX_LEN);
+	if ((err = parser_init(&s, p, len, flags, diag)) != MAILSEC_OK)
+		return err;
 	if ((err = parse_head(&s, &instance, &id)) != MAILSEC_OK) {
 		free(id);
 		return err;
