@@ -1,14 +1,17 @@
 /*
  * cli/cmd_check.c - `mailsec check`: what a receiving MTA would decide for
  * one message: SPF (RFC 7208) for the client address and MAIL FROM (or
- * HELO), every DKIM signature (RFC 6376), DMARC (RFC 9989, or RFC 7489
- * with --rfc7489), and the Authentication-Results field (RFC 8601) that
- * records them, with a readable verdict and its reasons.
+ * HELO), every DKIM signature (RFC 6376), the ARC chain (RFC 8617), DMARC
+ * (RFC 9989, or RFC 7489 with --rfc7489; a chain sealed by a domain given
+ * with --trusted-arc can override a DMARC fail), and the
+ * Authentication-Results field (RFC 8601) that records them, with a
+ * readable verdict and its reasons.
  */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <mailsec/arc.h>
 #include <mailsec/authres.h>
 #include <mailsec/dmarc.h>
 
@@ -18,6 +21,8 @@ int cmd_check(int argc, char **argv);
 
 /* header.b prefix reported (RFC 6008 4; OpenDKIM's length). */
 #define CHECK_B_PREFIX 8
+/* --trusted-arc domains. */
+#define CHECK_TRUSTED_MAX 16
 
 struct check {
 	const char *file;
@@ -28,6 +33,8 @@ struct check {
 	bool json;
 	bool rfc7489;
 	const char *psl_path;
+	const char *trusted[CHECK_TRUSTED_MAX];
+	size_t ntrusted;
 	struct cli_dns_opts dns;
 
 	char *data;
@@ -36,6 +43,8 @@ struct check {
 	struct mailsec_dmarc_psl *psl;
 	struct mailsec_spf_outcome *spf;
 	struct mailsec_dkim_verify *dkim;
+	struct mailsec_arc_verify *arc;
+	char *arc_comment;	/* for a trusted-chain override */
 	struct mailsec_author *author;
 	struct mailsec_dmarc_outcome *dmarc;
 	struct mailsec_authres *ar;
@@ -51,6 +60,8 @@ check_free(struct check *c)
 	mailsec_authres_free(c->ar);
 	mailsec_dmarc_outcome_free(c->dmarc);
 	mailsec_author_free(c->author);
+	free(c->arc_comment);
+	mailsec_arc_verify_free(c->arc);
 	mailsec_dkim_verify_free(c->dkim);
 	mailsec_spf_outcome_free(c->spf);
 	mailsec_dmarc_psl_free(c->psl);
@@ -132,6 +143,8 @@ build_authres(struct check *c)
 			free(v);
 		}
 	}
+	if (err == MAILSEC_OK)
+		err = mailsec_arc_authres_add(c->ar, c->arc, c->spf_req.ip);
 	if (err != MAILSEC_OK)
 		return err;
 	err = mailsec_authres_add_result(c->ar, "dmarc",
@@ -173,6 +186,8 @@ static void
 print_json(const struct check *c)
 {
 	const struct mailsec_spf_outcome *o = c->spf;
+	const struct mailsec_arc_outcome *a =
+	    mailsec_arc_verify_outcome(c->arc);
 	const struct mailsec_dmarc_outcome *d = c->dmarc;
 	size_t i, n = mailsec_dkim_verify_count(c->dkim);
 
@@ -202,7 +217,15 @@ print_json(const struct check *c)
 		json_member(stdout, "reason_text", s->reason_text);
 		printf("}");
 	}
-	printf("],\n \"dmarc\": {\"result\": \"%s\", \"from_domain\": ",
+	printf("],\n \"arc\": {\"result\": \"%s\", \"instances\": %u, "
+	    "\"oldest_pass\": ", mailsec_arc_result_name(a->result),
+	    a->instances);
+	if (a->oldest_pass < 0)
+		printf("null");
+	else
+		printf("%d", a->oldest_pass);
+	json_member(stdout, "reason", a->reason_text);
+	printf("},\n \"dmarc\": {\"result\": \"%s\", \"from_domain\": ",
 	    mailsec_dmarc_result_name(d->result));
 	json_strz(stdout, d->from_domain);
 	json_member(stdout, "author", mailsec_author_status_name(
@@ -244,6 +267,8 @@ static void
 print_text(const struct check *c)
 {
 	const struct mailsec_spf_outcome *o = c->spf;
+	const struct mailsec_arc_outcome *a =
+	    mailsec_arc_verify_outcome(c->arc);
 	const struct mailsec_dmarc_outcome *d = c->dmarc;
 	size_t i, n = mailsec_dkim_verify_count(c->dkim);
 
@@ -270,6 +295,10 @@ print_text(const struct check *c)
 		    (int)s->algorithm_text.len, s->algorithm_text.ptr,
 		    s->reason_text);
 	}
+	printf("arc:   %s (%u set%s)%s%s\n", mailsec_arc_result_name(a->result),
+	    a->instances, a->instances == 1 ? "" : "s",
+	    a->reason_text != NULL && a->reason_text[0] != '\0' ? ": " : "",
+	    a->reason_text != NULL ? a->reason_text : "");
 	printf("dmarc: %s (%s) from %s", mailsec_dmarc_result_name(d->result),
 	    mailsec_dmarc_mode_name(d->mode),
 	    d->from_domain != NULL ? d->from_domain : "(no usable From)");
@@ -309,6 +338,7 @@ parse_args(struct check *c, int argc, char **argv)
 		    strcmp(a, "--mail-from") == 0 ||
 		    strcmp(a, "--helo") == 0 ||
 		    strcmp(a, "--authserv-id") == 0 ||
+		    strcmp(a, "--trusted-arc") == 0 ||
 		    strcmp(a, "--psl") == 0) {
 			if (i + 1 >= argc)
 				return cli_usage("check", "%s needs a value",
@@ -323,6 +353,11 @@ parse_args(struct check *c, int argc, char **argv)
 				c->spf_req.helo = argv[i];
 			} else if (strcmp(a, "--authserv-id") == 0) {
 				c->authserv_id = argv[i];
+			} else if (strcmp(a, "--trusted-arc") == 0) {
+				if (c->ntrusted == CHECK_TRUSTED_MAX)
+					return cli_usage("check", "at most %d "
+					    "--trusted-arc", CHECK_TRUSTED_MAX);
+				c->trusted[c->ntrusted++] = argv[i];
 			} else {
 				c->psl_path = argv[i];
 			}
@@ -401,6 +436,16 @@ run_dmarc(struct check *c)
 		}
 		opts.psl = c->psl;
 	}
+	if (c->ntrusted > 0 &&
+	    mailsec_arc_trusted(c->arc, c->trusted, c->ntrusted)) {
+		opts.local |= MAILSEC_DMARC_LOCAL_TRUSTED_ARC;
+		if (mailsec_arc_dmarc_comment(c->arc, &c->arc_comment) !=
+		    MAILSEC_OK) {
+			rc = cli_fail(CLI_ERR, "out of memory");
+			goto out;
+		}
+		opts.local_comment = c->arc_comment;
+	}
 	err = mailsec_dmarc_evaluate(c->r, &req, &opts, &c->dmarc, &diag);
 	if (err != MAILSEC_OK)
 		rc = cli_fail(CLI_ERR, "dmarc: %s", diag.set ? diag.text :
@@ -436,6 +481,11 @@ cmd_check(int argc, char **argv)
 	err = mailsec_dkim_verify_msg(c.r, NULL, c.msg, &c.dkim);
 	if (err != MAILSEC_OK) {
 		rc = cli_fail(CLI_ERR, "dkim: %s", mailsec_strerror(err));
+		goto out;
+	}
+	err = mailsec_arc_verify_msg(c.r, NULL, c.msg, &c.arc);
+	if (err != MAILSEC_OK) {
+		rc = cli_fail(CLI_ERR, "arc: %s", mailsec_strerror(err));
 		goto out;
 	}
 	if (mailsec_msg_author(c.msg, &c.author) != MAILSEC_OK) {

@@ -16,6 +16,7 @@
 #include <mailsec/dkim.h>
 #include <mailsec/authres.h>
 #include <mailsec/dmarc.h>
+#include <mailsec/arc.h>
 #include <mailsec/smtp.h>
 
 #endif /* MAILSEC_H */

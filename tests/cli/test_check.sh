@@ -53,6 +53,7 @@ ar = authres.AuthenticationResultsHeader.parse(
 got = [(r.method, r.result) for r in ar.results]
 want = [("spf", d["spf"]["result"])]
 want += [("dkim", s["result"]) for s in d["dkim"]] or [("dkim", "none")]
+want += [("arc", d["arc"]["result"])]
 want += [("dmarc", d["dmarc"]["result"])]
 assert got == want, (got, want)
 for r in ar.results:
@@ -112,6 +113,30 @@ run 0 "unaligned" "$bin" check --dns-zone "$zone" --ip 198.51.100.7 \
 run 0 "rfc7489" "$bin" check --dns-zone "$zone" --ip 192.0.2.10 \
     --mail-from alice@example.org --rfc7489 --json "$tmp/signed.eml" &&
 	json "json: rfc7489" 'd["mode"] == "rfc7489" and d["dmarc"]["result"] == "pass" and d["dmarc"]["org_domain"] == "example.org"'
+
+# 4b. A forwarder changed the message (DKIM breaks) and sealed it with ARC
+# (example.org's key stands in for the forwarder's): the chain passes;
+# DMARC still fails unless the sealer is trusted, then the override is
+# recorded and the message accepted.
+sed 's/^Subject: /Subject: [list] /' "$tmp/signed.eml" >"$tmp/changed.eml"
+"$bin" arc seal --dns-zone "$zone" --domain example.org --selector sel1 \
+    --key "$tmp/sel1.key" --authserv-id fwd.example --ip 192.0.2.10 \
+    --mail-from alice@example.org "$tmp/changed.eml" >"$tmp/sealed.eml" || {
+	echo "FAIL: could not seal"; fails=$((fails + 1)); }
+run 0 "arc, untrusted" "$bin" check --dns-zone "$zone" --ip 203.0.113.9 \
+    --mail-from list@example.net --json "$tmp/sealed.eml" &&
+	json "json: arc pass, dmarc fail" 'd["arc"]["result"] == "pass" and d["arc"]["instances"] == 1 and d["dkim"][0]["result"] == "fail" and d["dmarc"]["result"] == "fail" and d["verdict"] == "reject" and d["dmarc"]["overrides"] == []'
+run 0 "arc, trusted" "$bin" check --dns-zone "$zone" --ip 203.0.113.9 \
+    --mail-from list@example.net --trusted-arc example.org --json \
+    "$tmp/sealed.eml" &&
+	json "json: trusted arc overrides" 'd["arc"]["result"] == "pass" and d["dmarc"]["result"] == "fail" and d["verdict"] == "accept" and d["dmarc"]["overrides"][0]["type"] == "local_policy"'
+run 0 "arc, text" "$bin" check --dns-zone "$zone" --ip 203.0.113.9 \
+    --mail-from list@example.net "$tmp/sealed.eml" &&
+	has 'arc=pass' "arc in Authentication-Results" &&
+	has '^arc:   pass \(1 set\)' "arc line"
+run 0 "no chain" "$bin" check --dns-zone "$zone" --ip 192.0.2.10 \
+    --mail-from alice@example.org --json "$tmp/signed.eml" &&
+	json "json: arc none" 'd["arc"]["result"] == "none" and d["arc"]["oldest_pass"] is None'
 
 # 5. Errors: usage and unreadable input.
 run 2 "no --ip" "$bin" check --mail-from a@example.org "$tmp/signed.eml" &&
