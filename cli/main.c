@@ -19,6 +19,7 @@ int cmd_dmarc(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_arc(int argc, char **argv);
 int cmd_queue(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 int cmd_record(int argc, char **argv);
 int cmd_lint(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
@@ -227,6 +228,24 @@ const struct cli_cmd cli_cmds[] = {
 	  "fix. The MTA-STS policy file is not fetched (no HTTPS client).\n"
 	  DNS_USAGE,
 	  cmd_audit },
+	{ "serve", "run the gateway: receive, verify, queue and deliver mail",
+	  "usage: mailsec serve [--config FILE] [--state-dir DIR]\n"
+	  "           [--dns SERVER[@PORT][,...] | --dns-zone FILE]\n"
+	  "           [--check-config [-v]] [--foreground] [--workers N]\n"
+	  "           [--greet-pause MS]\n"
+	  "\n"
+	  "Runs the SMTP gateway: MX (STARTTLS), submission (STARTTLS, then\n"
+	  "AUTH) and submissions (implicit TLS, AUTH) listeners, SPF, DKIM and\n"
+	  "DMARC on every message, the durable queue and Maildir delivery for\n"
+	  "local domains. With no --config it listens on 127.0.0.1 ports 2525,\n"
+	  "2587 and 2465, keeps its state in ./var (or --state-dir), generates\n"
+	  "a self-signed certificate and a DKIM key there, and accepts mail for\n"
+	  "localhost. --check-config validates and exits (-v prints the\n"
+	  "effective configuration). --foreground stays attached and logs to\n"
+	  "stderr. --workers overrides the process count; --greet-pause MS\n"
+	  "waits before the greeting and refuses clients that talk first.\n"
+	  "SIGHUP reloads, SIGTERM drains. See docs/gateway.md.\n",
+	  cmd_serve },
 	{ "help", "show help for a command",
 	  "usage: mailsec help [COMMAND]\n", cmd_help },
 	{ "version", "print the version",

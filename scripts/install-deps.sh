@@ -7,10 +7,10 @@ set -eu
 
 PACKAGES="
 	build-essential cmake pkg-config clang libclang-rt-14-dev llvm
-	libssl-dev libunbound-dev nettle-dev libidn2-dev libpsl-dev publicsuffix
+	libssl-dev libcurl4-openssl-dev libunbound-dev nettle-dev libidn2-dev libpsl-dev publicsuffix
 	libevent-dev libyaml-dev libcmocka-dev
 	dns-root-data ca-certificates
-	nsd iproute2 util-linux python3
+	nsd iproute2 util-linux python3 swaks
 	python3-spf spfquery python3-dkim python3-nacl python3-dnspython python3-yaml python3-authres
 	opendkim-tools libmail-dkim-perl libopendkim-dev
 "

@@ -1,8 +1,11 @@
 #!/bin/sh
-# `make run`: until the gateway lands, show the fullest verdict the
-# command gives so far on the shipped sample message and zone: the
-# author analysis, SPF for the sending host, and a DKIM signature made
-# and verified (RFC 8463's example Ed25519 key, published in the zone).
+# `make run`: a short demo on the shipped sample message and zone (the
+# author analysis, SPF for the sending host, a DKIM signature made and
+# verified with RFC 8463's example Ed25519 key, published in the zone),
+# then the gateway itself in the foreground: `mailsec serve` with zero
+# configuration (loopback ports 2525/2587/2465, state in ./var) and DNS
+# from the example zone, so it works offline. It prints a swaks line to
+# send a test message; Ctrl-C stops it.
 set -eu
 bin=${1:-build/cli/mailsec}
 cd "$(dirname "$0")/.."
@@ -20,3 +23,9 @@ set -x
 "$bin" dkim sign --domain example.org --selector sel1 --key "$tmp/sel1.key" \
     examples/sample.eml >"$tmp/signed.eml"
 "$bin" dkim verify --dns-zone "$zone" "$tmp/signed.eml"
+set +x
+rm -rf "$tmp"
+trap - EXIT
+echo
+echo "== the gateway (Ctrl-C stops it; docs/gateway.md) =="
+exec "$bin" serve --foreground --dns-zone "$zone"
