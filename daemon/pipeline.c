@@ -3,8 +3,9 @@
  * resolver's descriptor and deadline timer, configuration generations
  * (policy, signing keys) swapped by reload, and the transactions that
  * run SPF (RFC 7208) at MAIL FROM, remove forged Authentication-Results
- * (RFC 8601 5) and stream DKIM (RFC 6376) verification and signing
- * through DATA, then DMARC (RFC 9989 / RFC 7489) at the end.
+ * (RFC 8601 5) and stream DKIM (RFC 6376) verification and signing and
+ * ARC (RFC 8617) chain validation through DATA, then DMARC (RFC 9989 /
+ * RFC 7489, a trusted ARC sealer's override) at the end.
  *
  * Reentrancy: the library calls back from inside
  * mailsec_resolver_process() (and sometimes from inside a _start()).
@@ -437,6 +438,37 @@ load_key(const char *domain, const struct gw_dkim_key *k,
 
 /* ---- generations --------------------------------------------------------- */
 
+/* A copy of a configured list of domains: *n counts the strings made,
+ * so strv_free() cleans up after a failure too. */
+static mailsec_err
+strv_copy(const struct gw_strlist *l, char ***out, size_t *n)
+{
+	size_t i;
+
+	*out = NULL;
+	*n = 0;
+	if (l->n == 0)
+		return MAILSEC_OK;
+	if ((*out = ms_calloc(l->n, sizeof **out)) == NULL)
+		return MAILSEC_ENOMEM;
+	for (i = 0; i < l->n; i++) {
+		if (((*out)[i] = strdup(l->v[i])) == NULL)
+			return MAILSEC_ENOMEM;
+		(*n)++;
+	}
+	return MAILSEC_OK;
+}
+
+static void
+strv_free(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
 static void
 gen_unref(struct pl_gen *g)
 {
@@ -453,9 +485,8 @@ gen_unref(struct pl_gen *g)
 		free(g->sign[i].domain);
 	}
 	free(g->sign);
-	for (i = 0; i < g->ntrusted; i++)
-		free(g->trusted[i]);
-	free(g->trusted);
+	strv_free(g->trusted, g->ntrusted);
+	strv_free(g->sealers, g->nsealers);
 	free(g->sign_headers);
 	free(g->authserv_id);
 	dns_unref(g->dns);
@@ -514,7 +545,6 @@ gen_new(struct pipeline *p, const struct gw_config *cfg, struct pl_gen **out,
 	const struct gw_policy *pol = &cfg->policy;
 	struct mailsec_diag diag = { 0 };
 	struct pl_gen *g;
-	size_t i;
 	mailsec_err e = MAILSEC_ENOMEM;
 
 	*out = NULL;
@@ -537,18 +567,11 @@ gen_new(struct pipeline *p, const struct gw_config *cfg, struct pl_gen **out,
 	g->act_temperror = pol->dmarc_temperror;
 	g->act_spf_fail = pol->spf_fail;
 	g->quarantine_maildir = pol->quarantine == GW_QUARANTINE_MAILDIR;
-	if (pol->trusted_forwarders.n > 0) {
-		g->trusted = ms_calloc(pol->trusted_forwarders.n,
-		    sizeof *g->trusted);
-		if (g->trusted == NULL)
-			goto fail;
-		for (i = 0; i < pol->trusted_forwarders.n; i++) {
-			g->trusted[i] = strdup(pol->trusted_forwarders.v[i]);
-			if (g->trusted[i] == NULL)
-				goto fail;
-			g->ntrusted++;
-		}
-	}
+	if (strv_copy(&pol->trusted_forwarders, &g->trusted,
+	    &g->ntrusted) != MAILSEC_OK ||
+	    strv_copy(&pol->arc_sealers, &g->sealers, &g->nsealers) !=
+	    MAILSEC_OK)
+		goto fail;
 	if (join_list(&cfg->dkim.headers, ':', &g->sign_headers) !=
 	    MAILSEC_OK)
 		goto fail;
@@ -680,6 +703,8 @@ msg_destroy(struct pl_msg *m)
 	mailsec_dmarc_free(m->dmarc);
 	mailsec_spf_free(m->spf);
 	mailsec_dkim_verify_free(m->dkim);
+	mailsec_arc_verify_free(m->arc);
+	free(m->arc_comment);
 	mailsec_dkim_sign_free(m->sign);
 	mailsec_author_free(m->author);
 	free(m->keep);
@@ -823,8 +848,9 @@ pl_msg_mail_from(struct pl_msg *m, const char *reverse_path)
 
 /* ---- the header block ---------------------------------------------------- */
 
-/* DKIM wants each field through its CRLF; only the last field of a
- * message without a body can lack one. */
+/* DKIM and ARC want each field through its CRLF; only the last field of
+ * a message without a body can lack one. To the verifiers (DKIM and ARC)
+ * or the signer. */
 static mailsec_err
 feed_field(struct pl_msg *m, const struct mailsec_header *h, bool verify)
 {
@@ -841,10 +867,11 @@ feed_field(struct pl_msg *m, const struct mailsec_header *h, bool verify)
 		raw = tmp;
 		len += 2;
 	}
-	if (verify)
-		e = mailsec_dkim_verify_header(m->dkim, raw, len);
-	else
+	if (!verify)
 		e = mailsec_dkim_sign_header(m->sign, raw, len);
+	else if ((e = mailsec_dkim_verify_header(m->dkim, raw, len)) ==
+	    MAILSEC_OK)
+		e = mailsec_arc_verify_header(m->arc, raw, len);
 	free(tmp);
 	return e;
 }
@@ -928,11 +955,57 @@ keep_copy(struct pl_msg *m, const struct mailsec_msg *msg, const bool *drop,
 	return MAILSEC_OK;
 }
 
+/*
+ * The header as received (a signature may cover a field we drop from the
+ * stored copy) to the DKIM verifier and the ARC validator (RFC 8617 5.2);
+ * their key lookups go out, sharing the DKIM key cache.
+ */
+static mailsec_err
+verify_start(struct pl_msg *m, const struct mailsec_msg *msg)
+{
+	struct mailsec_dkim_verify_opts vo = { 0 };
+	struct mailsec_arc_verify_opts ao = { 0 };
+	struct mailsec_resolver *r = m->gen->dns->r;
+	size_t i, n = mailsec_msg_field_count(msg);
+	mailsec_err e;
+
+	vo.key_cache = m->p->keycache;
+	ao.key_cache = m->p->keycache;
+	if ((e = mailsec_dkim_verify_new(r, &vo, &m->dkim)) != MAILSEC_OK ||
+	    (e = mailsec_arc_verify_new(r, &ao, &m->arc)) != MAILSEC_OK)
+		return e;
+	for (i = 0; i < n && e == MAILSEC_OK; i++)
+		e = feed_field(m, mailsec_msg_field(msg, i), true);
+	if (e == MAILSEC_OK)
+		e = mailsec_dkim_verify_eoh(m->dkim);
+	if (e == MAILSEC_OK)
+		e = mailsec_arc_verify_eoh(m->arc);
+	if (e == MAILSEC_OK)
+		dns_rearm(m->gen->dns);
+	return e;
+}
+
+/* Body bytes to whoever hashes them: the verifiers or the signer. */
+static mailsec_err
+feed_body(struct pl_msg *m, const char *p, size_t len)
+{
+	mailsec_err e = MAILSEC_OK;
+
+	if (len == 0)
+		return MAILSEC_OK;
+	if (m->dkim != NULL)
+		e = mailsec_dkim_verify_body(m->dkim, p, len);
+	if (e == MAILSEC_OK && m->arc != NULL)
+		e = mailsec_arc_verify_body(m->arc, p, len);
+	if (e == MAILSEC_OK && m->sign != NULL)
+		e = mailsec_dkim_sign_body(m->sign, p, len);
+	return e;
+}
+
 mailsec_err
 pl_msg_header(struct pl_msg *m, const char *hdr, size_t len,
     struct mailsec_str *keep, const char **reason)
 {
-	struct mailsec_dkim_verify_opts vo = { 0 };
 	struct mailsec_msg *msg = NULL;
 	const struct mailsec_header *h;
 	struct mailsec_str body;
@@ -1012,30 +1085,12 @@ pl_msg_header(struct pl_msg *m, const char *hdr, size_t len,
 				m->sign_dom = NULL;
 			}
 		}
-	} else {
-		/* the header as received: a signature may cover a field
-		 * we drop from the stored copy */
-		vo.key_cache = m->p->keycache;
-		e = mailsec_dkim_verify_new(m->gen->dns->r, &vo, &m->dkim);
-		for (i = 0; i < n && e == MAILSEC_OK; i++)
-			e = feed_field(m, mailsec_msg_field(msg, i), true);
-		if (e == MAILSEC_OK)
-			e = mailsec_dkim_verify_eoh(m->dkim);
-		if (e != MAILSEC_OK)
-			goto out;
-		dns_rearm(m->gen->dns);
+	} else if ((e = verify_start(m, msg)) != MAILSEC_OK) {
+		goto out;
 	}
 	/* bytes after the blank line, if the caller passed some */
 	body = mailsec_msg_body(msg);
-	e = MAILSEC_OK;
-	if (body.len > 0) {
-		if (m->dkim != NULL)
-			e = mailsec_dkim_verify_body(m->dkim, body.ptr,
-			    body.len);
-		if (e == MAILSEC_OK && m->sign != NULL)
-			e = mailsec_dkim_sign_body(m->sign, body.ptr,
-			    body.len);
-	}
+	e = feed_body(m, body.ptr, body.len);
 out:
 	if (e != MAILSEC_OK && m->fail == MAILSEC_OK)
 		m->fail = e;
@@ -1055,11 +1110,7 @@ pl_msg_body(struct pl_msg *m, const char *p, size_t len)
 		return MAILSEC_ESTATE;
 	if (len == 0 || m->fail != MAILSEC_OK)
 		return m->fail;
-	if (m->dkim != NULL)
-		e = mailsec_dkim_verify_body(m->dkim, p, len);
-	if (e == MAILSEC_OK && m->sign != NULL)
-		e = mailsec_dkim_sign_body(m->sign, p, len);
-	if (e != MAILSEC_OK)
+	if ((e = feed_body(m, p, len)) != MAILSEC_OK)
 		m->fail = e;
 	return e;
 }
@@ -1119,6 +1170,35 @@ trusted_forwarder(struct pl_msg *m)
 			}
 		}
 	}
+}
+
+/*
+ * Trusted ARC sealers (RFC 8617 7.2.1, policy.arc_sealers): a passing
+ * chain whose newest set a listed domain sealed vouches for the
+ * authentication results that sealer recorded on arrival, so a DMARC
+ * failure that forwarding caused does not bring the author's policy
+ * down on the message. The override carries the comment of 7.2.2
+ * (sealers and selectors, the first hop's address) for reports. A
+ * trusted forwarder, decided first, keeps its own reason.
+ */
+static mailsec_err
+trusted_arc(struct pl_msg *m)
+{
+	const struct pl_gen *g = m->gen;
+	size_t i;
+	mailsec_err e;
+
+	for (i = 0; i < g->nsealers && m->local == 0; i++) {
+		if (!mailsec_arc_trusted(m->arc,
+		    (const char *const *)&g->sealers[i], 1))
+			continue;
+		if ((e = mailsec_arc_dmarc_comment(m->arc, &m->arc_comment)) !=
+		    MAILSEC_OK)
+			return e;
+		m->local = MAILSEC_DMARC_LOCAL_TRUSTED_ARC;
+		m->arc_sealer = g->sealers[i];
+	}
+	return MAILSEC_OK;
 }
 
 static void
@@ -1182,8 +1262,11 @@ dmarc_start(struct pl_msg *m)
 		opts.psl = m->p->psl;
 	}
 	trusted_forwarder(m);
+	if ((e = trusted_arc(m)) != MAILSEC_OK)
+		goto out;
 	opts.local = m->local;
-	opts.local_comment = m->local != 0 ? m->local_comment : NULL;
+	opts.local_comment = m->arc_sealer != NULL ? m->arc_comment :
+	    m->local != 0 ? m->local_comment : NULL;
 	e = mailsec_dmarc_new(m->gen->dns->r, &req, &opts, &m->dmarc, NULL);
 	if (e == MAILSEC_OK)
 		e = mailsec_dmarc_start(m->dmarc, dmarc_on_done, m);
@@ -1193,9 +1276,17 @@ out:
 	return e;
 }
 
+/* The DKIM and ARC outcomes are final: every key lookup is in. */
+static bool
+keys_done(const struct pl_msg *m)
+{
+	return (m->dkim == NULL || mailsec_dkim_verify_done(m->dkim)) &&
+	    (m->arc == NULL || mailsec_arc_verify_done(m->arc));
+}
+
 /*
  * Moves an ended transaction on as far as it can: DMARC once SPF and
- * every DKIM key are in, the verdict once DMARC is done. The caller
+ * every DKIM and ARC key are in, the verdict once DMARC is done. The caller
  * holds m.
  */
 static void
@@ -1207,8 +1298,7 @@ msg_advance(struct pl_msg *m)
 		return;
 	if (m->spf != NULL && !m->spf_done)
 		return;
-	if (m->fail == MAILSEC_OK && m->dkim != NULL &&
-	    !mailsec_dkim_verify_done(m->dkim)) {
+	if (m->fail == MAILSEC_OK && !keys_done(m)) {
 		wait_add(m);
 		return;
 	}
@@ -1236,7 +1326,7 @@ pl_poll(struct pipeline *p)
 
 again:
 	for (m = p->waiting; m != NULL; m = m->wnext) {
-		if (!mailsec_dkim_verify_done(m->dkim)) {
+		if (!keys_done(m)) {
 			/* nothing left to wait for: cannot finish */
 			if (mailsec_resolver_pending(m->gen->dns->r) > 0 ||
 			    mailsec_resolver_next_timeout(
@@ -1266,6 +1356,8 @@ pl_msg_end(struct pl_msg *m, pl_done_cb *cb, void *arg)
 	m->state = PL_ST_END;
 	if (m->fail == MAILSEC_OK && m->dkim != NULL)
 		m->fail = mailsec_dkim_verify_eom(m->dkim);
+	if (m->fail == MAILSEC_OK && m->arc != NULL)
+		m->fail = mailsec_arc_verify_eom(m->arc);
 	d = m->gen->dns;
 	d->refs++;
 	msg_hold(m);

@@ -60,6 +60,8 @@ struct pl_gen {
 	bool quarantine_maildir;
 	char **trusted;			/* trusted forwarder domains */
 	size_t ntrusted;
+	char **sealers;			/* trusted ARC sealers */
+	size_t nsealers;
 	struct pl_sign_domain *sign;
 	size_t nsign;
 	char *sign_headers;		/* "from:to:..." (h= list) */
@@ -72,14 +74,16 @@ struct pipeline {
 	struct mailsec_dkim_keycache *keycache;
 	struct mailsec_spf_cache *spfcache;
 	struct mailsec_dmarc_psl *psl;	/* loaded once, for RFC 7489 */
-	struct pl_msg *waiting;		/* ended, DKIM keys outstanding */
+	struct pl_msg *waiting;		/* ended, DKIM or ARC keys
+				   outstanding */
 	size_t nmsgs;
 };
 
 enum pl_state {
 	PL_ST_NEW = 0,		/* after pl_msg_new */
 	PL_ST_HEADER,		/* header block seen, body streaming */
-	PL_ST_END,		/* pl_msg_end: waiting for SPF / DKIM */
+	PL_ST_END,		/* pl_msg_end: waiting for SPF, DKIM and
+			   ARC keys */
 	PL_ST_DMARC,		/* DMARC evaluation running */
 	PL_ST_DONE		/* verdict made */
 };
@@ -97,6 +101,7 @@ struct pl_msg {
 	struct mailsec_spf *spf;
 	bool spf_done;
 	struct mailsec_dkim_verify *dkim;
+	struct mailsec_arc_verify *arc;	/* with dkim: not for submission */
 	struct mailsec_author *author;
 	size_t ar_removed;		/* forged fields dropped */
 	char *keep;			/* header copy without them */
@@ -107,6 +112,9 @@ struct pl_msg {
 
 	unsigned local;			/* MAILSEC_DMARC_LOCAL_* */
 	char local_comment[300];
+	char *arc_comment;		/* RFC 8617 7.2.2, for a trusted
+					   sealer's override */
+	const char *arc_sealer;		/* that sealer (in gen) */
 	struct mailsec_dmarc *dmarc;
 
 	mailsec_err fail;		/* a local error: tempfail */

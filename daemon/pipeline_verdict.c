@@ -1,6 +1,6 @@
 /*
  * daemon/pipeline_verdict.c - what the pipeline decides for a message
- * once SPF, DKIM and DMARC are in: the action from the configuration
+ * once SPF, DKIM, ARC and DMARC are in: the action from the configuration
  * (policy.dmarc_reject / _quarantine / _none / _temperror, spf_fail),
  * the SMTP reply for a refusal (RFC 3463 enhanced codes), our
  * Authentication-Results field (RFC 8601), the DKIM-Signature fields of
@@ -20,6 +20,10 @@
 #define PL_REASON_MAX	256
 /* Peer-supplied text in the log line is cut at this many bytes. */
 #define PL_LOG_FIELD_MAX 256
+/* header.b: 8 characters of the signature (RFC 6008), more (up to all
+ * the DKIM outcome keeps) only when two signatures of the message would
+ * otherwise share it. */
+#define PL_B_PREFIX	8
 
 /* How severe an action is: a stricter verdict wins. */
 static int
@@ -70,7 +74,9 @@ or_unknown(const char *s)
  * The action. DMARC decides first (its disposition already has t=,
  * pct and local overrides applied); SPF fail alone adds its own action
  * unless DMARC passed (an aligned DKIM pass survives forwarding, which
- * breaks SPF). The stricter of the two wins.
+ * breaks SPF) or a trusted forwarder or ARC sealer vouched for the
+ * message (forwarding is what broke SPF). The stricter of the two
+ * wins.
  */
 static void
 decide(const struct pl_msg *m, struct decision *dc)
@@ -136,7 +142,7 @@ decide(const struct pl_msg *m, struct decision *dc)
 		}
 	}
 	if (so != NULL && so->result == MAILSEC_SPF_FAIL &&
-	    (d == NULL || d->result != MAILSEC_DMARC_PASS)) {
+	    (d == NULL || d->result != MAILSEC_DMARC_PASS) && m->local == 0) {
 		a = action_of(g->act_spf_fail);
 		if (action_rank(a) > action_rank(dc->action)) {
 			dc->action = a;
@@ -225,10 +231,50 @@ authres_dkim(const struct pl_msg *m, struct mailsec_authres *ar)
 		if (e == MAILSEC_OK)
 			e = add_prop_str(ar, "header", "s", s->selector);
 		if (e == MAILSEC_OK)
+			e = add_prop_z(ar, "header", "b", s->b_prefix);
+		if (e == MAILSEC_OK)
 			e = add_prop_str(ar, "header", "a",
 			    s->algorithm_text);
 	}
 	return e;
+}
+
+/*
+ * How many characters of b= header.b shows: PL_B_PREFIX, or more when
+ * two signatures with different b= values would look the same (the
+ * point of header.b is to tell them apart).
+ */
+static size_t
+b_prefix_len(const struct pl_msg *m)
+{
+	size_t i, j, k, n = mailsec_dkim_verify_count(m->dkim);
+	size_t len = PL_B_PREFIX;
+	const char *a, *b;
+
+	for (i = 0; i < n; i++) {
+		a = mailsec_dkim_verify_sig(m->dkim, i)->b_prefix;
+		for (j = i + 1; j < n && a != NULL; j++) {
+			b = mailsec_dkim_verify_sig(m->dkim, j)->b_prefix;
+			if (b == NULL || strcmp(a, b) == 0)
+				continue;	/* the same: no length helps */
+			for (k = 0; a[k] != '\0' && a[k] == b[k]; k++)
+				;
+			if (k >= len && k < MAILSEC_DKIM_B_PREFIX_MAX)
+				len = k + 1;
+		}
+	}
+	return len;
+}
+
+/* arc= (RFC 8617 6) with the client's address, once the chain's
+ * outcome is final. */
+static mailsec_err
+authres_arc(const struct pl_msg *m, struct mailsec_authres *ar)
+{
+	if (!mailsec_arc_verify_done(m->arc))
+		return MAILSEC_OK;
+	return mailsec_arc_authres_add(ar, m->arc,
+	    pl_token_safe(m->ip, strlen(m->ip)) ? m->ip : NULL);
 }
 
 static mailsec_err
@@ -278,7 +324,10 @@ authres_field(const struct pl_msg *m, struct ms_buf *b)
 		if (e == MAILSEC_OK)
 			e = authres_dkim(m, ar);
 		if (e == MAILSEC_OK)
+			e = authres_arc(m, ar);
+		if (e == MAILSEC_OK)
 			e = authres_dmarc(m, ar);
+		gen.b_prefix = b_prefix_len(m);
 	}
 	if (e == MAILSEC_OK)
 		e = mailsec_authres_generate(ar, &gen, &text, &len, NULL);
@@ -381,6 +430,10 @@ log_line(const struct pl_msg *m, const struct decision *dc,
 	if (e == MAILSEC_OK)
 		e = log_dkim(m, b);
 	if (e == MAILSEC_OK)
+		e = log_kvz(b, "arc", mailsec_arc_verify_done(m->arc) ?
+		    mailsec_arc_result_name(mailsec_arc_verify_outcome(
+		    m->arc)->result) : NULL);
+	if (e == MAILSEC_OK)
 		e = log_kvz(b, "dmarc", d != NULL ?
 		    mailsec_dmarc_result_name(d->result) : NULL);
 	if (e == MAILSEC_OK && d != NULL)
@@ -391,6 +444,9 @@ log_line(const struct pl_msg *m, const struct decision *dc,
 	if (e == MAILSEC_OK && d != NULL && d->noverrides > 0)
 		e = log_kvz(b, "override", mailsec_dmarc_override_name(
 		    d->overrides[0].type));
+	if (e == MAILSEC_OK && d != NULL && d->noverrides > 0 &&
+	    m->arc_sealer != NULL)
+		e = log_kvz(b, "arc_sealer", m->arc_sealer);
 	if (e == MAILSEC_OK && m->ar_removed > 0)
 		e = ms_buf_printf(b, " ar_removed=%zu", m->ar_removed);
 	if (e == MAILSEC_OK && m->auth_user != NULL)

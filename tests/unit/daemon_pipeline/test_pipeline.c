@@ -6,7 +6,8 @@
  * forged Authentication-Results removed and foreign ones kept; the body
  * fed in chunks of 1, 7 and 4096 bytes; DKIM signing for authenticated
  * senders (verified by mailsec and by dkimpy), generated keys; trusted
- * forwarders; pl_msg_free with lookups pending; reload.
+ * forwarders; ARC chains (trusted and untrusted sealers, broken chains);
+ * header.b; pl_msg_free with lookups pending; reload.
  */
 #define _GNU_SOURCE	/* memmem */
 #include <stdarg.h>
@@ -20,7 +21,6 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
-#include <ftw.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -32,6 +32,7 @@
 
 #include "config.h"
 #include "pipeline.h"
+#include "testdir.h"
 
 #define AUTHSERV "mx.test.example"
 /* RFC 8463's example Ed25519 key; its public half is sel1 in
@@ -60,17 +61,9 @@ struct result {
 	char *prepend;
 	size_t prepend_len;
 	char log[4096];
+	char override[1024];	/* the DMARC override's comment */
 	bool free_in_cb;
 };
-
-static int
-rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
 
 static int
 append_file(FILE *out, const char *path)
@@ -110,8 +103,7 @@ setup(void **state)
 
 	if (f == NULL)
 		return -1;
-	snprintf(f->dir, sizeof f->dir, "/tmp/mspl-test-XXXXXX");
-	if (mkdtemp(f->dir) == NULL)
+	if (testdir_new(f->dir, sizeof f->dir, "/tmp/mspl-test-XXXXXX") != 0)
 		return -1;
 	snprintf(f->zone, sizeof f->zone, "%s/test.zone", f->dir);
 	snprintf(f->seed, sizeof f->seed, "%s/sel1.key", f->dir);
@@ -140,26 +132,30 @@ teardown(void **state)
 	pipeline_free(f->p);
 	gw_config_free(&f->cfg);
 	event_base_free(f->base);
-	nftw(f->dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	(void)testdir_remove(f->dir);
 	free(f);
 	return 0;
 }
 
-/* A configuration: zone DNS, our authserv-id, then policy and dkim
- * statements as given. */
+/* A configuration: the dns statements (NULL: the test zone), our
+ * authserv-id, then policy and dkim statements as given. */
 static void
-load_cfg(struct fixture *f, struct gw_config *cfg, const char *policy,
-    const char *dkim)
+load_cfg_dns(struct fixture *f, struct gw_config *cfg, const char *dns,
+    const char *policy, const char *dkim)
 {
-	char text[4096], err[GW_CONFIG_ERR_MAX];
+	char text[4096], zone[256], err[GW_CONFIG_ERR_MAX];
 	int n;
 
+	if (dns == NULL) {
+		snprintf(zone, sizeof zone, "zone \"%s\";", f->zone);
+		dns = zone;
+	}
 	n = snprintf(text, sizeof text,
 	    "state_dir \"%s\";\n"
-	    "dns { zone \"%s\"; }\n"
+	    "dns { %s }\n"
 	    "dkim { generate no; %s }\n"
 	    "policy { authserv_id %s; %s }\n",
-	    f->dir, f->zone, dkim != NULL ? dkim : "", AUTHSERV,
+	    f->dir, dns, dkim != NULL ? dkim : "", AUTHSERV,
 	    policy != NULL ? policy : "");
 	assert_true(n > 0 && (size_t)n < sizeof text);
 	if (gw_config_load_mem(text, (size_t)n, "test.conf", cfg, err,
@@ -168,14 +164,43 @@ load_cfg(struct fixture *f, struct gw_config *cfg, const char *policy,
 }
 
 static void
-start(struct fixture *f, const char *policy, const char *dkim)
+load_cfg(struct fixture *f, struct gw_config *cfg, const char *policy,
+    const char *dkim)
+{
+	load_cfg_dns(f, cfg, NULL, policy, dkim);
+}
+
+/* The pipeline of f under a new configuration (any old one freed). */
+static void
+start_dns(struct fixture *f, const char *dns, const char *policy,
+    const char *dkim)
 {
 	char err[512];
 
-	load_cfg(f, &f->cfg, policy, dkim);
+	pipeline_free(f->p);
+	f->p = NULL;
+	gw_config_free(&f->cfg);
+	load_cfg_dns(f, &f->cfg, dns, policy, dkim);
 	if (pipeline_new(f->base, &f->cfg, &f->p, err, sizeof err) !=
 	    MAILSEC_OK)
 		fail_msg("pipeline_new: %s", err);
+}
+
+static void
+start(struct fixture *f, const char *policy, const char *dkim)
+{
+	start_dns(f, NULL, policy, dkim);
+}
+
+/* The dkim statement for the sel1 key of example.org into buf. */
+static const char *
+sel1_dkim(const struct fixture *f, char *buf, size_t size)
+{
+	int n = snprintf(buf, size, "domain \"example.org\" { key \"sel1\" "
+	    "{ file \"%s\"; algorithm ed25519-sha256; } }", f->seed);
+
+	assert_true(n > 0 && (size_t)n < size);
+	return buf;
 }
 
 static void
@@ -196,6 +221,11 @@ on_verdict(void *arg, struct pl_msg *m, const struct pl_verdict *v)
 	r->prepend[v->prepend_len] = '\0';
 	r->prepend_len = v->prepend_len;
 	snprintf(r->log, sizeof r->log, "%s", v->log);
+	r->override[0] = '\0';
+	if (v->dmarc != NULL && v->dmarc->noverrides > 0 &&
+	    v->dmarc->overrides[0].comment != NULL)
+		snprintf(r->override, sizeof r->override, "%s",
+		    v->dmarc->overrides[0].comment);
 	if (r->free_in_cb)
 		pl_msg_free(m);
 }
@@ -233,6 +263,51 @@ header_len(const char *msg, size_t len)
 	return e == NULL ? len : (size_t)(e - msg) + 4;
 }
 
+/* A dkim statement naming a key file that does not exist. */
+static const char *
+missing_key_dkim(const struct fixture *f, char *buf, size_t size)
+{
+	int n = snprintf(buf, size, "domain \"example.org\" { key \"x\" "
+	    "{ file \"%s/none.key\"; } }", f->dir);
+
+	assert_true(n > 0 && (size_t)n < size);
+	return buf;
+}
+
+/*
+ * A transaction through MAIL FROM and, when msg is non-NULL, its header
+ * block msg[0..hl); the header kept goes to *keep when keep is non-NULL.
+ */
+static struct pl_msg *
+begin(struct fixture *f, const struct pl_client *c, const char *mail_from,
+    const char *msg, size_t hl, struct mailsec_str *keep)
+{
+	struct mailsec_str k;
+	const char *reason = NULL;
+	struct pl_msg *m;
+
+	assert_int_equal(pl_msg_new(f->p, c, &m), MAILSEC_OK);
+	assert_int_equal(pl_msg_mail_from(m, mail_from), MAILSEC_OK);
+	if (msg == NULL)
+		return m;
+	assert_int_equal(pl_msg_header(m, msg, hl, keep != NULL ? keep : &k,
+	    &reason), MAILSEC_OK);
+	assert_null(reason);
+	return m;
+}
+
+/* The body msg[hl..] in one piece (unless body is false), then the
+ * end with the verdict to r. */
+static void
+finish(struct pl_msg *m, const char *msg, size_t hl, bool body,
+    struct result *r)
+{
+	if (body)
+		assert_int_equal(pl_msg_body(m, msg + hl, strlen(msg) - hl),
+		    MAILSEC_OK);
+	assert_int_equal(pl_msg_end(m, on_verdict, r), MAILSEC_OK);
+}
+
 struct send {
 	const char *ip;
 	const char *helo;
@@ -253,7 +328,6 @@ send_msg(struct fixture *f, const struct send *s, const char *msg,
 	struct pl_client c = { 0 };
 	struct pl_msg *m;
 	struct mailsec_str keep;
-	const char *reason = NULL;
 	size_t len = strlen(msg), hl = header_len(msg, len), off, n;
 
 	c.ip = s->ip;
@@ -262,11 +336,7 @@ send_msg(struct fixture *f, const struct send *s, const char *msg,
 	c.tls = true;
 	result_clear(r);
 	r->free_in_cb = true;
-	assert_int_equal(pl_msg_new(f->p, &c, &m), MAILSEC_OK);
-	assert_int_equal(pl_msg_mail_from(m, s->mail_from), MAILSEC_OK);
-	assert_int_equal(pl_msg_header(m, msg, hl, &keep, &reason),
-	    MAILSEC_OK);
-	assert_null(reason);
+	m = begin(f, &c, s->mail_from, msg, hl, &keep);
 	if (kept != NULL) {
 		*kept = malloc(keep.len + 1);
 		assert_non_null(*kept);
@@ -279,7 +349,7 @@ send_msg(struct fixture *f, const struct send *s, const char *msg,
 			n = len - off;
 		assert_int_equal(pl_msg_body(m, msg + off, n), MAILSEC_OK);
 	}
-	assert_int_equal(pl_msg_end(m, on_verdict, r), MAILSEC_OK);
+	finish(m, msg, len, false, r);
 	run_until(f, &r->calls);
 	assert_int_equal(r->calls, 1);
 }
@@ -366,10 +436,6 @@ test_spf_fail_action(void **state)
 	assert_int_equal(r.action, PL_ACCEPT);	/* default: accept */
 	assert_non_null(strstr(r.prepend, "spf=fail"));
 	assert_non_null(strstr(r.prepend, "dmarc=none"));
-	pipeline_free(f->p);
-	f->p = NULL;
-	gw_config_free(&f->cfg);
-
 	start(f, "spf_fail reject;", NULL);
 	send_msg(f, &s, msg, &r, NULL);
 	assert_int_equal(r.action, PL_REJECT);
@@ -406,9 +472,6 @@ quarantine_case(struct fixture *f, const char *policy, bool maildir)
 		    "message\r\n"));
 	assert_non_null(strstr(r.log, "action=quarantine"));
 	result_clear(&r);
-	pipeline_free(f->p);
-	f->p = NULL;
-	gw_config_free(&f->cfg);
 }
 
 static void
@@ -439,10 +502,6 @@ test_temperror(void **state)
 	send_msg(f, &s, msg, &r, NULL);
 	assert_int_equal(r.action, PL_ACCEPT);
 	assert_non_null(strstr(r.prepend, "dmarc=temperror"));
-	pipeline_free(f->p);
-	f->p = NULL;
-	gw_config_free(&f->cfg);
-
 	start(f, "dmarc_temperror tempfail;", NULL);
 	send_msg(f, &s, msg, &r, NULL);
 	assert_int_equal(r.action, PL_TEMPFAIL);
@@ -485,10 +544,6 @@ test_trusted_forwarder(void **state)
 	start(f, NULL, NULL);
 	send_msg(f, &s, msg_plain, &r, NULL);
 	assert_int_equal(r.action, PL_REJECT);
-	pipeline_free(f->p);
-	f->p = NULL;
-	gw_config_free(&f->cfg);
-
 	start(f, "trusted_forwarders [fwd.example];", NULL);
 	send_msg(f, &s, msg_plain, &r, NULL);
 	assert_int_equal(r.action, PL_ACCEPT);
@@ -528,22 +583,9 @@ test_unbound_timeout(void **state)
 	struct send s = { .ip = "203.0.113.9",
 	    .mail_from = "alice@example.org" };
 	struct result r = { 0 };
-	char text[1024], err[GW_CONFIG_ERR_MAX];
-	int n;
 
-	n = snprintf(text, sizeof text,
-	    "state_dir \"%s\";\n"
-	    "dns { forwarders [\"127.0.0.1@1\"]; timeout 200ms; }\n"
-	    "dkim { generate no; }\n"
-	    "policy { authserv_id %s; dmarc_temperror tempfail; }\n",
-	    f->dir, AUTHSERV);
-	assert_true(n > 0 && (size_t)n < sizeof text);
-	if (gw_config_load_mem(text, (size_t)n, "test.conf", &f->cfg, err,
-	    sizeof err) != MAILSEC_OK)
-		fail_msg("config: %s", err);
-	if (pipeline_new(f->base, &f->cfg, &f->p, err, sizeof err) !=
-	    MAILSEC_OK)
-		fail_msg("pipeline_new: %s", err);
+	start_dns(f, "forwarders [\"127.0.0.1@1\"]; timeout 200ms;",
+	    "dmarc_temperror tempfail;", NULL);
 	send_msg(f, &s, msg_plain, &r, NULL);
 	assert_non_null(strstr(r.prepend, "spf=temperror"));
 	assert_non_null(strstr(r.prepend, "dmarc=temperror"));
@@ -794,6 +836,31 @@ signed_message(struct fixture *f)
 	return out;
 }
 
+/* "header.b=" and the first n characters of the b= tag of the
+ * DKIM-Signature on top of msg (FWS left out), into out. */
+static void
+header_b(const char *msg, size_t n, char *out, size_t size)
+{
+	const char *p = msg, *end = strstr(msg, "\r\n\r\n");
+	size_t k;
+
+	assert_non_null(end);
+	/* the tag b=: after ';' and FWS, not bh= */
+	do {
+		p = strstr(p + 1, "b=");
+		assert_true(p != NULL && p < end);
+	} while (p[-1] != ' ' && p[-1] != '\t' && p[-1] != ';');
+	k = (size_t)snprintf(out, size, "header.b=");
+	for (p += 2; k + 1 < size && n > 0 && *p != ';'; p++) {
+		if (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+			continue;
+		out[k++] = *p;
+		n--;
+	}
+	out[k] = '\0';
+	assert_int_equal(n, 0);
+}
+
 static void
 test_chunks(void **state)
 {
@@ -803,9 +870,11 @@ test_chunks(void **state)
 	struct send s = { .ip = "203.0.113.9",
 	    .mail_from = "alice@example.org" };
 	struct result r = { 0 };
-	char *msg = signed_message(f), *first = NULL, *p;
+	char *msg = signed_message(f), *first = NULL, *p, b8[32], b9[32];
 	size_t i;
 
+	header_b(msg, 8, b8, sizeof b8);
+	header_b(msg, 9, b9, sizeof b9);
 	start(f, NULL, NULL);
 	for (i = 0; i < sizeof chunks / sizeof chunks[0]; i++) {
 		s.chunk = chunks[i];
@@ -814,6 +883,9 @@ test_chunks(void **state)
 		assert_non_null(strstr(r.prepend, "dkim=pass"));
 		assert_non_null(strstr(r.prepend, "header.d=example.org"));
 		assert_non_null(strstr(r.prepend, "header.s=sel1"));
+		/* RFC 6008: 8 characters of the signature */
+		assert_non_null(strstr(r.prepend, b8));
+		assert_null(strstr(r.prepend, b9));
 		assert_non_null(strstr(r.prepend, "spf=fail"));
 		assert_non_null(strstr(r.prepend, "dmarc=pass"));
 		if (first == NULL)
@@ -834,6 +906,33 @@ test_chunks(void **state)
 	result_clear(&r);
 	free(first);
 	free(msg);
+}
+
+/* header.b tells two signatures apart: longer than 8 characters when
+ * their b= values share the first 8 (11 here). */
+static void
+test_header_b_unique(void **state)
+{
+	struct fixture *f = *state;
+	struct send s = { .ip = "192.0.2.5", .mail_from = "alice@example.org" };
+	struct result r = { 0 };
+	const char *msg =
+	    "DKIM-Signature: v=1; a=ed25519-sha256; d=example.org; s=sel1;"
+	    " h=from; bh=AAAA; b=ABCDEFGHIJxx\r\n"
+	    "DKIM-Signature: v=1; a=ed25519-sha256; d=example.org; s=sel1;"
+	    " h=from; bh=AAAA; b=ABCDEFGHIJyy\r\n"
+	    "DKIM-Signature: v=1; a=ed25519-sha256; d=example.org; s=sel1;"
+	    " h=from; bh=AAAA; b=ABCDEFGHIJyy\r\n"
+	    "From: alice@example.org\r\n"
+	    "\r\n"
+	    "body\r\n";
+
+	start(f, NULL, NULL);
+	send_msg(f, &s, msg, &r, NULL);
+	assert_non_null(strstr(r.prepend, "header.b=ABCDEFGHIJx "));
+	assert_non_null(strstr(r.prepend, "header.b=ABCDEFGHIJy "));
+	assert_int_equal(r.action, PL_ACCEPT);	/* SPF passes aligned */
+	result_clear(&r);
 }
 
 /* ---- signing ------------------------------------------------------------- */
@@ -942,9 +1041,7 @@ test_sign_submission(void **state)
 	char dkim[512], *kept = NULL, *text;
 	int rc;
 
-	snprintf(dkim, sizeof dkim, "domain \"example.org\" { key \"sel1\" "
-	    "{ file \"%s\"; algorithm ed25519-sha256; } }", f->seed);
-	start(f, NULL, dkim);
+	start(f, NULL, sel1_dkim(f, dkim, sizeof dkim));
 	send_msg(f, &s, msg_submit, &r, &kept);
 	assert_int_equal(r.action, PL_ACCEPT);
 	assert_non_null(strstr(r.prepend, "Authentication-Results: " AUTHSERV
@@ -979,9 +1076,7 @@ test_sign_no_key(void **state)
 	char dkim[512];
 	const char *msg = "From: bob@plain.example\r\n\r\nhi\r\n";
 
-	snprintf(dkim, sizeof dkim, "domain \"example.org\" { key \"sel1\" "
-	    "{ file \"%s\"; algorithm ed25519-sha256; } }", f->seed);
-	start(f, NULL, dkim);
+	start(f, NULL, sel1_dkim(f, dkim, sizeof dkim));
 	send_msg(f, &s, msg, &r, NULL);
 	assert_int_equal(r.action, PL_ACCEPT);
 	assert_null(strstr(r.prepend, "DKIM-Signature"));
@@ -1062,9 +1157,6 @@ test_sign_generated(void **state)
 	assert_int_equal(verify_mailsec(f, text, zone), 2);
 
 	/* a second pipeline reads the keys it generated */
-	pipeline_free(f->p);
-	f->p = NULL;
-	gw_config_free(&f->cfg);
 	start(f, NULL, dkim);
 
 	rc = verify_dkimpy(f, text, "r1._domainkey.gen.example", rec_rsa,
@@ -1088,9 +1180,7 @@ test_bad_key(void **state)
 	struct pipeline *p = NULL;
 
 	/* missing file, no generate */
-	snprintf(dkim, sizeof dkim, "domain \"example.org\" { key \"x\" "
-	    "{ file \"%s/none.key\"; } }", f->dir);
-	load_cfg(f, &cfg, NULL, dkim);
+	load_cfg(f, &cfg, NULL, missing_key_dkim(f, dkim, sizeof dkim));
 	assert_int_equal(pipeline_new(f->base, &cfg, &p, err, sizeof err),
 	    MAILSEC_ENOTFOUND);
 	assert_null(p);
@@ -1107,6 +1197,163 @@ test_bad_key(void **state)
 	gw_config_free(&cfg);
 }
 
+/* ---- ARC ----------------------------------------------------------------- */
+
+/*
+ * msg with one more ARC set on top, sealed by sealer (selector sel1,
+ * the RFC 8463 key: pipeline.zone publishes it for fwd.example and
+ * list.example). chain is the status of the chain msg carries; the AAR
+ * records what the sealer saw: its first hop from 192.0.2.5.
+ */
+static char *
+arc_seal(const char *msg, const char *sealer, enum mailsec_arc_result chain)
+{
+	struct mailsec_arc_seal_opts o = { 0 };
+	struct mailsec_dkim_key *key;
+	struct mailsec_authres *aar;
+	struct mailsec_msg *parsed;
+	char authserv[64], *set = NULL, *out;
+	size_t setlen = 0, len = strlen(msg);
+
+	assert_int_equal(mailsec_dkim_key_load(SEL1_SEED, strlen(SEL1_SEED),
+	    &key, NULL), MAILSEC_OK);
+	snprintf(authserv, sizeof authserv, "mx.%s", sealer);
+	assert_int_equal(mailsec_authres_new(authserv, &aar), MAILSEC_OK);
+	assert_int_equal(mailsec_authres_add_result(aar, "spf", "pass"),
+	    MAILSEC_OK);
+	assert_int_equal(mailsec_authres_add_prop(aar, "smtp", "remote-ip",
+	    "192.0.2.5", NULL), MAILSEC_OK);
+	o.key = key;
+	o.domain = sealer;
+	o.selector = "sel1";
+	assert_int_equal(mailsec_msg_parse(msg, len, NULL,
+	    MAILSEC_MSG_REQUIRE_CRLF, &parsed, NULL), MAILSEC_OK);
+	assert_int_equal(mailsec_arc_seal_msg(&o, parsed, chain, aar, &set,
+	    &setlen, NULL), MAILSEC_OK);
+	assert_non_null(set);
+	out = malloc(setlen + len + 1);
+	assert_non_null(out);
+	memcpy(out, set, setlen);
+	memcpy(out + setlen, msg, len + 1);
+	free(set);
+	mailsec_msg_free(parsed);
+	mailsec_authres_free(aar);
+	mailsec_dkim_key_free(key);
+	return out;
+}
+
+/* example.org (p=reject) from an address its SPF does not list, no
+ * DKIM: DMARC fails; the chain of the forwarders says it passed on
+ * arrival. */
+static const struct send arc_send = { .ip = "203.0.113.9",
+    .mail_from = "alice@example.org", .chunk = 7 };
+
+static void
+test_arc_trusted(void **state)
+{
+	struct fixture *f = *state;
+	struct result r = { 0 };
+	char *one = arc_seal(msg_plain, "fwd.example", MAILSEC_ARC_NONE);
+	char *two = arc_seal(one, "list.example", MAILSEC_ARC_PASS);
+
+	/* a passing chain, no trusted sealer: the policy applies */
+	start(f, NULL, NULL);
+	send_msg(f, &arc_send, one, &r, NULL);
+	assert_int_equal(r.action, PL_REJECT);
+	assert_int_equal(r.code, 550);
+	assert_non_null(strstr(r.prepend, "arc=pass"));
+	assert_non_null(strstr(r.prepend, "smtp.remote-ip=203.0.113.9"));
+	assert_non_null(strstr(r.prepend, "arc.chain=fwd.example"));
+	assert_non_null(strstr(r.prepend, "dmarc=fail"));
+	assert_non_null(strstr(r.log, " arc=pass "));
+	assert_null(strstr(r.log, "override="));
+
+	/* sealed by a trusted sealer: accepted, the override recorded
+	 * with the RFC 8617 7.2.2 comment; not even spf_fail rejects */
+	start(f, "arc_sealers [other.example, FWD.example.]; spf_fail reject;",
+	    NULL);
+	send_msg(f, &arc_send, one, &r, NULL);
+	assert_int_equal(r.action, PL_ACCEPT);
+	assert_int_equal(r.code, 0);
+	assert_non_null(strstr(r.prepend, "arc=pass"));
+	assert_non_null(strstr(r.prepend, "dmarc=fail"));
+	assert_non_null(strstr(r.prepend, "dis=none"));
+	assert_non_null(strstr(r.log, "override=local_policy"));
+	assert_non_null(strstr(r.log, "arc_sealer=fwd.example"));
+	assert_non_null(strstr(r.log, "action=accept"));
+	assert_string_equal(r.override, "arc=pass as[1].d=fwd.example "
+	    "as[1].s=sel1 remote-ip[1]=192.0.2.5");
+
+	/* RFC 7489 mode names the override "forwarded" */
+	start(f, "arc_sealers [fwd.example]; dmarc_mode rfc7489;", NULL);
+	send_msg(f, &arc_send, one, &r, NULL);
+	assert_int_equal(r.action, PL_ACCEPT);
+	assert_non_null(strstr(r.log, "override=forwarded"));
+
+	/* two hops: only the newest sealer counts */
+	start(f, "arc_sealers [fwd.example];", NULL);
+	send_msg(f, &arc_send, two, &r, NULL);
+	assert_non_null(strstr(r.prepend,
+	    "arc.chain=\"fwd.example:list.example\""));
+	assert_int_equal(r.action, PL_REJECT);
+	start(f, "arc_sealers [list.example];", NULL);
+	send_msg(f, &arc_send, two, &r, NULL);
+	assert_int_equal(r.action, PL_ACCEPT);
+	assert_non_null(strstr(r.override, "as[2].d=list.example"));
+
+	/* a trusted forwarder decided first keeps its reason */
+	start(f, "arc_sealers [fwd.example]; trusted_forwarders "
+	    "[fwd.example];", NULL);
+	send_msg(f, &(struct send){ .ip = "203.0.113.7", .mail_from =
+	    "SRS0=abcd=XY=example.org=alice@fwd.example" }, one, &r, NULL);
+	assert_int_equal(r.action, PL_ACCEPT);
+	assert_non_null(strstr(r.log, "override=trusted_forwarder"));
+	assert_null(strstr(r.log, "arc_sealer="));
+	result_clear(&r);
+	free(one);
+	free(two);
+}
+
+/* A broken chain: arc=fail with the reason, and a trusted sealer no
+ * longer helps. */
+static void
+test_arc_broken(void **state)
+{
+	struct fixture *f = *state;
+	struct result r = { 0 };
+	char *one = arc_seal(msg_plain, "fwd.example", MAILSEC_ARC_NONE);
+	char *p, *seal;
+
+	start(f, "arc_sealers [fwd.example];", NULL);
+	/* the body changed after sealing */
+	p = strstr(one, "Hello.");
+	assert_non_null(p);
+	p[0] = 'J';
+	send_msg(f, &arc_send, one, &r, NULL);
+	assert_int_equal(r.action, PL_REJECT);
+	assert_non_null(strstr(r.prepend, "arc=fail"));
+	assert_non_null(strstr(r.prepend, "body hash"));
+	assert_non_null(strstr(r.log, " arc=fail "));
+	assert_null(strstr(r.log, "override="));
+	assert_string_equal(r.override, "");
+
+	/* the ARC-Seal field renamed away: a set is missing */
+	p[0] = 'H';
+	seal = strstr(one, "ARC-Seal:");
+	assert_non_null(seal);
+	seal[0] = 'X';
+	send_msg(f, &arc_send, one, &r, NULL);
+	assert_int_equal(r.action, PL_REJECT);
+	assert_non_null(strstr(r.prepend, "arc=fail"));
+
+	/* no ARC fields at all: arc=none */
+	send_msg(f, &arc_send, msg_plain, &r, NULL);
+	assert_non_null(strstr(r.prepend, "arc=none"));
+	assert_non_null(strstr(r.log, " arc=none "));
+	result_clear(&r);
+	free(one);
+}
+
 /* ---- cancellation, reload ------------------------------------------------ */
 
 static void
@@ -1116,45 +1363,26 @@ test_free_pending(void **state)
 	struct pl_client c = { .ip = "203.0.113.9", .helo = "x.example" };
 	struct result r = { 0 };
 	struct pl_msg *m;
-	struct mailsec_str keep;
-	const char *reason;
 	char *msg = signed_message(f);
 	size_t hl = header_len(msg, strlen(msg));
+	const char *from = "alice@example.org";
 
 	start(f, NULL, NULL);
 	/* SPF in flight */
-	assert_int_equal(pl_msg_new(f->p, &c, &m), MAILSEC_OK);
-	assert_int_equal(pl_msg_mail_from(m, "alice@example.org"),
-	    MAILSEC_OK);
-	pl_msg_free(m);
+	pl_msg_free(begin(f, &c, from, NULL, 0, NULL));
 	/* SPF and the DKIM key lookup in flight */
-	assert_int_equal(pl_msg_new(f->p, &c, &m), MAILSEC_OK);
-	assert_int_equal(pl_msg_mail_from(m, "alice@example.org"),
-	    MAILSEC_OK);
-	assert_int_equal(pl_msg_header(m, msg, hl, &keep, &reason),
-	    MAILSEC_OK);
-	pl_msg_free(m);
+	pl_msg_free(begin(f, &c, from, msg, hl, NULL));
 	/* ended, everything in flight: no callback afterwards */
-	assert_int_equal(pl_msg_new(f->p, &c, &m), MAILSEC_OK);
-	assert_int_equal(pl_msg_mail_from(m, "alice@example.org"),
-	    MAILSEC_OK);
-	assert_int_equal(pl_msg_header(m, msg, hl, &keep, &reason),
-	    MAILSEC_OK);
-	assert_int_equal(pl_msg_body(m, msg + hl, strlen(msg) - hl),
-	    MAILSEC_OK);
-	assert_int_equal(pl_msg_end(m, on_verdict, &r), MAILSEC_OK);
+	m = begin(f, &c, from, msg, hl, NULL);
+	finish(m, msg, hl, true, &r);
 	assert_int_equal(r.calls, 0);
 	pl_msg_free(m);
 	assert_int_not_equal(event_base_dispatch(f->base), -1);
 	assert_int_equal(r.calls, 0);
 
 	/* ended after DMARC started: run the loop one step at a time */
-	assert_int_equal(pl_msg_new(f->p, &c, &m), MAILSEC_OK);
-	assert_int_equal(pl_msg_mail_from(m, "alice@example.org"),
-	    MAILSEC_OK);
-	assert_int_equal(pl_msg_header(m, msg, hl, &keep, &reason),
-	    MAILSEC_OK);
-	assert_int_equal(pl_msg_end(m, on_verdict, &r), MAILSEC_OK);
+	m = begin(f, &c, from, msg, hl, NULL);
+	finish(m, msg, hl, false, &r);
 	assert_int_not_equal(event_base_loop(f->base, EVLOOP_ONCE), -1);
 	assert_int_equal(r.calls, 0);
 	pl_msg_free(m);
@@ -1163,14 +1391,7 @@ test_free_pending(void **state)
 
 	/* freed by the callback: the loop ends cleanly */
 	r.free_in_cb = true;
-	assert_int_equal(pl_msg_new(f->p, &c, &m), MAILSEC_OK);
-	assert_int_equal(pl_msg_mail_from(m, "alice@example.org"),
-	    MAILSEC_OK);
-	assert_int_equal(pl_msg_header(m, msg, hl, &keep, &reason),
-	    MAILSEC_OK);
-	assert_int_equal(pl_msg_body(m, msg + hl, strlen(msg) - hl),
-	    MAILSEC_OK);
-	assert_int_equal(pl_msg_end(m, on_verdict, &r), MAILSEC_OK);
+	finish(begin(f, &c, from, msg, hl, NULL), msg, hl, true, &r);
 	assert_int_not_equal(event_base_dispatch(f->base), -1);
 	assert_int_equal(r.calls, 1);
 	assert_int_equal(r.action, PL_ACCEPT);
@@ -1196,17 +1417,12 @@ test_concurrent(void **state)
 	for (i = 0; i < N; i++) {
 		c.ip = i % 2 ? "192.0.2.5" : "203.0.113.9";
 		r[i].free_in_cb = true;
-		assert_int_equal(pl_msg_new(f->p, &c, &m[i]), MAILSEC_OK);
-		assert_int_equal(pl_msg_mail_from(m[i], "alice@example.org"),
-		    MAILSEC_OK);
+		m[i] = begin(f, &c, "alice@example.org", NULL, 0, NULL);
 	}
 	for (i = 0; i < N; i++) {
 		assert_int_equal(pl_msg_header(m[i], msg_plain, hl, &keep,
 		    &reason), MAILSEC_OK);
-		assert_int_equal(pl_msg_body(m[i], msg_plain + hl,
-		    strlen(msg_plain) - hl), MAILSEC_OK);
-		assert_int_equal(pl_msg_end(m[i], on_verdict, &r[i]),
-		    MAILSEC_OK);
+		finish(m[i], msg_plain, hl, true, &r[i]);
 	}
 	assert_int_not_equal(event_base_dispatch(f->base), -1);
 	for (i = 0; i < N; i++) {
@@ -1233,9 +1449,7 @@ test_reload(void **state)
 
 	start(f, NULL, NULL);
 	/* a transaction started before the reload */
-	assert_int_equal(pl_msg_new(f->p, &c, &m), MAILSEC_OK);
-	assert_int_equal(pl_msg_mail_from(m, "alice@example.org"),
-	    MAILSEC_OK);
+	m = begin(f, &c, "alice@example.org", NULL, 0, NULL);
 
 	load_cfg(f, &cfg2, "dmarc_reject quarantine; quarantine header;",
 	    NULL);
@@ -1245,9 +1459,8 @@ test_reload(void **state)
 	f->cfg = cfg2;
 
 	/* a failing reload keeps what runs */
-	snprintf(dkim, sizeof dkim, "domain \"example.org\" { key \"x\" "
-	    "{ file \"%s/none.key\"; } }", f->dir);
-	load_cfg(f, &bad, "dmarc_reject accept;", dkim);
+	load_cfg(f, &bad, "dmarc_reject accept;", missing_key_dkim(f, dkim,
+	    sizeof dkim));
 	assert_int_not_equal(pipeline_reload(f->p, &bad, err, sizeof err),
 	    MAILSEC_OK);
 	assert_non_null(strstr(err, "none.key"));
@@ -1257,9 +1470,7 @@ test_reload(void **state)
 	old.free_in_cb = true;
 	assert_int_equal(pl_msg_header(m, msg_plain, hl, &keep, &reason),
 	    MAILSEC_OK);
-	assert_int_equal(pl_msg_body(m, msg_plain + hl, strlen(msg_plain) -
-	    hl), MAILSEC_OK);
-	assert_int_equal(pl_msg_end(m, on_verdict, &old), MAILSEC_OK);
+	finish(m, msg_plain, hl, true, &old);
 	/* a new one under the new */
 	send_msg(f, &s, msg_plain, &r, NULL);
 	assert_int_equal(old.calls, 1);
@@ -1298,6 +1509,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_bad_header, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_chunks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_header_b_unique, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_sign_submission, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_sign_no_key, setup,
@@ -1305,6 +1518,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_sign_generated, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_bad_key, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_arc_trusted, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_arc_broken, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_free_pending, setup,
 		    teardown),
