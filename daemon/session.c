@@ -166,6 +166,8 @@ smtp_enter_io(struct session *s, enum smtp_io io)
 {
 	const struct gw_limits *lim = &scfg(s)->limits;
 
+	if (s->io == IO_CLOSING)
+		return;		/* closing is final */
 	if (s->io != io)
 		log_debug("%016llx smtp io %s -> %s",
 		    (unsigned long long)s->id, io_names[s->io], io_names[io]);
@@ -837,24 +839,38 @@ smtp_cmd_rcpt(struct session *s, const struct mailsec_smtp_cmd *cmd)
 	struct smtp_tx *tx = s->tx;
 	struct tx_rcpt *r;
 	char addr[ADDR_MAX + 1], user[MAILDIR_USER_MAX + 1];
-	bool local;
+	enum gw_rcpt_verdict v;
 
 	if (p->postmaster)
-		local = true;
+		v = gw_config_recipient(cfg, auth_db_passwd(s->w->auth),
+		    p->local, p->local_len, NULL, 0);
+	else if (p->host == MAILSEC_SMTP_HOST_DOMAIN)
+		v = gw_config_recipient(cfg, auth_db_passwd(s->w->auth),
+		    p->local, p->local_len, p->domain, p->domain_len);
 	else
-		local = p->host == MAILSEC_SMTP_HOST_DOMAIN &&
-		    gw_config_is_local(cfg, p->domain, p->domain_len);
+		v = GW_RCPT_NOT_LOCAL;	/* address literals: never ours */
 	if (path_text(p, p->postmaster && cfg->local.domains.n > 0 ?
 	    cfg->local.domains.v[0] : NULL, addr, sizeof addr) == -1) {
 		smtp_reply(s, 553, "5.1.3", "Recipient address too long");
 		return;
 	}
-	if (!local && s->auth_user == NULL) {
+	if (v == GW_RCPT_OK && !p->postmaster && (p->quoted ||
+	    maildir_user(p->local, p->local_len, user) != MAILSEC_OK))
+		v = GW_RCPT_BAD_MAILBOX;	/* the runner could not file it */
+	switch (v) {
+	case GW_RCPT_OK:
+		break;
+	case GW_RCPT_NOT_LOCAL:
+		if (s->auth_user != NULL)
+			break;	/* submission: queued for relaying */
 		smtp_reply(s, 554, "5.7.1", "<%s>: Relay access denied", addr);
 		return;
-	}
-	if (local && !p->postmaster &&
-	    maildir_user(p->local, p->local_len, user) != MAILSEC_OK) {
+	case GW_RCPT_NO_SUCH_USER:
+		smtp_reply(s, 550, "5.1.1", "<%s>: Recipient address rejected: "
+		    "User unknown", addr);
+		return;
+	case GW_RCPT_BAD_MAILBOX:
+	default:
 		smtp_reply(s, 550, "5.1.1", "<%s>: Recipient address rejected: "
 		    "no such mailbox", addr);
 		return;

@@ -62,7 +62,7 @@ class Gateway:
     """One daemon: config, start, helpers, stop."""
 
     def __init__(self, limits=None, policy=None, extra="", users=None,
-                 greet_pause=0, throttle=5):
+                 greet_pause=0, throttle=5, local=""):
         self.dir = tempfile.mkdtemp(prefix="mailsec-e2e-")
         self.state = os.path.join(self.dir, "var")
         self.mx, self.sub, self.subs = free_ports(3)
@@ -75,6 +75,7 @@ class Gateway:
         self.users = users or {}
         self.greet_pause = greet_pause
         self.throttle = throttle
+        self.local = local
         self.proc = None
         self.log_path = os.path.join(self.dir, "daemon.log")
 
@@ -92,7 +93,7 @@ listen {
 	submissions { address [127.0.0.1]; port %d; }
 }
 dns { zone "%s"; }
-local { domains [localhost, example.net]; }
+local { domains [localhost, example.net]; %s }
 auth {
 	throttle %d;
 	user "alice" { send_as [alice@example.net]; }
@@ -103,7 +104,7 @@ policy {
 limits {
 %s}
 %s
-""" % (self.state, self.mx, self.sub, self.subs, ZONE,
+""" % (self.state, self.mx, self.sub, self.subs, ZONE, self.local,
        self.throttle, pol, lim, self.extra)
 
     def write_config(self):
@@ -638,6 +639,21 @@ def case_relay(gw):
         check(code == 530, "submission without TLS/AUTH: %d" % code)
 
 
+@case
+def case_rcpt_listed(gw):
+    # local.recipients listed: users, logins and postmaster only
+    with gw.smtp() as s:
+        s.ehlo("x.test")
+        s.mail("a@nowhere.test")
+        check(s.rcpt("known@localhost")[0] == 250, "listed user")
+        check(s.rcpt("alice@localhost")[0] == 250, "login")
+        check(s.rcpt("Postmaster")[0] == 250, "<Postmaster>")
+        code, text = s.rcpt("stranger@localhost")
+        check(code == 550 and b"5.1.1" in text, "unknown user: %d" % code)
+        code, text = s.rcpt('"a b"@localhost')
+        check(code == 550, "unfileable mailbox: %d" % code)
+
+
 SMUGGLING = [
     b"\n.\n", b"\r.\r", b"\r\n.\n", b"\n.\r\n", b"\r.\r\n", b"\r\n.\r",
     b"\r\n\x00.\r\n", b"\n.\r", b"\r\n.\r\r\n", b"\r\n.\n\r\n",
@@ -904,6 +920,8 @@ SETUP = {
     "conn_limit": dict(limits={"connections_per_ip": 3}),
     "dmarc_quarantine": dict(policy={"quarantine": "header"}),
     "auth_throttle": dict(throttle=2),
+    "rcpt_listed": dict(local="recipients listed; users [known];",
+                        users={"alice": "secret pw"}),
 }
 AUTH_CASES = ("auth", "auth_throttle", "sender_not_allowed", "dkim_signed",
               "queue_control", "auth_before_tls", "implicit_tls")
