@@ -854,9 +854,10 @@ smtp_cmd_rcpt(struct session *s, const struct mailsec_smtp_cmd *cmd)
 		smtp_reply(s, 553, "5.1.3", "Recipient address too long");
 		return;
 	}
+	/* a mailbox the delivery runner could not file is refused now */
 	if (v == GW_RCPT_OK && !p->postmaster && (p->quoted ||
 	    maildir_user(p->local, p->local_len, user) != MAILSEC_OK))
-		v = GW_RCPT_BAD_MAILBOX;	/* the runner could not file it */
+		v = GW_RCPT_BAD_MAILBOX;
 	switch (v) {
 	case GW_RCPT_OK:
 		break;
