@@ -1,7 +1,8 @@
 #!/bin/sh
 # `make run`: a short demo on the shipped sample message and zone (the
 # author analysis, SPF for the sending host, a DKIM signature made and
-# verified with RFC 8463's example Ed25519 key, published in the zone),
+# verified with RFC 8463's example Ed25519 key, published in the zone,
+# and `mailsec check` on the signed and on a spoofed copy),
 # then the gateway itself in the foreground: `mailsec serve` with zero
 # configuration (loopback ports 2525/2587/2465, state in ./var) and DNS
 # from the example zone, so it works offline. It prints a swaks line to
@@ -23,6 +24,10 @@ set -x
 "$bin" dkim sign --domain example.org --selector sel1 --key "$tmp/sel1.key" \
     examples/sample.eml >"$tmp/signed.eml"
 "$bin" dkim verify --dns-zone "$zone" "$tmp/signed.eml"
+"$bin" check --dns-zone "$zone" --ip 192.0.2.10 --mail-from alice@example.org \
+    --authserv-id mx.example.net "$tmp/signed.eml"
+"$bin" check --dns-zone "$zone" --ip 203.0.113.5 --mail-from alice@example.org \
+    --authserv-id mx.example.net examples/sample.eml
 set +x
 rm -rf "$tmp"
 trap - EXIT
