@@ -60,6 +60,34 @@ ms_ascii_eqz(const char *a, size_t alen, const char *lit)
 	return ms_ascii_eq(a, alen, lit, strlen(lit));
 }
 
+bool
+ms_domain_ldh_ok(const char *p, size_t n, bool allow_8bit)
+{
+	size_t i, lab = 0;
+
+	if (n == 0 || n > 253)
+		return false;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		if (c == '.') {
+			if (lab == 0 || p[i - 1] == '-')
+				return false;
+			lab = 0;
+			continue;
+		}
+		if (c == '-') {
+			if (lab == 0)
+				return false;
+		} else if (!ms_isalnum(c) && c != '_' &&
+		    !(allow_8bit && c >= 0x80))
+			return false;
+		if (++lab > 63)
+			return false;
+	}
+	return lab > 0 && p[n - 1] != '-';
+}
+
 size_t
 mailsec_utf8_len(const char *s, size_t n)
 {

@@ -66,6 +66,14 @@ static inline bool ms_isatext(int c)
 	}
 }
 
+/*
+ * Is (p, n) a domain name of LDH labels (RFC 5321 4.1.2 sub-domain:
+ * Let-dig [Ldh-str]), 1..253 octets, labels of 1..63, no final dot?
+ * '_' is accepted inside labels (DKIM selectors, _dmarc-style names);
+ * bytes >= 0x80 (U-labels kept as bytes) only with allow_8bit.
+ */
+bool ms_domain_ldh_ok(const char *p, size_t n, bool allow_8bit);
+
 /* ---- checked arithmetic ------------------------------------------------ */
 
 /* Each stores the result and returns true, or returns false on overflow. */

@@ -39,36 +39,39 @@ static const char *const override_names[] = {
 	"local_policy", "other", "policy_test_mode"
 };
 
+/* v[i] of a table of n names, or dflt for a value outside it. */
+static const char *
+name_at(const char *const *v, size_t n, size_t i, const char *dflt)
+{
+	return i < n ? v[i] : dflt;
+}
+
 const char *
 mailsec_dmarc_result_name(enum mailsec_dmarc_result r)
 {
-	if ((size_t)r >= MS_ARRAY_LEN(result_names))
-		return "permerror";
-	return result_names[r];
+	return name_at(result_names, MS_ARRAY_LEN(result_names), (size_t)r,
+	    "permerror");
 }
 
 const char *
 mailsec_dmarc_policy_name(enum mailsec_dmarc_policy p)
 {
-	if ((size_t)p >= MS_ARRAY_LEN(policy_names))
-		return NULL;
-	return policy_names[p];
+	return name_at(policy_names, MS_ARRAY_LEN(policy_names), (size_t)p,
+	    NULL);
 }
 
 const char *
 mailsec_dmarc_disposition_name(enum mailsec_dmarc_disposition d)
 {
-	if ((size_t)d >= MS_ARRAY_LEN(policy_names))
-		return NULL;
-	return policy_names[d];
+	return name_at(policy_names, MS_ARRAY_LEN(policy_names), (size_t)d,
+	    NULL);
 }
 
 const char *
 mailsec_dmarc_override_name(enum mailsec_dmarc_override_type t)
 {
-	if ((size_t)t >= MS_ARRAY_LEN(override_names))
-		return "other";
-	return override_names[t];
+	return name_at(override_names, MS_ARRAY_LEN(override_names),
+	    (size_t)t, "other");
 }
 
 const char *
