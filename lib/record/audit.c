@@ -532,21 +532,32 @@ done:
 	free(url);
 }
 
+/* The TXT records at prefix + the audited domain (those starting with
+ * want, when not NULL) for area: *name and *v (*n of them) are the
+ * caller's to free, whatever is returned. */
+static mailsec_err
+area_txt(struct audit *au, const char *area, const char *prefix,
+    const char *want, char **name, char ***v, size_t *n)
+{
+	enum mailsec_dns_status st;
+
+	au->f.area = area;
+	*v = NULL;
+	*n = 0;
+	if ((*name = join(prefix, au->a->domain)) == NULL)
+		return MAILSEC_ENOMEM;
+	return ms_rec_txt(au->r, *name, want, v, n, &st);
+}
+
 static void
 audit_mtasts(struct audit *au)
 {
 	struct mailsec_audit *a = au->a;
-	enum mailsec_dns_status st;
-	char *name, **v = NULL;
+	char *name = NULL, **v = NULL;
 	size_t n = 0, i, k = 0;
 
-	au->f.area = "mta-sts";
-	if ((name = join("_mta-sts.", a->domain)) == NULL) {
-		au->err = MAILSEC_ENOMEM;
-		return;
-	}
-	if ((au->err = ms_rec_txt(au->r, name, NULL, &v, &n, &st)) !=
-	    MAILSEC_OK)
+	if ((au->err = area_txt(au, "mta-sts", "_mta-sts.", NULL, &name, &v,
+	    &n)) != MAILSEC_OK)
 		goto done;
 	if (n == 0) {
 		ms_finding_addf(&au->f, MAILSEC_SEV_WARNING, "mtasts-missing",
@@ -584,17 +595,11 @@ static void
 audit_tlsrpt(struct audit *au)
 {
 	struct mailsec_audit *a = au->a;
-	enum mailsec_dns_status st;
-	char *name, **v = NULL;
+	char *name = NULL, **v = NULL;
 	size_t n = 0;
 
-	au->f.area = "tlsrpt";
-	if ((name = join("_smtp._tls.", a->domain)) == NULL) {
-		au->err = MAILSEC_ENOMEM;
-		return;
-	}
-	if ((au->err = ms_rec_txt(au->r, name, NULL, &v, &n, &st)) !=
-	    MAILSEC_OK)
+	if ((au->err = area_txt(au, "tlsrpt", "_smtp._tls.", NULL, &name, &v,
+	    &n)) != MAILSEC_OK)
 		goto done;
 	if (n == 0) {
 		ms_finding_addf(&au->f, MAILSEC_SEV_WARNING, "tlsrpt-missing",
@@ -691,17 +696,11 @@ static void
 audit_bimi(struct audit *au)
 {
 	struct mailsec_audit *a = au->a;
-	enum mailsec_dns_status st;
-	char *name, **v = NULL;
+	char *name = NULL, **v = NULL;
 	size_t n = 0;
 
-	au->f.area = "bimi";
-	if ((name = join("default._bimi.", a->domain)) == NULL) {
-		au->err = MAILSEC_ENOMEM;
-		return;
-	}
-	if ((au->err = ms_rec_txt(au->r, name, "v=BIMI1", &v, &n, &st)) !=
-	    MAILSEC_OK)
+	if ((au->err = area_txt(au, "bimi", "default._bimi.", "v=BIMI1", &name, &v,
+	    &n)) != MAILSEC_OK)
 		goto done;
 	if (n == 0) {
 		ms_finding_add(&au->f, MAILSEC_SEV_INFO, "bimi-none", MS_NOOFF,
@@ -823,12 +822,6 @@ mailsec_audit_free(struct mailsec_audit *a)
 const struct mailsec_finding *
 mailsec_audit_find(const struct mailsec_audit *a, const char *code)
 {
-	size_t i;
-
-	if (a == NULL || code == NULL)
-		return NULL;
-	for (i = 0; i < a->nfindings; i++)
-		if (strcmp(a->findings[i].code, code) == 0)
-			return &a->findings[i];
-	return NULL;
+	return a == NULL ? NULL : ms_findings_find(a->findings, a->nfindings,
+	    code);
 }

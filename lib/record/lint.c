@@ -278,29 +278,9 @@ ms_rec_printable(char *out, size_t cap, const char *p, size_t n)
 bool
 ms_rec_domain_ok(const char *p, size_t n)
 {
-	size_t i, lab = 0;
-
 	if (n > 0 && p[n - 1] == '.')
 		n--;
-	if (n == 0 || n > 253)
-		return false;
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)p[i];
-
-		if (c == '.') {
-			if (lab == 0 || p[i - 1] == '-')
-				return false;
-			lab = 0;
-			continue;
-		}
-		if (!ms_isalnum(c) && c != '-' && c != '_')
-			return false;
-		if (lab == 0 && c == '-')
-			return false;
-		if (++lab > 63)
-			return false;
-	}
-	return p[n - 1] != '-';
+	return ms_domain_ldh_ok(p, n, false);
 }
 
 /* ---- DNS helper -------------------------------------------------------- */
@@ -605,14 +585,21 @@ mailsec_lint_count(const struct mailsec_lint *l, enum mailsec_severity s)
 }
 
 const struct mailsec_finding *
-mailsec_lint_find(const struct mailsec_lint *l, const char *code)
+ms_findings_find(const struct mailsec_finding *v, size_t n, const char *code)
 {
 	size_t i;
 
-	if (l == NULL || code == NULL)
+	if (code == NULL)
 		return NULL;
-	for (i = 0; i < l->nfindings; i++)
-		if (strcmp(l->findings[i].code, code) == 0)
-			return &l->findings[i];
+	for (i = 0; i < n; i++)
+		if (strcmp(v[i].code, code) == 0)
+			return &v[i];
 	return NULL;
+}
+
+const struct mailsec_finding *
+mailsec_lint_find(const struct mailsec_lint *l, const char *code)
+{
+	return l == NULL ? NULL : ms_findings_find(l->findings, l->nfindings,
+	    code);
 }

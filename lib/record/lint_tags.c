@@ -553,25 +553,38 @@ unknown_tag(struct ms_lint_ctx *c, const char *p, const struct ms_tag *t,
 /* RFC 8461 3.1: sts-id = 1*32(ALPHA / DIGIT). */
 #define MTASTS_ID_MAX 32
 
+/* For a record of v= and one other tag, known[1]: that tag (the last
+ * one, NULL when absent); every other tag after v= is reported as
+ * unknown under code. */
+static const struct ms_tag *
+sole_tag(struct ms_lint_ctx *c, const char *p, const struct ms_taglist *tl,
+    const char *const known[2], const char *code)
+{
+	const struct ms_tag *found = NULL;
+	size_t i;
+
+	for (i = 1; i < tl->count; i++) {
+		if (ms_ascii_eqz(tl->tags[i].name.ptr, tl->tags[i].name.len,
+		    known[1]))
+			found = &tl->tags[i];
+		else
+			unknown_tag(c, p, &tl->tags[i], code, known, 2);
+	}
+	return found;
+}
+
 mailsec_err
 ms_lint_mtasts(struct ms_lint_ctx *c, const char *p, size_t len)
 {
 	static const char *const known[] = { "v", "id" };
 	struct ms_taglist tl;
-	const struct ms_tag *id = NULL;
+	const struct ms_tag *id;
 	size_t i;
 	bool ok;
 
 	if (!tags_frame(c, p, len, &tl, "mtasts", "STSv1"))
 		return MAILSEC_OK;
-	for (i = 1; i < tl.count; i++) {
-		if (ms_ascii_eqz(tl.tags[i].name.ptr, tl.tags[i].name.len,
-		    "id"))
-			id = &tl.tags[i];
-		else
-			unknown_tag(c, p, &tl.tags[i], "mtasts-unknown-tag",
-			    known, MS_ARRAY_LEN(known));
-	}
+	id = sole_tag(c, p, &tl, known, "mtasts-unknown-tag");
 	if (id == NULL) {
 		ms_finding_add(c->f, MAILSEC_SEV_ERROR, "mtasts-id-missing",
 		    MS_NOOFF, "add id=YYYYMMDDhhmmss (change it whenever the "
@@ -632,19 +645,12 @@ ms_lint_tlsrpt(struct ms_lint_ctx *c, const char *p, size_t len)
 {
 	static const char *const known[] = { "v", "rua" };
 	struct ms_taglist tl;
-	const struct ms_tag *rua = NULL;
+	const struct ms_tag *rua;
 	size_t i, s;
 
 	if (!tags_frame(c, p, len, &tl, "tlsrpt", "TLSRPTv1"))
 		return MAILSEC_OK;
-	for (i = 1; i < tl.count; i++) {
-		if (ms_ascii_eqz(tl.tags[i].name.ptr, tl.tags[i].name.len,
-		    "rua"))
-			rua = &tl.tags[i];
-		else
-			unknown_tag(c, p, &tl.tags[i], "tlsrpt-unknown-tag",
-			    known, MS_ARRAY_LEN(known));
-	}
+	rua = sole_tag(c, p, &tl, known, "tlsrpt-unknown-tag");
 	if (rua == NULL) {
 		ms_finding_add(c->f, MAILSEC_SEV_ERROR, "tlsrpt-rua-missing",
 		    MS_NOOFF, "add rua=mailto:tlsrpt@YOUR-DOMAIN", "no rua=: "

@@ -38,6 +38,10 @@ void ms_findings_free(struct ms_findings *f);
 void ms_findings_take(struct ms_findings *f, struct mailsec_finding **v,
     size_t *n);
 
+/* The first of the n findings v with this code, or NULL. */
+const struct mailsec_finding *ms_findings_find(
+    const struct mailsec_finding *v, size_t n, const char *code);
+
 #define MS_NOOFF ((size_t)-1)
 
 /*
