@@ -218,14 +218,16 @@ const struct cli_cmd cli_cmds[] = {
 	  cmd_lint },
 	{ "audit", "grade a domain's mail setup: MX, SPF, DKIM, DMARC, ...",
 	  "usage: mailsec audit DOMAIN [--selector S]...\n"
-	  "           [--no-common-selectors] [--json]\n"
-	  "           [--dns ... | --dns-zone FILE]\n"
+	  "           [--no-common-selectors] [--no-fetch] [--ca-file FILE]\n"
+	  "           [--json] [--dns ... | --dns-zone FILE]\n"
 	  "\n"
 	  "Audits DOMAIN: MX hosts, SPF (include tree flattened, lookups\n"
 	  "counted), DKIM keys at the given and common selectors, DMARC (with\n"
 	  "inheritance from a parent domain), MTA-STS, TLS-RPT, DANE TLSA on\n"
 	  "the MX hosts, BIMI. Prints a grade (A-F) and every finding with its\n"
-	  "fix. The MTA-STS policy file is not fetched (no HTTPS client).\n"
+	  "fix. The MTA-STS policy file is fetched over HTTPS (RFC 8461 3.3:\n"
+	  "verified certificate, no redirects; --ca-file FILE trusts that CA\n"
+	  "instead of the system's; --no-fetch skips it).\n"
 	  DNS_USAGE,
 	  cmd_audit },
 	{ "serve", "run the gateway: receive, verify, queue and deliver mail",

@@ -4,7 +4,8 @@
 # 2 for usage), the zone-file and one-line forms, JSON that parses, and a
 # round trip: every record `mailsec record` prints lints clean and parses
 # back from its zone-file line. The audit reads the test zone of
-# tests/integration/audit (zone backend, no network).
+# tests/integration/audit (zone backend, no network: --no-fetch, the
+# MTA-STS policy fetch is tested in tests/integration/audit).
 # usage: test_record.sh MAILSEC_BINARY SOURCE_DIR
 set -u
 bin=$1
@@ -140,13 +141,14 @@ expect 0 "lint file" -- "$bin" lint --file "$tmp/key.txt"
 has out 'dkim-revoked' "revoked key from a file"
 
 # ---- audit --------------------------------------------------------------
-expect 0 "audit good" -- "$bin" audit good.test --dns-zone "$zone"
+expect 0 "audit good" -- "$bin" audit good.test --dns-zone "$zone" --no-fetch
 has out '^good\.test: grade A' "good grade"
 expect 0 "audit json" -- "$bin" audit plusall.test --selector s1 \
-    --dns-zone "$zone" --json
+    --dns-zone "$zone" --json --no-fetch
 json out "audit --json"
 has out '"code": "spf-all-pass"' "planted +all"
-expect 0 "audit nodmarc" -- "$bin" audit nodmarc.test --dns-zone "$zone"
+expect 0 "audit nodmarc" -- "$bin" audit nodmarc.test --dns-zone "$zone" \
+    --no-fetch
 has out 'dmarc-missing' "missing DMARC"
 has out 'fix: publish _dmarc\.nodmarc\.test' "its fix"
 expect 2 "audit bad domain" -- "$bin" audit 'a b' --dns-zone "$zone"
