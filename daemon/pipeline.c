@@ -915,8 +915,7 @@ sign_start(struct pl_msg *m)
 	if (e == MAILSEC_ENOMEM)
 		return e;
 	if (e != MAILSEC_OK) {
-		snprintf(m->sign_note, sizeof m->sign_note, "error (%s)",
-		    diag.set ? diag.text : mailsec_strerror(e));
+		pl_sign_note_error(m, e, &diag);
 		return MAILSEC_OK;
 	}
 	m->sign_dom = sd;
@@ -1077,9 +1076,7 @@ pl_msg_header(struct pl_msg *m, const char *hdr, size_t len,
 			if (e == MAILSEC_ENOMEM)
 				goto out;
 			if (e != MAILSEC_OK) {
-				snprintf(m->sign_note, sizeof m->sign_note,
-				    "error (%s)", diag.set ? diag.text :
-				    mailsec_strerror(e));
+				pl_sign_note_error(m, e, &diag);
 				mailsec_dkim_sign_free(m->sign);
 				m->sign = NULL;
 				m->sign_dom = NULL;
@@ -1369,6 +1366,14 @@ pl_msg_end(struct pl_msg *m, pl_done_cb *cb, void *arg)
 }
 
 /* ---- for pipeline_verdict.c ---------------------------------------------- */
+
+void
+pl_sign_note_error(struct pl_msg *m, mailsec_err e,
+    const struct mailsec_diag *diag)
+{
+	snprintf(m->sign_note, sizeof m->sign_note, "error (%s)",
+	    diag->set ? diag->text : mailsec_strerror(e));
+}
 
 bool
 pl_token_safe(const char *p, size_t len)

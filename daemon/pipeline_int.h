@@ -137,6 +137,10 @@ struct pl_msg {
  * PL_TEMPFAIL. */
 void pl_verdict_make(struct pl_msg *m);
 
+/* pipeline.c: the signer failed; the log's dkim_sign says why. */
+void pl_sign_note_error(struct pl_msg *m, mailsec_err e,
+    const struct mailsec_diag *diag);
+
 /* True for printable US-ASCII without space (0x21-0x7e), and not
  * empty: safe as an Authentication-Results or log value. */
 bool pl_token_safe(const char *p, size_t len);

@@ -507,9 +507,7 @@ make_prepend(struct pl_msg *m, const struct decision *dc, struct ms_buf *b,
 		if (e == MAILSEC_ENOMEM)
 			return e;
 		if (e != MAILSEC_OK) {
-			snprintf(m->sign_note, sizeof m->sign_note,
-			    "error (%s)", diag.set ? diag.text :
-			    mailsec_strerror(e));
+			pl_sign_note_error(m, e, &diag);
 		} else {
 			e = ms_buf_append(b, sigs, len);
 			free(sigs);
