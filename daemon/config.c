@@ -1090,27 +1090,54 @@ custom_user(struct load *ld, const struct opt *o, const struct conf_node *n,
 	return map_section(ld, o->sub, n, u, path, 2);
 }
 
+/*
+ * The label of section n, which names one entry of a list (a DKIM domain
+ * or selector): n must be a section (usage shows one), its label a name
+ * (else it is not what), normalized into *norm (the caller's to free).
+ */
+static mailsec_err
+entry_section(struct load *ld, const struct conf_node *n, const char *path,
+    const char *usage, const char *what, char **norm)
+{
+	*norm = NULL;
+	if (n->kind != CONF_SECTION)
+		return cfg_err(ld, n->line, path, MAILSEC_ESYNTAX,
+		    "is a section: %s", usage);
+	if (check_domain(n->label, norm) != NULL) {
+		free(*norm);
+		*norm = NULL;
+		return cfg_err(ld, n->line, path, MAILSEC_ESYNTAX,
+		    "'%s' is not %s", n->label, what);
+	}
+	return MAILSEC_OK;
+}
+
+/* Grows the array v of n elements by one; NULL (v kept, error set) when
+ * out of memory. */
+static void *
+entry_grow(struct load *ld, const struct conf_node *n, const char *path,
+    void *v, size_t nv, size_t size)
+{
+	if ((v = ms_reallocarray(v, nv + 1, size)) == NULL)
+		cfg_err(ld, n->line, path, MAILSEC_ENOMEM, "out of memory");
+	return v;
+}
+
 static mailsec_err
 custom_dkim_domain(struct load *ld, const struct opt *o,
     const struct conf_node *n, void *base, const char *ppath)
 {
 	struct gw_dkim *dk = base;
 	struct gw_dkim_domain *d;
-	char path[512], *norm = NULL;
+	char path[512], *norm;
 	size_t i;
 	mailsec_err err;
 
 	snprintf(path, sizeof path, "%s[%s]", ppath, n->label);
-	if (n->kind != CONF_SECTION)
-		return cfg_err(ld, n->line, path, MAILSEC_ESYNTAX,
-		    "is a section: domain \"example.org\" { key \"SEL\" "
-		    "{ file ...; } }");
-	if (check_domain(n->label, &norm) != NULL) {
-		free(norm);
-		return cfg_err(ld, n->line, path, MAILSEC_ESYNTAX,
-		    "'%s' is not a domain name (example: example.org)",
-		    n->label);
-	}
+	if ((err = entry_section(ld, n, path, "domain \"example.org\" { key "
+	    "\"SEL\" { file ...; } }", "a domain name (example: example.org)",
+	    &norm)) != MAILSEC_OK)
+		return err;
 	for (i = 0; i < dk->ndomains; i++) {
 		if (strcmp(dk->domains[i].domain, norm) == 0) {
 			free(norm);
@@ -1118,11 +1145,10 @@ custom_dkim_domain(struct load *ld, const struct opt *o,
 			    "is configured twice; merge the two sections");
 		}
 	}
-	d = ms_reallocarray(dk->domains, dk->ndomains + 1, sizeof *d);
-	if (d == NULL) {
+	if ((d = entry_grow(ld, n, path, dk->domains, dk->ndomains,
+	    sizeof *d)) == NULL) {
 		free(norm);
-		return cfg_err(ld, n->line, path, MAILSEC_ENOMEM,
-		    "out of memory");
+		return MAILSEC_ENOMEM;
 	}
 	dk->domains = d;
 	d = &dk->domains[dk->ndomains++];
@@ -1142,20 +1168,15 @@ custom_dkim_key(struct load *ld, const struct opt *o,
 {
 	struct gw_dkim_domain *d = base;
 	struct gw_dkim_key *k;
-	char path[512], *norm = NULL;
+	char path[512], *norm;
 	size_t i;
 	mailsec_err err;
 
 	snprintf(path, sizeof path, "%s[%s]", ppath, n->label);
-	if (n->kind != CONF_SECTION)
-		return cfg_err(ld, n->line, path, MAILSEC_ESYNTAX,
-		    "is a section: key \"SELECTOR\" { file \"...\"; }");
-	if (check_domain(n->label, &norm) != NULL) {
-		free(norm);
-		return cfg_err(ld, n->line, path, MAILSEC_ESYNTAX,
-		    "'%s' is not a selector (DNS labels: s2024, mail.eu)",
-		    n->label);
-	}
+	if ((err = entry_section(ld, n, path, "key \"SELECTOR\" { file "
+	    "\"...\"; }", "a selector (DNS labels: s2024, mail.eu)", &norm)) !=
+	    MAILSEC_OK)
+		return err;
 	for (i = 0; i < d->nkeys; i++) {
 		if (strcmp(d->keys[i].selector, norm) == 0) {
 			free(norm);
@@ -1163,11 +1184,10 @@ custom_dkim_key(struct load *ld, const struct opt *o,
 			    "is configured twice for this domain");
 		}
 	}
-	k = ms_reallocarray(d->keys, d->nkeys + 1, sizeof *k);
-	if (k == NULL) {
+	if ((k = entry_grow(ld, n, path, d->keys, d->nkeys, sizeof *k)) ==
+	    NULL) {
 		free(norm);
-		return cfg_err(ld, n->line, path, MAILSEC_ENOMEM,
-		    "out of memory");
+		return MAILSEC_ENOMEM;
 	}
 	d->keys = k;
 	k = &d->keys[d->nkeys++];

@@ -47,6 +47,19 @@ dump_body(const struct gw_config *cfg)
 	return out;
 }
 
+/* x and y dump to the same text; both are freed. */
+static void
+assert_same_config(struct gw_config *x, struct gw_config *y)
+{
+	char *a = dump_body(x), *b = dump_body(y);
+
+	assert_string_equal(a, b);
+	free(a);
+	free(b);
+	gw_config_free(x);
+	gw_config_free(y);
+}
+
 /* ---- syntax ------------------------------------------------------------- */
 
 static void
@@ -395,19 +408,13 @@ static void
 test_empty_file_is_defaults(void **state)
 {
 	struct gw_config d, c;
-	char err[GW_CONFIG_ERR_MAX], *a, *b;
+	char err[GW_CONFIG_ERR_MAX];
 
 	(void)state;
 	assert_int_equal(gw_config_defaults(&d), MAILSEC_OK);
 	assert_int_equal(load("# nothing\n", &c, err), MAILSEC_OK);
 	assert_string_equal(c.source, "t.conf");
-	a = dump_body(&d);
-	b = dump_body(&c);
-	assert_string_equal(a, b);
-	free(a);
-	free(b);
-	gw_config_free(&d);
-	gw_config_free(&c);
+	assert_same_config(&d, &c);
 }
 
 /* The example file sets every option to its default. */
@@ -415,20 +422,14 @@ static void
 test_example_file(void **state)
 {
 	struct gw_config d, c;
-	char err[GW_CONFIG_ERR_MAX], *a, *b;
+	char err[GW_CONFIG_ERR_MAX];
 
 	(void)state;
 	assert_int_equal(gw_config_load(MAILSEC_SOURCE_DIR
 	    "/examples/mailsec.conf", &c, err, sizeof err), MAILSEC_OK);
 	assert_string_equal(err, "");
 	assert_int_equal(gw_config_defaults(&d), MAILSEC_OK);
-	a = dump_body(&d);
-	b = dump_body(&c);
-	assert_string_equal(a, b);
-	free(a);
-	free(b);
-	gw_config_free(&d);
-	gw_config_free(&c);
+	assert_same_config(&d, &c);
 }
 
 /* ---- every option ------------------------------------------------------- */
@@ -610,19 +611,15 @@ static void
 test_dump_round_trip(void **state)
 {
 	struct gw_config c, c2;
-	char err[GW_CONFIG_ERR_MAX], *a, *b;
+	char err[GW_CONFIG_ERR_MAX], *a;
 
 	(void)state;
 	assert_int_equal(load(full_conf, &c, err), MAILSEC_OK);
 	a = dump_body(&c);
 	assert_int_equal(load(a, &c2, err), MAILSEC_OK);
 	check_full(&c2);
-	b = dump_body(&c2);
-	assert_string_equal(a, b);
 	free(a);
-	free(b);
-	gw_config_free(&c);
-	gw_config_free(&c2);
+	assert_same_config(&c, &c2);
 
 	/* zone mode and derived DKIM keys for two local domains */
 	assert_int_equal(load("dns { zone \"/tmp/my zone\"; }\n"
@@ -637,12 +634,8 @@ test_dump_round_trip(void **state)
 	assert_string_equal(c2.dns.zone, "/tmp/my zone");
 	assert_int_equal(c2.dkim.ndomains, 2);
 	assert_true(c2.dkim.domains[0].derived);
-	b = dump_body(&c2);
-	assert_string_equal(a, b);
 	free(a);
-	free(b);
-	gw_config_free(&c);
-	gw_config_free(&c2);
+	assert_same_config(&c, &c2);
 }
 
 /* ---- every validation error --------------------------------------------- */
@@ -1046,6 +1039,56 @@ test_questions(void **state)
 	assert_string_equal(gw_action_name(GW_ACT_TEMPFAIL), "tempfail");
 }
 
+/* One gw_config_recipient() question: (user, ulen)@(domain, dlen), with
+ * the password file or without, and its answer. */
+struct rcpt_case {
+	bool with_pw;
+	const char *user;
+	size_t ulen;
+	const char *domain;	/* NULL: no domain */
+	size_t dlen;
+	enum gw_rcpt_verdict want;
+};
+
+#define RCPT(pw, u, d, want) { pw, u, sizeof(u) - 1, d, sizeof(d) - 1, want }
+#define RCPT_NODOM(u, want) { false, u, sizeof(u) - 1, NULL, 0, want }
+
+static const struct rcpt_case rcpt_any[] = {
+	RCPT(false, "anyone", "LOCALHOST", GW_RCPT_OK),
+	RCPT(false, "anyone", "example.org", GW_RCPT_NOT_LOCAL),
+	RCPT(false, "../x", "localhost", GW_RCPT_BAD_MAILBOX),
+	RCPT_NODOM("PostMaster", GW_RCPT_OK),
+	RCPT_NODOM("alice", GW_RCPT_NOT_LOCAL),
+};
+
+static const struct rcpt_case rcpt_listed[] = {
+	RCPT(true, "Alice", "example.net", GW_RCPT_OK),
+	RCPT(true, "bob", "Example.org", GW_RCPT_OK),
+	RCPT(true, "bob", "example.net", GW_RCPT_NO_SUCH_USER),
+	RCPT(true, "carol", "example.net", GW_RCPT_OK),
+	RCPT(true, "dave", "example.net", GW_RCPT_OK),
+	RCPT(true, "dave", "example.org", GW_RCPT_NO_SUCH_USER),
+	RCPT(false, "carol", "example.net", GW_RCPT_NO_SUCH_USER),
+	RCPT(true, "postmaster", "example.org", GW_RCPT_OK),
+	RCPT(true, "eve", "example.org", GW_RCPT_NO_SUCH_USER),
+	RCPT(true, "al\0ice", "example.org", GW_RCPT_BAD_MAILBOX),
+};
+
+static void
+check_rcpts(const struct gw_config *c, const struct gw_passwd *pw,
+    const struct rcpt_case *t, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		print_message("recipient %zu: %s@%s\n", i, t[i].user,
+		    t[i].domain != NULL ? t[i].domain : "(none)");
+		assert_int_equal(gw_config_recipient(c, t[i].with_pw ? pw :
+		    NULL, t[i].user, t[i].ulen, t[i].domain, t[i].dlen),
+		    t[i].want);
+	}
+}
+
 static void
 test_recipients(void **state)
 {
@@ -1058,16 +1101,7 @@ test_recipients(void **state)
 	(void)state;
 	assert_int_equal(gw_config_defaults(&c), MAILSEC_OK);
 	/* recipients any */
-	assert_int_equal(gw_config_recipient(&c, NULL, "anyone", 6,
-	    "LOCALHOST", 9), GW_RCPT_OK);
-	assert_int_equal(gw_config_recipient(&c, NULL, "anyone", 6,
-	    "example.org", 11), GW_RCPT_NOT_LOCAL);
-	assert_int_equal(gw_config_recipient(&c, NULL, "../x", 4,
-	    "localhost", 9), GW_RCPT_BAD_MAILBOX);
-	assert_int_equal(gw_config_recipient(&c, NULL, "PostMaster", 10,
-	    NULL, 0), GW_RCPT_OK);
-	assert_int_equal(gw_config_recipient(&c, NULL, "alice", 5, NULL, 0),
-	    GW_RCPT_NOT_LOCAL);
+	check_rcpts(&c, NULL, rcpt_any, sizeof rcpt_any / sizeof rcpt_any[0]);
 	gw_config_free(&c);
 
 	/* recipients listed: users, logins, postmaster */
@@ -1078,26 +1112,8 @@ test_recipients(void **state)
 	    hash);
 	assert_int_equal(gw_passwd_parse(text, strlen(text), "pw", &pw, err,
 	    sizeof err), MAILSEC_OK);
-	assert_int_equal(gw_config_recipient(&c, pw, "Alice", 5,
-	    "example.net", 11), GW_RCPT_OK);
-	assert_int_equal(gw_config_recipient(&c, pw, "bob", 3, "Example.org",
-	    11), GW_RCPT_OK);
-	assert_int_equal(gw_config_recipient(&c, pw, "bob", 3, "example.net",
-	    11), GW_RCPT_NO_SUCH_USER);
-	assert_int_equal(gw_config_recipient(&c, pw, "carol", 5,
-	    "example.net", 11), GW_RCPT_OK);
-	assert_int_equal(gw_config_recipient(&c, pw, "dave", 4, "example.net",
-	    11), GW_RCPT_OK);
-	assert_int_equal(gw_config_recipient(&c, pw, "dave", 4, "example.org",
-	    11), GW_RCPT_NO_SUCH_USER);
-	assert_int_equal(gw_config_recipient(&c, NULL, "carol", 5,
-	    "example.net", 11), GW_RCPT_NO_SUCH_USER);
-	assert_int_equal(gw_config_recipient(&c, pw, "postmaster", 10,
-	    "example.org", 11), GW_RCPT_OK);
-	assert_int_equal(gw_config_recipient(&c, pw, "eve", 3, "example.org",
-	    11), GW_RCPT_NO_SUCH_USER);
-	assert_int_equal(gw_config_recipient(&c, pw, "al\0ice", 6,
-	    "example.org", 11), GW_RCPT_BAD_MAILBOX);
+	check_rcpts(&c, pw, rcpt_listed,
+	    sizeof rcpt_listed / sizeof rcpt_listed[0]);
 	gw_passwd_free(pw);
 	gw_config_free(&c);
 }

@@ -100,11 +100,17 @@ test_known_answer(void **state)
 	assert_false(match);
 }
 
+/* Costs refused: ln, r and p out of range; the last one because 128 * 64
+ * * 2^22 bytes is over GW_SCRYPT_MAXMEM (never computed). */
+static const struct gw_scrypt_params bad_params[] = {
+	{ 0, 8, 1 }, { 4, 0, 1 }, { 4, 8, 65 }, { 22, 64, 1 },
+};
+
 static void
 test_hash_args(void **state)
 {
 	char h[GW_PASSWD_HASH_MAX], big[GW_PASSWD_PASS_MAX + 1];
-	struct gw_scrypt_params p;
+	size_t i;
 
 	(void)state;
 	assert_int_equal(gw_passwd_hash("", 0, &cheap, h, sizeof h),
@@ -116,19 +122,9 @@ test_hash_args(void **state)
 	    sizeof h), MAILSEC_OK);
 	assert_int_equal(gw_passwd_hash("x", 1, &cheap, h, 20), MAILSEC_EINVAL);
 	assert_string_equal(h, "");
-	p = (struct gw_scrypt_params){ 0, 8, 1 };
-	assert_int_equal(gw_passwd_hash("x", 1, &p, h, sizeof h),
-	    MAILSEC_EINVAL);
-	p = (struct gw_scrypt_params){ 4, 0, 1 };
-	assert_int_equal(gw_passwd_hash("x", 1, &p, h, sizeof h),
-	    MAILSEC_EINVAL);
-	p = (struct gw_scrypt_params){ 4, 8, 65 };
-	assert_int_equal(gw_passwd_hash("x", 1, &p, h, sizeof h),
-	    MAILSEC_EINVAL);
-	/* 128 * 64 * 2^22 bytes: over GW_SCRYPT_MAXMEM, never computed */
-	p = (struct gw_scrypt_params){ 22, 64, 1 };
-	assert_int_equal(gw_passwd_hash("x", 1, &p, h, sizeof h),
-	    MAILSEC_EINVAL);
+	for (i = 0; i < sizeof bad_params / sizeof bad_params[0]; i++)
+		assert_int_equal(gw_passwd_hash("x", 1, &bad_params[i], h,
+		    sizeof h), MAILSEC_EINVAL);
 }
 
 static const char *const bad_hashes[] = {
@@ -419,6 +415,19 @@ collect(void *arg, const char *msg)
 	snprintf(w->all + used, sizeof w->all - used, "%s\n", msg);
 }
 
+/* Loads path, which must succeed, with its warnings collected into w. */
+static struct gw_passwd *
+load_warned(const char *path, struct warns *w)
+{
+	struct gw_passwd *pw = NULL;
+	char err[512];
+
+	memset(w, 0, sizeof *w);
+	assert_int_equal(gw_passwd_load(path, &pw, collect, w, err,
+	    sizeof err), MAILSEC_OK);
+	return pw;
+}
+
 static int
 count_entries(const char *dir)
 {
@@ -462,9 +471,7 @@ test_save_load(void **state)
 	fprintf(f, "# the logins\nalice:%s:x=1\n\nbob:%s\n", h, h);
 	fclose(f);
 	assert_int_equal(chmod(path, 0644), 0);
-	memset(&w, 0, sizeof w);
-	assert_int_equal(gw_passwd_load(path, &pw, collect, &w, err,
-	    sizeof err), MAILSEC_OK);
+	pw = load_warned(path, &w);
 	assert_int_equal(w.n, 1);
 	assert_non_null(strstr(w.last, "world-readable"));
 	assert_int_equal(gw_passwd_delete(pw, "bob"), MAILSEC_OK);
@@ -487,9 +494,7 @@ test_save_load(void **state)
 		    "carol:%s\n", h, h);
 		assert_string_equal(buf, want);
 	}
-	memset(&w, 0, sizeof w);
-	assert_int_equal(gw_passwd_load(path, &pw2, collect, &w, err,
-	    sizeof err), MAILSEC_OK);
+	pw2 = load_warned(path, &w);
 	assert_int_equal(w.n, 0);
 	assert_int_equal(gw_passwd_check(pw2, "carol", 5, "pw1", 3, &ok),
 	    MAILSEC_OK);
@@ -498,28 +503,19 @@ test_save_load(void **state)
 
 	/* world-writable: loaded, with warnings naming the fix */
 	assert_int_equal(chmod(path, 0666), 0);
-	memset(&w, 0, sizeof w);
-	assert_int_equal(gw_passwd_load(path, &pw2, collect, &w, err,
-	    sizeof err), MAILSEC_OK);
-	gw_passwd_free(pw2);
+	gw_passwd_free(load_warned(path, &w));
 	assert_int_equal(w.n, 2);
 	assert_non_null(strstr(w.all, "world-writable: anyone can add a "
 	    "login; chmod 600 it"));
 	assert_non_null(strstr(w.all, "world-readable"));
 	assert_int_equal(chmod(path, 0620), 0);
-	memset(&w, 0, sizeof w);
-	assert_int_equal(gw_passwd_load(path, &pw2, collect, &w, err,
-	    sizeof err), MAILSEC_OK);
-	gw_passwd_free(pw2);
+	gw_passwd_free(load_warned(path, &w));
 	assert_int_equal(w.n, 1);
 	assert_non_null(strstr(w.last, "group-writable"));
 	/* a world-writable directory without the sticky bit */
 	assert_int_equal(chmod(path, 0600), 0);
 	assert_int_equal(chmod(dir, 0777), 0);
-	memset(&w, 0, sizeof w);
-	assert_int_equal(gw_passwd_load(path, &pw2, collect, &w, err,
-	    sizeof err), MAILSEC_OK);
-	gw_passwd_free(pw2);
+	gw_passwd_free(load_warned(path, &w));
 	assert_int_equal(w.n, 1);
 	assert_non_null(strstr(w.last, "is world-writable: anyone can "
 	    "replace the file"));
