@@ -20,6 +20,8 @@
 
 #include "dkim/dkim_int.h"
 
+#include "../tests/unit/dkim/canon_ref.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define CHECK(c)	do { if (!(c)) abort(); } while (0)
@@ -31,52 +33,6 @@ static const char zone[] =
     "ADSwAwSAJBANmBe10IgY+u7h3enWTukkqtUD5PR52Tb/mPfjC0QJTocVBq6Za/PlzfV+"
     "Py92VaCak19F4WrbVTK5Gg5tW220MCAwEAAQ==\"\n"
     "$SERVFAIL t._domainkey.example.org.\n";
-
-/* Reference: split at CRLF, transform each line, drop trailing empty
- * lines; simple turns nothing into one CRLF. out holds 2n + 2 bytes. */
-static size_t
-ref_body(enum mailsec_dkim_canon c, const char *in, size_t n, char *out)
-{
-	size_t i = 0, o = 0, keep = 0, start, end, k, before;
-	int wsp;
-
-	while (i < n) {
-		start = i;
-		while (i < n && !(in[i] == '\r' && i + 1 < n &&
-		    in[i + 1] == '\n'))
-			i++;
-		end = i;
-		before = o;
-		if (c == MAILSEC_DKIM_RELAXED) {
-			wsp = 0;
-			for (k = start; k < end; k++) {
-				if (in[k] == ' ' || in[k] == '\t') {
-					wsp = 1;
-					continue;
-				}
-				if (wsp)
-					out[o++] = ' ';
-				wsp = 0;
-				out[o++] = in[k];
-			}
-		} else {
-			memcpy(out + o, in + start, end - start);
-			o += end - start;
-		}
-		out[o++] = '\r';
-		out[o++] = '\n';
-		if (o - before > 2)
-			keep = o;
-		if (i < n)
-			i += 2;
-	}
-	if (c == MAILSEC_DKIM_SIMPLE && keep == 0) {
-		out[0] = '\r';
-		out[1] = '\n';
-		keep = 2;
-	}
-	return keep;
-}
 
 static void
 body(enum mailsec_dkim_canon c, const char *p, size_t n, size_t chunk,
@@ -178,7 +134,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			size_t rn;
 
 			CHECK(ref != NULL);
-			rn = ref_body((enum mailsec_dkim_canon)c, p, n, ref);
+			rn = canon_ref_body((enum mailsec_dkim_canon)c, p, n,
+			    ref);
 			CHECK(EVP_Digest(ref, rn, dr, &dl, EVP_sha256(), NULL)
 			    == 1);
 			CHECK(rn == t1 && memcmp(dr, d1, 32) == 0);

@@ -160,9 +160,10 @@ ms_dkim_body_cleanup(struct ms_dkim_body *b)
 	b->md = NULL;
 }
 
-/* One content byte run: bytes that are neither CR, LF nor (relaxed) WSP. */
+/* Content follows: deferred empty lines and a pending WSP run were not
+ * at the end. */
 static mailsec_err
-body_content(struct ms_dkim_body *b, const char *p, size_t n)
+body_resume(struct ms_dkim_body *b)
 {
 	mailsec_err err;
 
@@ -174,6 +175,17 @@ body_content(struct ms_dkim_body *b, const char *p, size_t n)
 			return err;
 	}
 	b->in_line = true;
+	return MAILSEC_OK;
+}
+
+/* One content byte run: bytes that are neither CR, LF nor (relaxed) WSP. */
+static mailsec_err
+body_content(struct ms_dkim_body *b, const char *p, size_t n)
+{
+	mailsec_err err;
+
+	if ((err = body_resume(b)) != MAILSEC_OK)
+		return err;
 	return body_emit(b, p, n);
 }
 
@@ -296,11 +308,15 @@ wsp_run(const char *p, size_t i, char *out, size_t *o)
 	return j;
 }
 
-static inline bool
-wsp_changes(const char *p, size_t i)
+/* One byte (or a WSP run that changes) of the scalar path. */
+static inline size_t
+copy_step(const char *p, size_t i, char *out, size_t *o)
 {
-	return p[i] == '\t' || (p[i] == ' ' && (p[i + 1] == ' ' ||
-	    p[i + 1] == '\t' || p[i + 1] == '\r'));
+	if (p[i] == '\t' || (p[i] == ' ' && (p[i + 1] == ' ' ||
+	    p[i + 1] == '\t' || p[i + 1] == '\r')))
+		return wsp_run(p, i, out, o);
+	out[(*o)++] = p[i++];
+	return i;
 }
 
 static size_t
@@ -310,13 +326,8 @@ relaxed_copy_scalar(const char *p, size_t n, size_t lim, char *out,
 	size_t i = 0, o = 0;
 
 	(void)n;	/* the span's end bounds the runs (see above) */
-	while (i < lim) {
-		if (wsp_changes(p, i)) {
-			i = wsp_run(p, i, out, &o);
-			continue;
-		}
-		out[o++] = p[i++];
-	}
+	while (i < lim)
+		i = copy_step(p, i, out, &o);
 	*used = i;
 	return o;
 }
@@ -324,89 +335,87 @@ relaxed_copy_scalar(const char *p, size_t n, size_t lim, char *out,
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define MS_CANON_X86 1
 
+/* After a vector of width bytes at p[i] was copied to out[*o]: m has a
+ * bit for each byte where a WSP run that changes starts; moves past the
+ * bytes before the first one, then through its run. */
+static inline size_t
+vector_step(const char *p, size_t i, size_t width, unsigned m, char *out,
+    size_t *o)
+{
+	if (m == 0) {
+		*o += width;
+		return i + width;
+	}
+	*o += (size_t)__builtin_ctz(m);
+	return wsp_run(p, i + (size_t)__builtin_ctz(m), out, o);
+}
+
+/* The bytes where a WSP run that changes starts (an HTAB, or a SP before
+ * SP, HTAB or CR), one bit each, of the 16 bytes at p, which are copied
+ * to out. */
+static inline unsigned
+mask_sse2(const char *p, char *out)
+{
+	const __m128i vs = _mm_set1_epi8(' '), vt = _mm_set1_epi8('\t'),
+	    vc = _mm_set1_epi8('\r');
+	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+	__m128i w = _mm_loadu_si128((const __m128i *)(const void *)(p + 1));
+
+	_mm_storeu_si128((__m128i *)(void *)out, v);
+	return (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, vt),
+	    _mm_and_si128(_mm_cmpeq_epi8(v, vs), _mm_or_si128(_mm_or_si128(
+	    _mm_cmpeq_epi8(w, vs), _mm_cmpeq_epi8(w, vt)),
+	    _mm_cmpeq_epi8(w, vc)))));
+}
+
+/* The same for 32 bytes. */
+__attribute__((target("avx2"))) static inline unsigned
+mask_avx2(const char *p, char *out)
+{
+	const __m256i vs = _mm256_set1_epi8(' '), vt = _mm256_set1_epi8('\t'),
+	    vc = _mm256_set1_epi8('\r');
+	__m256i v = _mm256_loadu_si256((const __m256i *)(const void *)p);
+	__m256i w = _mm256_loadu_si256((const __m256i *)(const void *)(p + 1));
+
+	_mm256_storeu_si256((__m256i *)(void *)out, v);
+	return (unsigned)_mm256_movemask_epi8(_mm256_or_si256(
+	    _mm256_cmpeq_epi8(v, vt), _mm256_and_si256(_mm256_cmpeq_epi8(v, vs),
+	    _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(w, vs),
+	    _mm256_cmpeq_epi8(w, vt)), _mm256_cmpeq_epi8(w, vc)))));
+}
+
+/* The vector copier: width bytes a step (mask: mask_sse2 or mask_avx2),
+ * byte by byte near the end. Inlined into each copier, so the mask
+ * function is a direct call compiled for its instruction set. */
+static inline __attribute__((always_inline)) size_t
+relaxed_copy_vec(const char *p, size_t n, size_t lim, char *out,
+    size_t *used, size_t width, unsigned (*mask)(const char *, char *))
+{
+	size_t i = 0, o = 0;
+
+	while (i < lim) {
+		if (i + width <= lim && i + width + 1 <= n)
+			i = vector_step(p, i, width, mask(p + i, out + o), out,
+			    &o);
+		else
+			i = copy_step(p, i, out, &o);
+	}
+	*used = i;
+	return o;
+}
+
 static size_t
 relaxed_copy_sse2(const char *p, size_t n, size_t lim, char *out,
     size_t *used)
 {
-	const __m128i vs = _mm_set1_epi8(' '), vt = _mm_set1_epi8('\t'),
-	    vc = _mm_set1_epi8('\r');
-	size_t i = 0, o = 0;
-	unsigned m;
-
-	while (i < lim) {
-		if (i + 16 <= lim && i + 17 <= n) {
-			__m128i v = _mm_loadu_si128((const __m128i *)(const
-			    void *)(p + i));
-			__m128i w = _mm_loadu_si128((const __m128i *)(const
-			    void *)(p + i + 1));
-
-			_mm_storeu_si128((__m128i *)(void *)(out + o), v);
-			m = (unsigned)_mm_movemask_epi8(_mm_or_si128(
-			    _mm_cmpeq_epi8(v, vt), _mm_and_si128(
-			    _mm_cmpeq_epi8(v, vs), _mm_or_si128(_mm_or_si128(
-			    _mm_cmpeq_epi8(w, vs), _mm_cmpeq_epi8(w, vt)),
-			    _mm_cmpeq_epi8(w, vc)))));
-			if (m == 0) {
-				i += 16;
-				o += 16;
-				continue;
-			}
-			i += (size_t)__builtin_ctz(m);
-			o += (size_t)__builtin_ctz(m);
-			i = wsp_run(p, i, out, &o);
-			continue;
-		}
-		if (wsp_changes(p, i)) {
-			i = wsp_run(p, i, out, &o);
-			continue;
-		}
-		out[o++] = p[i++];
-	}
-	*used = i;
-	return o;
+	return relaxed_copy_vec(p, n, lim, out, used, 16, mask_sse2);
 }
 
 __attribute__((target("avx2"))) static size_t
 relaxed_copy_avx2(const char *p, size_t n, size_t lim, char *out,
     size_t *used)
 {
-	const __m256i vs = _mm256_set1_epi8(' '), vt = _mm256_set1_epi8('\t'),
-	    vc = _mm256_set1_epi8('\r');
-	size_t i = 0, o = 0;
-	unsigned m;
-
-	while (i < lim) {
-		if (i + 32 <= lim && i + 33 <= n) {
-			__m256i v = _mm256_loadu_si256((const __m256i *)(const
-			    void *)(p + i));
-			__m256i w = _mm256_loadu_si256((const __m256i *)(const
-			    void *)(p + i + 1));
-
-			_mm256_storeu_si256((__m256i *)(void *)(out + o), v);
-			m = (unsigned)_mm256_movemask_epi8(_mm256_or_si256(
-			    _mm256_cmpeq_epi8(v, vt), _mm256_and_si256(
-			    _mm256_cmpeq_epi8(v, vs), _mm256_or_si256(
-			    _mm256_or_si256(_mm256_cmpeq_epi8(w, vs),
-			    _mm256_cmpeq_epi8(w, vt)),
-			    _mm256_cmpeq_epi8(w, vc)))));
-			if (m == 0) {
-				i += 32;
-				o += 32;
-				continue;
-			}
-			i += (size_t)__builtin_ctz(m);
-			o += (size_t)__builtin_ctz(m);
-			i = wsp_run(p, i, out, &o);
-			continue;
-		}
-		if (wsp_changes(p, i)) {
-			i = wsp_run(p, i, out, &o);
-			continue;
-		}
-		out[o++] = p[i++];
-	}
-	*used = i;
-	return o;
+	return relaxed_copy_vec(p, n, lim, out, used, 32, mask_avx2);
 }
 #endif
 
@@ -457,16 +466,8 @@ relaxed_fast(struct ms_dkim_body *b, const char *p, size_t n)
 	size_t i = 0, room, lim, used, w;
 	mailsec_err err;
 
-	/* Content follows: deferred empty lines and a pending WSP run
-	 * were not at the end. */
-	if (b->crlfs > 0 && (err = body_flush_crlfs(b)) != MAILSEC_OK)
+	if ((err = body_resume(b)) != MAILSEC_OK)
 		return err;
-	if (b->wsp) {
-		b->wsp = false;
-		if ((err = body_emit(b, " ", 1)) != MAILSEC_OK)
-			return err;
-	}
-	b->in_line = true;
 	b->any = true;
 	while (i < n) {
 		room = sizeof b->stage - b->nstage;
