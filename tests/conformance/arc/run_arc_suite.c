@@ -212,6 +212,32 @@ validate(struct mailsec_resolver *r, const struct mailsec_msg *msg,
 	return mailsec_arc_verify_msg(r, &o, msg, out);
 }
 
+/* Parses a case's message and validates it; says FAIL and returns false
+ * (nothing left to free) when either fails. */
+static bool
+parse_validate(struct mailsec_resolver *r, const char *name,
+    const char *text, size_t len, struct mailsec_msg **msg,
+    struct mailsec_arc_verify **v)
+{
+	struct mailsec_diag diag;
+	mailsec_err err;
+
+	diag.set = 0;
+	if (mailsec_msg_parse(text, len, NULL, 0, msg, &diag) != MAILSEC_OK) {
+		printf("FAIL %s: message does not parse: %s\n", name,
+		    diag.text);
+		return false;
+	}
+	if ((err = validate(r, *msg, v)) != MAILSEC_OK) {
+		printf("FAIL %s: validation error %s\n", name,
+		    mailsec_strerror(err));
+		mailsec_msg_free(*msg);
+		*msg = NULL;
+		return false;
+	}
+	return true;
+}
+
 static int
 run_validation_test(struct mailsec_resolver *r, const char *name,
     const char *text, size_t len, const char *want_raw)
@@ -220,10 +246,8 @@ run_validation_test(struct mailsec_resolver *r, const char *name,
 	struct mailsec_msg *msg = NULL;
 	struct mailsec_arc_verify *v = NULL;
 	const struct mailsec_arc_outcome *o;
-	struct mailsec_diag diag = { 0 };
 	char want[32];
 	const char *got;
-	mailsec_err err;
 	int ok = 0;
 
 	norm_cv(want_raw, want, sizeof want);
@@ -235,17 +259,8 @@ run_validation_test(struct mailsec_resolver *r, const char *name,
 		}
 		snprintf(want, sizeof want, "%s", rc->rfc);
 	}
-	if ((err = mailsec_msg_parse(text, len, NULL, 0, &msg, &diag)) !=
-	    MAILSEC_OK) {
-		printf("FAIL %s: message does not parse: %s\n", name,
-		    diag.text);
+	if (!parse_validate(r, name, text, len, &msg, &v))
 		return 0;
-	}
-	if ((err = validate(r, msg, &v)) != MAILSEC_OK) {
-		printf("FAIL %s: validation error %s\n", name,
-		    mailsec_strerror(err));
-		goto out;
-	}
 	o = mailsec_arc_verify_outcome(v);
 	got = mailsec_arc_result_name(o->result);
 	ok = strcmp(got, want) == 0;
@@ -259,7 +274,6 @@ run_validation_test(struct mailsec_resolver *r, const char *name,
 		printf("rfc  %s: suite says %s, RFC 8617 says %s: %s\n", name,
 		    rc->suite[0] ? rc->suite : "(no status)", rc->rfc,
 		    rc->why);
-out:
 	mailsec_arc_verify_free(v);
 	mailsec_msg_free(msg);
 	return ok;
@@ -427,17 +441,8 @@ run_sign_test(struct mailsec_resolver *r, yaml_document_t *doc,
 		printf("FAIL %s: incomplete test\n", name);
 		return 0;
 	}
-	if (mailsec_msg_parse(scalar(mn), scalar_len(mn), NULL, 0, &msg,
-	    &diag) != MAILSEC_OK) {
-		printf("FAIL %s: message does not parse: %s\n", name,
-		    diag.text);
+	if (!parse_validate(r, name, scalar(mn), scalar_len(mn), &msg, &v))
 		return 0;
-	}
-	if ((err = validate(r, msg, &v)) != MAILSEC_OK) {
-		printf("FAIL %s: validation error %s\n", name,
-		    mailsec_strerror(err));
-		goto out;
-	}
 	chain = mailsec_arc_verify_outcome(v)->result;
 	if ((err = mailsec_arc_aar_collect(msg, srv, &aar, &diag)) !=
 	    MAILSEC_OK) {
