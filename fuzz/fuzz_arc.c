@@ -25,7 +25,7 @@ static void
 fields(const char *p, size_t n)
 {
 	struct ms_arc_seal_tags *s = malloc(sizeof *s);
-	struct ms_arc_ams *a = malloc(sizeof *a);
+	struct ms_dkim_sig *a = malloc(sizeof *a);
 	char why[MS_ARC_WHY];
 	unsigned inst;
 	int k;
@@ -46,11 +46,11 @@ fields(const char *p, size_t n)
 		CHECK(s->b_start <= s->b_end && s->b_end <= n);
 		CHECK(s->blen > 0);
 	}
-	if (ms_arc_ams_parse(p, n, a, why, sizeof why) == MAILSEC_DKIM_R_OK) {
+	if (ms_dkim_sig_parse(p, n, MS_DKIM_SIG_AMS, a, why, sizeof why) ==
+	    MAILSEC_DKIM_R_OK) {
 		CHECK(a->instance >= 1 && a->instance <= 50);
 		CHECK(a->b_start <= a->b_end && a->b_end <= n);
 	}
-	ms_arc_ams_cleanup(a);
 	free(a);
 	free(s);
 }

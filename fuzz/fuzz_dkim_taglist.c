@@ -65,8 +65,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (sig == NULL)
 		return 0;
 	why[0] = '\0';
-	if (ms_dkim_sig_parse(p, size, sig, why, sizeof why) ==
-	    MAILSEC_DKIM_R_OK) {
+	if (ms_dkim_sig_parse(p, size, MS_DKIM_SIG_DKIM, sig, why,
+	    sizeof why) == MAILSEC_DKIM_R_OK) {
 		CHECK(sig->domain.len > 0 && sig->selector.len > 0);
 		CHECK(sig->bhlen > 0 && sig->blen > 0);
 		CHECK(sig->b_start <= sig->b_end && sig->b_end <= size);

@@ -1,8 +1,7 @@
 /*
  * lib/arc/chain.c - the ARC header fields (RFC 8617 4.1) and their
  * instances (4.2.1), the structure of the chain (5.2 steps 1 to 3), the
- * ARC-Seal tag list (4.1.3), the ARC-Message-Signature read as a DKIM
- * signature (4.1.2), and the header hash input both signatures use.
+ * ARC-Seal tag list (4.1.3).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -184,7 +183,7 @@ ms_arc_instance(enum ms_arc_kind k, const char *p, size_t len,
 }
 
 struct mailsec_str
-ms_arc_field_value(const struct ms_arc_field *f)
+ms_arc_field_value(const struct ms_dkim_field *f)
 {
 	struct mailsec_str v;
 
@@ -251,7 +250,7 @@ chain_fail(struct ms_arc_chain *c, enum mailsec_arc_reason r, unsigned inst,
 }
 
 void
-ms_arc_chain_build(const struct ms_arc_field *f, size_t n,
+ms_arc_chain_build(const struct ms_dkim_field *f, size_t n,
     struct ms_arc_chain *c)
 {
 	char why[MS_ARC_WHY], badwhy[MS_ARC_WHY];
@@ -453,194 +452,4 @@ ms_arc_seal_parse(const char *p, size_t len, struct ms_arc_seal_tags *s,
 		s->t = (int64_t)n;
 	}
 	return true;
-}
-
-void
-ms_arc_ams_cleanup(struct ms_arc_ams *a)
-{
-	free(a->text);
-	a->text = NULL;
-}
-
-enum mailsec_dkim_reason
-ms_arc_ams_parse(const char *p, size_t len, struct ms_arc_ams *a, char *why,
-    size_t whysz)
-{
-	struct mailsec_diag diag;
-	struct ms_taglist *tl;
-	const struct ms_tag *t;
-	struct ms_buf b;
-	enum mailsec_dkim_reason r = MAILSEC_DKIM_R_SYNTAX;
-	char names[4096];
-	size_t i, k, start, tlen;
-
-	memset(a, 0, sizeof *a);
-	if ((tl = malloc(sizeof *tl)) == NULL) {
-		say(why, whysz, "out of memory");
-		return MAILSEC_DKIM_R_SYNTAX;
-	}
-	diag.set = 0;
-	if (ms_taglist_parse(p, len, tl, &diag) != MAILSEC_OK) {
-		say(why, whysz, "malformed tag list (%s at byte %zu)",
-		    diag.text, diag.offset);
-		goto done;
-	}
-	if ((t = ms_taglist_get(tl, "i")) == NULL ||
-	    !parse_position(t->value, &a->instance) ||
-	    a->instance > MAILSEC_ARC_MAX_INSTANCE) {
-		r = MAILSEC_DKIM_R_BAD_TAG;
-		say(why, whysz, "no valid i= tag");
-		goto done;
-	}
-	if ((t = ms_taglist_get(tl, "b")) != NULL) {
-		a->b_start = t->raw_start;
-		a->b_end = t->raw_end;
-	}
-	/* The DKIM parser's view: v=1 (which the AMS does not have, 4.1.2:
-	 * a v= seen is ignored), no i= (the AUID it would check is the
-	 * instance here); every other tag as written. */
-	ms_buf_init(&b, len + 16);
-	if (ms_buf_appendz(&b, "v=1;") != MAILSEC_OK)
-		goto oom;
-	for (i = 0; i < tl->count; i++) {
-		t = &tl->tags[i];
-		if (t->name.len == 1 && (t->name.ptr[0] == 'i' ||
-		    t->name.ptr[0] == 'v'))
-			continue;
-		if (ms_buf_append(&b, t->name.ptr, t->name.len) !=
-		    MAILSEC_OK || ms_buf_appendc(&b, '=') != MAILSEC_OK ||
-		    ms_buf_append(&b, p + t->raw_start, t->raw_end -
-		    t->raw_start) != MAILSEC_OK ||
-		    ms_buf_appendc(&b, ';') != MAILSEC_OK)
-			goto oom;
-	}
-	if ((a->text = ms_buf_steal(&b, &tlen)) == NULL)
-		goto oom;
-	r = ms_dkim_sig_parse(a->text, tlen, &a->sig, why, whysz);
-	if (r != MAILSEC_DKIM_R_OK)
-		goto done;
-	/* RFC 8617 4.1.2: ARC fields MUST NOT be signed by the AMS. An AMS
-	 * over an ARC-Seal is refused (the seal it covered cannot be told
-	 * apart from a later one); AAR and AMS names are tolerated, as the
-	 * draft versions of the protocol required signing the AAR. */
-	k = ms_tag_strip_fws(a->sig.h, names, sizeof names);
-	for (i = 0; k != (size_t)-1 && i <= k; i++) {
-		start = i;
-		while (i < k && names[i] != ':')
-			i++;
-		if (ms_ascii_eqz(names + start, i - start, "arc-seal")) {
-			r = MAILSEC_DKIM_R_BAD_TAG;
-			say(why, whysz, "h= names ARC-Seal (RFC 8617 4.1.2)");
-			goto done;
-		}
-	}
-	goto done;
-oom:
-	say(why, whysz, "out of memory");
-	r = MAILSEC_DKIM_R_SYNTAX;
-done:
-	free(tl);
-	return r;
-}
-
-mailsec_err
-ms_arc_canon_sig(enum mailsec_dkim_canon c, const char *sig, size_t siglen,
-    size_t b_start, size_t b_end, struct ms_buf *out)
-{
-	struct ms_buf tmp;
-	size_t vo;
-	mailsec_err err;
-
-	for (vo = 0; vo < siglen && sig[vo] != ':'; vo++)
-		;
-	vo++;
-	if (vo > siglen || b_start > b_end || b_end > siglen - vo)
-		return MAILSEC_EINVAL;
-	ms_buf_init(&tmp, siglen + 2);
-	if ((err = ms_buf_append(&tmp, sig, vo + b_start)) != MAILSEC_OK ||
-	    (err = ms_buf_append(&tmp, sig + vo + b_end,
-	    siglen - vo - b_end)) != MAILSEC_OK)
-		return err;
-	while (tmp.len > 0 && (tmp.ptr[tmp.len - 1] == '\n' ||
-	    tmp.ptr[tmp.len - 1] == '\r'))
-		tmp.len--;
-	err = ms_dkim_canon_header(c, tmp.ptr, tmp.len, out);
-	ms_buf_free(&tmp);
-	if (err != MAILSEC_OK)
-		return err;
-	/* no CRLF after the signature field itself */
-	out->len -= 2;
-	out->ptr[out->len] = '\0';
-	return MAILSEC_OK;
-}
-
-mailsec_err
-ms_arc_header_data(const struct ms_arc_field *f, size_t n, const char *names,
-    size_t nameslen, size_t max_names, enum mailsec_dkim_canon c,
-    const char *sig, size_t siglen, size_t b_start, size_t b_end,
-    struct ms_buf *out)
-{
-	char buf[8192];
-	struct mailsec_str hv;
-	bool *used;
-	size_t k, i, start, j, nh = 0;
-	mailsec_err err = MAILSEC_OK;
-
-	hv.ptr = names;
-	hv.len = nameslen;
-	k = ms_tag_strip_fws(hv, buf, sizeof buf);
-	if (k == (size_t)-1)
-		return MAILSEC_ELIMIT;
-	if ((used = ms_calloc(n + 1, sizeof *used)) == NULL)
-		return MAILSEC_ENOMEM;
-	for (i = 0; i <= k; i++) {
-		start = i;
-		while (i < k && buf[i] != ':')
-			i++;
-		if (i == start)
-			continue;
-		if (++nh > max_names) {
-			err = MAILSEC_ELIMIT;
-			goto done;
-		}
-		for (j = n; j > 0; j--) {
-			if (used[j - 1] || !ms_ascii_eq(f[j - 1].raw,
-			    f[j - 1].namelen, buf + start, i - start))
-				continue;
-			used[j - 1] = true;
-			if ((err = ms_dkim_canon_header(c, f[j - 1].raw,
-			    f[j - 1].len, out)) != MAILSEC_OK)
-				goto done;
-			break;
-		}
-	}
-	err = ms_arc_canon_sig(c, sig, siglen, b_start, b_end, out);
-done:
-	free(used);
-	return err;
-}
-
-bool
-ms_arc_sig_verify(enum mailsec_dkim_algorithm alg, EVP_PKEY *pkey,
-    const unsigned char *sig, size_t blen, const char *data, size_t dlen)
-{
-	EVP_MD_CTX *mctx;
-	unsigned char dig[32];
-	bool ok;
-
-	if (pkey == NULL || (mctx = EVP_MD_CTX_new()) == NULL)
-		return false;
-	if (alg == MAILSEC_DKIM_ED25519_SHA256) {
-		/* RFC 8463 3: Ed25519 over the SHA-256 of the headers. */
-		ok = EVP_Digest(data, dlen, dig, NULL, EVP_sha256(), NULL) ==
-		    1 && EVP_DigestVerifyInit(mctx, NULL, NULL, NULL, pkey) ==
-		    1 && EVP_DigestVerify(mctx, sig, blen, dig, sizeof dig) ==
-		    1;
-	} else {
-		ok = EVP_DigestVerifyInit(mctx, NULL, EVP_sha256(), NULL,
-		    pkey) == 1 && EVP_DigestVerify(mctx, sig, blen,
-		    (const unsigned char *)data, dlen) == 1;
-	}
-	EVP_MD_CTX_free(mctx);
-	return ok;
 }

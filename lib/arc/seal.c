@@ -19,178 +19,30 @@
 
 #include "arc/arc_int.h"
 
-#define MS_ARC_SEAL_MAX_NAMES	256	/* names in the AMS h= list */
-#define MS_ARC_SEAL_MAX_H	4096	/* bytes of h= built */
 #define MS_ARC_FOLD		76	/* fold header lines before this */
 #define MS_ARC_MAX_FIELD_OUT	(64 * 1024)	/* one field we write */
 #define MS_ARC_MAX_HDATA_OUT	((size_t)4 * 1024 * 1024)
-
-/* Fields the AMS signs by default: DKIM's list and, as RFC 8617 4.1.2
- * asks, any DKIM-Signature already present. */
-static const char arc_extra_headers[] = "dkim-signature";
-
-/* Never in an AMS h= (RFC 8617 4.1.2). */
-static const char *const forbidden[] = { "arc-seal", "arc-message-signature",
-    "arc-authentication-results", "authentication-results" };
-
-struct hname {
-	const char *p;
-	size_t len;
-};
-
-struct sfield {
-	size_t off, len;	/* raw bytes in hdrs */
-	size_t namelen, colon;
-};
 
 enum sstate { S_HEADERS, S_BODY, S_DONE };
 
 struct mailsec_arc_seal {
 	enum sstate state;
-	struct mailsec_arc_seal_opts o;	/* strings: copies in strs */
-	char *strs;
-	char *deflist;			/* the default list, when used */
-	enum mailsec_dkim_algorithm alg;
-	enum mailsec_dkim_canon hc, bc;
-	struct hname *names;
-	size_t nnames;
-	bool oversign;
-	time_t t;
-	struct ms_buf hdrs;
-	struct sfield *fields;
-	size_t nfields, capfields;
-	struct ms_buf hl;		/* h= built at eoh */
+	unsigned flags;			/* MAILSEC_ARC_SEAL_* */
+	struct ms_dkim_signer ams;	/* the AMS: a DKIM signature */
+	struct ms_dkim_fields fields;	/* the ones the AMS signs, the ARC
+					   fields */
 	struct ms_dkim_body body;
 	bool body_live;
 	unsigned char dig[EVP_MAX_MD_SIZE];
 	unsigned diglen;
 };
 
-static mailsec_err
-parse_list(struct mailsec_arc_seal *ctx, const char *list, bool strict,
-    struct mailsec_diag *diag)
-{
-	size_t i = 0, start, k, j, f, len = strlen(list);
-	bool from = false;
-
-	ctx->names = ms_calloc(MS_ARC_SEAL_MAX_NAMES, sizeof *ctx->names);
-	if (ctx->names == NULL)
-		return MAILSEC_ENOMEM;
-	while (i <= len) {
-		start = i;
-		while (i < len && list[i] != ':')
-			i++;
-		while (start < i && ms_iswsp((unsigned char)list[start]))
-			start++;
-		k = i;
-		while (k > start && ms_iswsp((unsigned char)list[k - 1]))
-			k--;
-		i++;
-		if (k == start) {
-			if (strict)
-				return ms_diag(diag, MAILSEC_EINVAL, start, 0,
-				    "empty name in the header list");
-			continue;
-		}
-		for (j = start; j < k; j++) {
-			unsigned char c = (unsigned char)list[j];
-
-			/* RFC 5322 2.2 field names: 33..126 but ':' */
-			if (c <= 0x20 || c >= 0x7f)
-				return ms_diag(diag, MAILSEC_EINVAL, j, 0,
-				    "invalid byte in a header name");
-		}
-		for (f = 0; f < MS_ARRAY_LEN(forbidden); f++)
-			if (ms_ascii_eqz(list + start, k - start,
-			    forbidden[f]))
-				return ms_diag(diag, MAILSEC_EINVAL, start, 0,
-				    "the AMS must not sign %s (RFC 8617 "
-				    "4.1.2)", forbidden[f]);
-		if (ctx->nnames == MS_ARC_SEAL_MAX_NAMES)
-			return ms_diag(diag, MAILSEC_EINVAL, start, 0,
-			    "more than %d names in the header list",
-			    MS_ARC_SEAL_MAX_NAMES);
-		if (ms_ascii_eqz(list + start, k - start, "from"))
-			from = true;
-		ctx->names[ctx->nnames].p = list + start;
-		ctx->names[ctx->nnames].len = k - start;
-		ctx->nnames++;
-	}
-	if (!from)
-		return ms_diag(diag, MAILSEC_EINVAL, 0, 0,
-		    "the header list must include From (RFC 6376 5.4)");
-	return MAILSEC_OK;
-}
-
-static mailsec_err
-setup(struct mailsec_arc_seal *ctx, const struct mailsec_arc_seal_opts *o,
-    struct mailsec_diag *diag)
-{
-	size_t dl, sl, hl;
-	const char *def;
-	char *q;
-
-	if (o->key == NULL || o->domain == NULL || o->selector == NULL)
-		return ms_diag(diag, MAILSEC_EINVAL, 0, 0,
-		    "sealing needs a key, a domain and a selector");
-	dl = strlen(o->domain);
-	sl = strlen(o->selector);
-	hl = o->headers != NULL ? strlen(o->headers) : 0;
-	if (!ms_dkim_domain_ok(o->domain, dl))
-		return ms_diag(diag, MAILSEC_EINVAL, 0, 0,
-		    "'%s' is not a domain name", o->domain);
-	if (!ms_dkim_domain_ok(o->selector, sl))
-		return ms_diag(diag, MAILSEC_EINVAL, 0, 0,
-		    "'%s' is not a selector", o->selector);
-	ctx->alg = o->algorithm ? o->algorithm :
-	    mailsec_dkim_key_algorithm(o->key);
-	if (ctx->alg != mailsec_dkim_key_algorithm(o->key) ||
-	    (ctx->alg != MAILSEC_DKIM_RSA_SHA256 &&
-	    ctx->alg != MAILSEC_DKIM_ED25519_SHA256))
-		return ms_diag(diag, MAILSEC_EINVAL, 0, 0,
-		    "algorithm %s does not match the key (%s)",
-		    mailsec_dkim_algorithm_name(ctx->alg),
-		    mailsec_dkim_algorithm_name(
-		    mailsec_dkim_key_algorithm(o->key)));
-	ctx->hc = o->canon_set ? o->header_canon : MAILSEC_DKIM_RELAXED;
-	ctx->bc = o->canon_set ? o->body_canon : MAILSEC_DKIM_RELAXED;
-	if ((unsigned)ctx->hc > MAILSEC_DKIM_RELAXED ||
-	    (unsigned)ctx->bc > MAILSEC_DKIM_RELAXED)
-		return ms_diag(diag, MAILSEC_EINVAL, 0, 0,
-		    "unknown canonicalization");
-	if ((ctx->strs = malloc(dl + sl + hl + 3)) == NULL)
-		return MAILSEC_ENOMEM;
-	ctx->o = *o;
-	q = ctx->strs;
-	memcpy(q, o->domain, dl + 1);
-	ctx->o.domain = q;
-	q += dl + 1;
-	memcpy(q, o->selector, sl + 1);
-	ctx->o.selector = q;
-	q += sl + 1;
-	ctx->o.headers = NULL;
-	if (o->headers != NULL) {
-		memcpy(q, o->headers, hl + 1);
-		ctx->o.headers = q;
-		return parse_list(ctx, ctx->o.headers, true, diag);
-	}
-	def = mailsec_dkim_default_headers();
-	hl = strlen(def);
-	if ((ctx->deflist = malloc(hl + sizeof arc_extra_headers + 1)) == NULL)
-		return MAILSEC_ENOMEM;
-	memcpy(ctx->deflist, def, hl);
-	ctx->deflist[hl] = ':';
-	memcpy(ctx->deflist + hl + 1, arc_extra_headers,
-	    sizeof arc_extra_headers);
-	ctx->oversign = true;
-	return parse_list(ctx, ctx->deflist, false, diag);
-}
-
 mailsec_err
 mailsec_arc_seal_new(const struct mailsec_arc_seal_opts *opts,
     struct mailsec_arc_seal **out, struct mailsec_diag *diag)
 {
 	struct mailsec_arc_seal *ctx;
+	struct mailsec_dkim_sign_opts d;
 	mailsec_err err;
 
 	if (opts == NULL || out == NULL)
@@ -198,14 +50,24 @@ mailsec_arc_seal_new(const struct mailsec_arc_seal_opts *opts,
 		    "mailsec_arc_seal_new: no options");
 	if ((ctx = calloc(1, sizeof *ctx)) == NULL)
 		return MAILSEC_ENOMEM;
-	ms_buf_init(&ctx->hdrs, MS_ARC_MAX_HEADER);
-	ms_buf_init(&ctx->hl, MS_ARC_SEAL_MAX_H);
-	if ((err = setup(ctx, opts, diag)) != MAILSEC_OK) {
+	ms_dkim_fields_init(&ctx->fields, MS_ARC_MAX_FIELDS, MS_ARC_MAX_HEADER);
+	ctx->flags = opts->flags;
+	memset(&d, 0, sizeof d);
+	d.key = opts->key;
+	d.domain = opts->domain;
+	d.selector = opts->selector;
+	d.algorithm = opts->algorithm;
+	d.header_canon = opts->header_canon;
+	d.body_canon = opts->body_canon;
+	d.canon_set = opts->canon_set;
+	d.headers = opts->headers;
+	if ((err = ms_dkim_signer_init(&ctx->ams, &d, true, diag)) !=
+	    MAILSEC_OK) {
 		mailsec_arc_seal_free(ctx);
 		return err;
 	}
 	/* The one moment of the seal: written and hashed. */
-	ctx->t = opts->timestamp != 0 ? opts->timestamp : time(NULL);
+	ctx->ams.t = opts->timestamp != 0 ? opts->timestamp : time(NULL);
 	*out = ctx;
 	return MAILSEC_OK;
 }
@@ -217,120 +79,48 @@ mailsec_arc_seal_free(struct mailsec_arc_seal *ctx)
 		return;
 	if (ctx->body_live)
 		ms_dkim_body_cleanup(&ctx->body);
-	free(ctx->strs);
-	free(ctx->deflist);
-	free(ctx->names);
-	ms_buf_free(&ctx->hdrs);
-	ms_buf_free(&ctx->hl);
-	free(ctx->fields);
+	ms_dkim_signer_cleanup(&ctx->ams);
+	ms_dkim_fields_free(&ctx->fields);
 	free(ctx);
-}
-
-static bool
-wanted(const struct mailsec_arc_seal *ctx, const char *name, size_t len)
-{
-	size_t i;
-
-	if (ms_arc_kind(name, len) >= 0)
-		return true;
-	for (i = 0; i < ctx->nnames; i++)
-		if (ms_ascii_eq(ctx->names[i].p, ctx->names[i].len, name,
-		    len))
-			return true;
-	return false;
 }
 
 mailsec_err
 mailsec_arc_seal_header(struct mailsec_arc_seal *ctx, const char *raw,
     size_t len)
 {
-	struct sfield *f, *nf;
-	size_t c, nl;
-	mailsec_err err;
+	struct ms_dkim_field f;
 
 	if (ctx == NULL || (raw == NULL && len > 0))
 		return MAILSEC_EINVAL;
 	if (ctx->state != S_HEADERS)
 		return MAILSEC_ESTATE;
-	for (c = 0; c < len && raw[c] != ':'; c++)
-		;
-	if (c == len)
+	ms_dkim_field_set(&f, raw, len);
+	if (f.colon == len)
 		return MAILSEC_OK;	/* not a field: nothing to sign */
-	nl = c;
-	while (nl > 0 && ms_iswsp((unsigned char)raw[nl - 1]))
-		nl--;
-	if (!wanted(ctx, raw, nl))
+	if (ms_arc_kind(raw, f.namelen) < 0 &&
+	    !ms_dkim_signer_wants(&ctx->ams, raw, f.namelen))
 		return MAILSEC_OK;
-	if (ctx->nfields == MS_ARC_MAX_FIELDS)
-		return MAILSEC_ELIMIT;
-	if (ctx->nfields == ctx->capfields) {
-		c = ctx->capfields ? ctx->capfields * 2 : 16;
-		if ((nf = ms_reallocarray(ctx->fields, c, sizeof *nf)) == NULL)
-			return MAILSEC_ENOMEM;
-		ctx->fields = nf;
-		ctx->capfields = c;
-	}
-	f = &ctx->fields[ctx->nfields];
-	f->off = ctx->hdrs.len;
-	f->len = len;
-	f->namelen = nl;
-	for (f->colon = 0; raw[f->colon] != ':'; f->colon++)
-		;
-	if ((err = ms_buf_append(&ctx->hdrs, raw, len)) != MAILSEC_OK)
-		return err;
-	ctx->nfields++;
-	return MAILSEC_OK;
-}
-
-static size_t
-count_fields(const struct mailsec_arc_seal *ctx, const char *name,
-    size_t nlen)
-{
-	size_t i, c = 0;
-
-	for (i = 0; i < ctx->nfields; i++)
-		if (ms_ascii_eq(ctx->hdrs.ptr + ctx->fields[i].off,
-		    ctx->fields[i].namelen, name, nlen))
-			c++;
-	return c;
+	return ms_dkim_fields_add(&ctx->fields, raw, len, NULL);
 }
 
 mailsec_err
 mailsec_arc_seal_eoh(struct mailsec_arc_seal *ctx, struct mailsec_diag *diag)
 {
-	size_t i, j, reps;
 	mailsec_err err;
 
 	if (ctx == NULL)
 		return MAILSEC_EINVAL;
 	if (ctx->state != S_HEADERS)
 		return MAILSEC_ESTATE;
-	if (count_fields(ctx, "from", 4) == 0)
-		return ms_diag(diag, MAILSEC_EINVAL, 0, 0,
-		    "the message has no From field to sign");
-	for (i = 0; i < ctx->nnames; i++) {
-		reps = ctx->oversign ? count_fields(ctx, ctx->names[i].p,
-		    ctx->names[i].len) + 1 : 1;
-		while (reps-- > 0) {
-			if (ctx->hl.len > 0 &&
-			    (err = ms_buf_appendc(&ctx->hl, ':')) != MAILSEC_OK)
-				goto toolong;
-			for (j = 0; j < ctx->names[i].len; j++)
-				if ((err = ms_buf_appendc(&ctx->hl, (char)
-				    ms_tolower((unsigned char)
-				    ctx->names[i].p[j]))) != MAILSEC_OK)
-					goto toolong;
-		}
-	}
-	if ((err = ms_dkim_body_init(&ctx->body, ctx->bc, EVP_sha256(),
+	if ((err = ms_dkim_signer_build_h(&ctx->ams, &ctx->fields, diag)) !=
+	    MAILSEC_OK)
+		return err;
+	if ((err = ms_dkim_body_init(&ctx->body, ctx->ams.bc, EVP_sha256(),
 	    UINT64_MAX)) != MAILSEC_OK)
 		return err;
 	ctx->body_live = true;
 	ctx->state = S_BODY;
 	return MAILSEC_OK;
-toolong:
-	return ms_diag(diag, err, 0, 0, "h= longer than %d bytes",
-	    MS_ARC_SEAL_MAX_H);
 }
 
 mailsec_err
@@ -512,39 +302,12 @@ splice_b(struct ms_buf *hdr, size_t b_at, const char *b64, size_t n,
 	return ms_buf_append(out, hdr->ptr + b_at, hdr->len - b_at);
 }
 
-/* Signs data (RFC 6376 5.5; RFC 8463 3 for Ed25519) into base64. */
-static mailsec_err
-sign_data(const struct mailsec_arc_seal *ctx, const char *data, size_t len,
-    struct ms_buf *b64)
-{
-	unsigned char sig[1024], hh[32];
-	size_t siglen = sizeof sig;
-	EVP_MD_CTX *mctx;
-	int ok;
-
-	if ((mctx = ms_dkim_key_sign_ctx(ctx->o.key)) == NULL)
-		return MAILSEC_ENOMEM;
-	if (ctx->alg == MAILSEC_DKIM_ED25519_SHA256) {
-		SHA256((const unsigned char *)data, len, hh);
-		ok = EVP_DigestSign(mctx, sig, &siglen, hh, sizeof hh);
-	} else {
-		ok = EVP_DigestSign(mctx, sig, &siglen,
-		    (const unsigned char *)data, len);
-	}
-	EVP_MD_CTX_free(mctx);
-	if (ok != 1)
-		return MAILSEC_ENOMEM;
-	return ms_b64_encode(sig, siglen, b64);
-}
-
 /*
  * Makes one signed field: writes it with b= empty, hashes what
  * data_fn adds for it (the header hash input), signs, splices b=.
  */
 struct seal_job {
 	struct mailsec_arc_seal *ctx;
-	const struct ms_arc_field *refs;
-	size_t nrefs;
 	const struct ms_arc_chain *chain;
 	bool whole_chain;		/* AS over sets 1..N too */
 	const char *aar;		/* the new fields, raw with CRLF */
@@ -553,23 +316,12 @@ struct seal_job {
 	size_t amslen;
 };
 
+/* The AS hash input (RFC 8617 5.1.1): the sets 1..N when the chain
+ * passed, the new AAR and AMS, the AS sig itself without b=, relaxed. */
 static mailsec_err
-ams_data(const struct seal_job *j, const char *hdr, size_t len, size_t b_at,
-    struct ms_buf *out)
+as_data(const struct seal_job *j, const struct ms_dkim_field *sig,
+    size_t b_in, struct ms_buf *out)
 {
-	size_t vo = strlen("ARC-Message-Signature:");
-
-	return ms_arc_header_data(j->refs, j->nrefs, j->ctx->hl.ptr,
-	    j->ctx->hl.len, MS_ARC_MAX_FIELDS + MS_ARC_SEAL_MAX_NAMES,
-	    j->ctx->hc, hdr, len,
-	    b_at - vo, b_at - vo, out);
-}
-
-static mailsec_err
-as_data(const struct seal_job *j, const char *hdr, size_t len, size_t b_at,
-    struct ms_buf *out)
-{
-	size_t vo = strlen("ARC-Seal:");
 	unsigned m;
 	int k;
 	mailsec_err err;
@@ -577,8 +329,8 @@ as_data(const struct seal_job *j, const char *hdr, size_t len, size_t b_at,
 	if (j->whole_chain)
 		for (m = 1; m <= j->chain->n; m++)
 			for (k = 0; k < MS_ARC_NKIND; k++) {
-				const struct ms_arc_field *f =
-				    &j->refs[j->chain->idx[m][k]];
+				const struct ms_dkim_field *f =
+				    &j->ctx->fields.f[j->chain->idx[m][k]];
 
 				if ((err = ms_dkim_canon_header(
 				    MAILSEC_DKIM_RELAXED, f->raw, f->len,
@@ -590,32 +342,38 @@ as_data(const struct seal_job *j, const char *hdr, size_t len, size_t b_at,
 	    (err = ms_dkim_canon_header(MAILSEC_DKIM_RELAXED, j->ams,
 	    j->amslen, out)) != MAILSEC_OK)
 		return err;
-	return ms_arc_canon_sig(MAILSEC_DKIM_RELAXED, hdr, len, b_at - vo,
-	    b_at - vo, out);
+	return ms_dkim_canon_sig(MAILSEC_DKIM_RELAXED, sig, b_in, b_in, out);
 }
 
 static mailsec_err
 make_field(const struct seal_job *j, bool seal, const char *fname,
     struct tagv *t, size_t n, struct ms_buf *out)
 {
+	const struct ms_dkim_signer *ams = &j->ctx->ams;
+	struct ms_dkim_field sf;
 	struct ms_buf hdr, data, b64;
 	size_t b_at = 0;
+	bool sorted = (j->ctx->flags & MAILSEC_ARC_SEAL_SORTED) != 0;
 	mailsec_err err;
 
 	ms_buf_init(&hdr, MS_ARC_MAX_FIELD_OUT);
 	ms_buf_init(&data, MS_ARC_MAX_HDATA_OUT);
 	ms_buf_init(&b64, 4096);
-	if ((err = write_field(fname, t, n,
-	    (j->ctx->o.flags & MAILSEC_ARC_SEAL_SORTED) != 0, &hdr,
-	    &b_at)) != MAILSEC_OK)
+	if ((err = write_field(fname, t, n, sorted, &hdr, &b_at)) !=
+	    MAILSEC_OK)
 		goto done;
-	err = seal ? as_data(j, hdr.ptr, hdr.len, b_at, &data) :
-	    ams_data(j, hdr.ptr, hdr.len, b_at, &data);
-	if (err != MAILSEC_OK || (err = sign_data(j->ctx, data.ptr, data.len,
-	    &b64)) != MAILSEC_OK)
-		goto done;
-	err = splice_b(&hdr, b_at, b64.ptr, b64.len,
-	    (j->ctx->o.flags & MAILSEC_ARC_SEAL_SORTED) != 0, out);
+	ms_dkim_field_set(&sf, hdr.ptr, hdr.len);
+	if (seal) {
+		if ((err = as_data(j, &sf, b_at - sf.colon - 1, &data)) ==
+		    MAILSEC_OK)
+			err = ms_dkim_sign_data(ams->o.key, ams->alg, data.ptr,
+			    data.len, &b64);
+	} else {
+		err = ms_dkim_signer_sign(ams, &j->ctx->fields, &sf,
+		    b_at - sf.colon - 1, &b64);
+	}
+	if (err == MAILSEC_OK)
+		err = splice_b(&hdr, b_at, b64.ptr, b64.len, sorted, out);
 done:
 	ms_buf_free(&hdr);
 	ms_buf_free(&data);
@@ -653,14 +411,13 @@ mailsec_arc_seal_eom(struct mailsec_arc_seal *ctx,
     enum mailsec_arc_result chain, const struct mailsec_authres *aar,
     char **out, size_t *outlen, struct mailsec_diag *diag)
 {
-	struct ms_arc_field *refs = NULL;
 	struct ms_arc_chain *c = NULL;
 	struct ms_buf aarb, amsb, asb, all;
 	struct seal_job job;
 	struct tagv t[10];
 	char inst[4], ts[24], bh[128], cbuf[32];
 	unsigned instance;
-	size_t i, n, bhlen;
+	size_t n, bhlen;
 	mailsec_err err;
 
 	if (ctx == NULL || out == NULL || aar == NULL)
@@ -683,16 +440,9 @@ mailsec_arc_seal_eom(struct mailsec_arc_seal *ctx,
 
 	/* The chain on the message (5.1 steps 2 and 3). */
 	err = MAILSEC_ENOMEM;
-	if ((refs = ms_calloc(ctx->nfields + 1, sizeof *refs)) == NULL ||
-	    (c = malloc(sizeof *c)) == NULL)
+	if ((c = malloc(sizeof *c)) == NULL)
 		goto done;
-	for (i = 0; i < ctx->nfields; i++) {
-		refs[i].raw = ctx->hdrs.ptr + ctx->fields[i].off;
-		refs[i].len = ctx->fields[i].len;
-		refs[i].namelen = ctx->fields[i].namelen;
-		refs[i].colon = ctx->fields[i].colon;
-	}
-	ms_arc_chain_build(refs, ctx->nfields, c);
+	ms_arc_chain_build(ctx->fields.f, ctx->fields.n, c);
 	err = MAILSEC_OK;
 	if (c->any && c->n > 0 && c->cv_ok[c->n] &&
 	    c->cv[c->n] == MAILSEC_ARC_FAIL &&
@@ -721,7 +471,7 @@ mailsec_arc_seal_eom(struct mailsec_arc_seal *ctx,
 		goto done;
 	}
 	snprintf(inst, sizeof inst, "%u", instance);
-	snprintf(ts, sizeof ts, "%lld", (long long)ctx->t);
+	snprintf(ts, sizeof ts, "%lld", (long long)ctx->ams.t);
 
 	/* A. AAR */
 	if ((err = make_aar(aar, instance, &aarb, diag)) != MAILSEC_OK)
@@ -729,8 +479,6 @@ mailsec_arc_seal_eom(struct mailsec_arc_seal *ctx,
 
 	memset(&job, 0, sizeof job);
 	job.ctx = ctx;
-	job.refs = refs;
-	job.nrefs = ctx->nfields;
 	job.chain = c;
 	job.whole_chain = chain == MAILSEC_ARC_PASS;
 	job.aar = aarb.ptr;
@@ -750,19 +498,20 @@ mailsec_arc_seal_eom(struct mailsec_arc_seal *ctx,
 	}
 	n = 0;
 	t[n++] = (struct tagv){ "i", inst, strlen(inst), 0 };
-	t[n++] = (struct tagv){ "a", mailsec_dkim_algorithm_name(ctx->alg),
-	    strlen(mailsec_dkim_algorithm_name(ctx->alg)), 0 };
+	t[n++] = (struct tagv){ "a", mailsec_dkim_algorithm_name(ctx->ams.alg),
+	    strlen(mailsec_dkim_algorithm_name(ctx->ams.alg)), 0 };
 	{
 		snprintf(cbuf, sizeof cbuf, "%s/%s",
-		    mailsec_dkim_canon_name(ctx->hc),
-		    mailsec_dkim_canon_name(ctx->bc));
+		    mailsec_dkim_canon_name(ctx->ams.hc),
+		    mailsec_dkim_canon_name(ctx->ams.bc));
 		t[n++] = (struct tagv){ "c", cbuf, strlen(cbuf), 0 };
-		t[n++] = (struct tagv){ "d", ctx->o.domain,
-		    strlen(ctx->o.domain), 0 };
-		t[n++] = (struct tagv){ "s", ctx->o.selector,
-		    strlen(ctx->o.selector), 0 };
+		t[n++] = (struct tagv){ "d", ctx->ams.o.domain,
+		    strlen(ctx->ams.o.domain), 0 };
+		t[n++] = (struct tagv){ "s", ctx->ams.o.selector,
+		    strlen(ctx->ams.o.selector), 0 };
 		t[n++] = (struct tagv){ "t", ts, strlen(ts), 0 };
-		t[n++] = (struct tagv){ "h", ctx->hl.ptr, ctx->hl.len, ':' };
+		t[n++] = (struct tagv){ "h", ctx->ams.hl.ptr, ctx->ams.hl.len,
+		    ':' };
 		t[n++] = (struct tagv){ "bh", bh, bhlen, 'b' };
 		t[n++] = (struct tagv){ "b", "", 0, 'b' };
 		if ((err = make_field(&job, false, "ARC-Message-Signature", t,
@@ -775,14 +524,14 @@ mailsec_arc_seal_eom(struct mailsec_arc_seal *ctx,
 	/* C. AS */
 	n = 0;
 	t[n++] = (struct tagv){ "i", inst, strlen(inst), 0 };
-	t[n++] = (struct tagv){ "a", mailsec_dkim_algorithm_name(ctx->alg),
-	    strlen(mailsec_dkim_algorithm_name(ctx->alg)), 0 };
+	t[n++] = (struct tagv){ "a", mailsec_dkim_algorithm_name(ctx->ams.alg),
+	    strlen(mailsec_dkim_algorithm_name(ctx->ams.alg)), 0 };
 	t[n++] = (struct tagv){ "cv", mailsec_arc_result_name(chain),
 	    strlen(mailsec_arc_result_name(chain)), 0 };
-	t[n++] = (struct tagv){ "d", ctx->o.domain, strlen(ctx->o.domain),
-	    0 };
-	t[n++] = (struct tagv){ "s", ctx->o.selector,
-	    strlen(ctx->o.selector), 0 };
+	t[n++] = (struct tagv){ "d", ctx->ams.o.domain,
+	    strlen(ctx->ams.o.domain), 0 };
+	t[n++] = (struct tagv){ "s", ctx->ams.o.selector,
+	    strlen(ctx->ams.o.selector), 0 };
 	t[n++] = (struct tagv){ "t", ts, strlen(ts), 0 };
 	t[n++] = (struct tagv){ "b", "", 0, 'b' };
 	if ((err = make_field(&job, true, "ARC-Seal", t, n, &asb)) !=
@@ -796,7 +545,6 @@ mailsec_arc_seal_eom(struct mailsec_arc_seal *ctx,
 	if ((*out = ms_buf_steal(&all, outlen)) == NULL)
 		err = MAILSEC_ENOMEM;
 done:
-	free(refs);
 	free(c);
 	ms_buf_free(&aarb);
 	ms_buf_free(&amsb);

@@ -27,10 +27,8 @@ enum vstate { V_HEADERS, V_BODY, V_EOM };
 
 /* One key record lookup, shared by the signatures naming it. */
 struct akey {
+	struct ms_dkim_keyq q;	/* q.name: selector._domainkey.domain */
 	struct mailsec_arc_verify *ctx;
-	char name[600];		/* selector._domainkey.domain */
-	bool pending;
-	uint64_t qid;
 	bool found;		/* a record was parsed */
 	char *text;		/* the record (rec's views point here) */
 	struct mailsec_dkim_record rec;
@@ -51,7 +49,7 @@ struct abody {
 };
 
 struct aset {
-	struct ms_arc_ams ams;
+	struct ms_dkim_sig ams;		/* i= is the instance */
 	enum mailsec_dkim_reason ams_r;	/* MAILSEC_DKIM_R_OK: parsed */
 	bool ams_needed;
 	struct ms_arc_seal_tags *seal;	/* NULL when unparsed */
@@ -66,8 +64,7 @@ struct mailsec_arc_verify {
 	struct mailsec_resolver *r;
 	struct mailsec_arc_verify_opts o;
 	enum vstate state;
-	struct ms_arc_field *fields;
-	size_t nfields, capfields, hbytes;
+	struct ms_dkim_fields fields;
 	struct ms_arc_chain chain;
 	struct aset *sets;		/* sets[k]: instance k + 1 */
 	struct mailsec_arc_set_info *infos;
@@ -123,6 +120,7 @@ mailsec_arc_verify_new(struct mailsec_resolver *r,
 	if ((ctx = calloc(1, sizeof *ctx)) == NULL)
 		return MAILSEC_ENOMEM;
 	ctx->r = r;
+	ms_dkim_fields_init(&ctx->fields, MS_ARC_MAX_FIELDS, MS_ARC_MAX_HEADER);
 	if (opts != NULL)
 		ctx->o = *opts;
 	if (ctx->o.clock_skew == 0)
@@ -146,8 +144,7 @@ mailsec_arc_verify_free(struct mailsec_arc_verify *ctx)
 	if (ctx == NULL)
 		return;
 	for (i = 0; i < ctx->nkeys; i++) {
-		if (ctx->keys[i].pending)
-			mailsec_resolver_cancel(ctx->r, ctx->keys[i].qid);
+		ms_dkim_keyq_cancel(&ctx->keys[i].q);
 		EVP_PKEY_free(ctx->keys[i].pkey);
 		free(ctx->keys[i].text);
 	}
@@ -157,16 +154,13 @@ mailsec_arc_verify_free(struct mailsec_arc_verify *ctx)
 			ms_dkim_body_cleanup(&ctx->bodies[i].b);
 	free(ctx->bodies);
 	for (i = 0; i < ctx->nsets; i++) {
-		ms_arc_ams_cleanup(&ctx->sets[i].ams);
 		free(ctx->sets[i].seal);
 		ms_buf_free(&ctx->sets[i].ams_hdata);
 		ms_buf_free(&ctx->sets[i].seal_hdata);
 	}
 	free(ctx->sets);
 	free(ctx->infos);
-	for (i = 0; i < ctx->nfields; i++)
-		free((char *)(uintptr_t)ctx->fields[i].raw);
-	free(ctx->fields);
+	ms_dkim_fields_free(&ctx->fields);
 	free(ctx);
 }
 
@@ -174,42 +168,20 @@ mailsec_err
 mailsec_arc_verify_header(struct mailsec_arc_verify *ctx, const char *raw,
     size_t len)
 {
-	struct ms_arc_field *f, *nf;
-	size_t c;
-	char *copy;
+	struct ms_dkim_field *f;
+	mailsec_err err;
 
 	if (ctx == NULL || (raw == NULL && len > 0))
 		return MAILSEC_EINVAL;
 	if (ctx->state != V_HEADERS)
 		return MAILSEC_ESTATE;
-	if (ctx->nfields >= MS_ARC_MAX_FIELDS ||
-	    len > MS_ARC_MAX_HEADER - ctx->hbytes)
-		return MAILSEC_ELIMIT;
-	if (ctx->nfields == ctx->capfields) {
-		c = ctx->capfields ? ctx->capfields * 2 : 32;
-		if ((nf = ms_reallocarray(ctx->fields, c, sizeof *nf)) == NULL)
-			return MAILSEC_ENOMEM;
-		ctx->fields = nf;
-		ctx->capfields = c;
-	}
-	if ((copy = ms_memdupz(raw, len)) == NULL)
-		return MAILSEC_ENOMEM;
-	f = &ctx->fields[ctx->nfields++];
-	f->raw = copy;
-	f->len = len;
-	for (c = 0; c < len && raw[c] != ':'; c++)
-		;
-	f->colon = c;
-	if (c == len) {
-		/* Not a field (the message parser never feeds one): no
-		 * name any h= could select, an empty value. */
+	if ((err = ms_dkim_fields_add(&ctx->fields, raw, len, &f)) !=
+	    MAILSEC_OK)
+		return err;
+	/* Not a field (the message parser never feeds one): no name any
+	 * h= could select, an empty value. */
+	if (f->colon == len)
 		f->namelen = 0;
-	} else {
-		while (c > 0 && ms_iswsp((unsigned char)raw[c - 1]))
-			c--;
-		f->namelen = c;
-	}
-	ctx->hbytes += len;
 	return MAILSEC_OK;
 }
 
@@ -240,19 +212,16 @@ static int
 key_slot(struct mailsec_arc_verify *ctx, struct mailsec_str sel,
     struct mailsec_str dom, char *why, size_t whysz)
 {
-	char name[600];
+	struct ms_dkim_keyq q;
 	struct akey *nk;
 	size_t i;
-	int n;
 
-	n = snprintf(name, sizeof name, "%.*s._domainkey.%.*s",
-	    (int)sel.len, sel.ptr, (int)dom.len, dom.ptr);
-	if (n < 0 || (size_t)n >= sizeof name) {
+	if (!ms_dkim_keyq_name(&q, sel, dom)) {
 		ms_arc_why(why, whysz, "key name too long");
 		return -1;
 	}
 	for (i = 0; i < ctx->nkeys; i++)
-		if (ms_ascii_eqz(name, (size_t)n, ctx->keys[i].name))
+		if (ms_ascii_eqz(q.name, strlen(q.name), ctx->keys[i].q.name))
 			return (int)i;
 	nk = ms_reallocarray(ctx->keys, ctx->nkeys + 1, sizeof *nk);
 	if (nk == NULL) {
@@ -262,7 +231,7 @@ key_slot(struct mailsec_arc_verify *ctx, struct mailsec_str sel,
 	ctx->keys = nk;
 	memset(&nk[ctx->nkeys], 0, sizeof *nk);
 	nk[ctx->nkeys].ctx = ctx;
-	memcpy(nk[ctx->nkeys].name, name, (size_t)n + 1);
+	memcpy(nk[ctx->nkeys].q.name, q.name, sizeof q.name);
 	return (int)ctx->nkeys++;
 }
 
@@ -299,18 +268,17 @@ body_slot(struct mailsec_arc_verify *ctx, const struct ms_dkim_sig *sig)
 static mailsec_err
 seal_data(struct mailsec_arc_verify *ctx, unsigned j, struct ms_buf *out)
 {
-	const struct ms_arc_field *f;
+	const struct ms_dkim_field *f;
 	unsigned m;
 	int k;
 	mailsec_err err;
 
 	for (m = 1; m <= j; m++)
 		for (k = 0; k < MS_ARC_NKIND; k++) {
-			f = &ctx->fields[ctx->chain.idx[m][k]];
+			f = &ctx->fields.f[ctx->chain.idx[m][k]];
 			if (m == j && k == MS_ARC_AS)
-				return ms_arc_canon_sig(MAILSEC_DKIM_RELAXED,
-				    f->raw, f->len,
-				    ctx->sets[j - 1].seal->b_start,
+				return ms_dkim_canon_sig(MAILSEC_DKIM_RELAXED,
+				    f, ctx->sets[j - 1].seal->b_start,
 				    ctx->sets[j - 1].seal->b_end, out);
 			if ((err = ms_dkim_canon_header(MAILSEC_DKIM_RELAXED,
 			    f->raw, f->len, out)) != MAILSEC_OK)
@@ -319,7 +287,8 @@ seal_data(struct mailsec_arc_verify *ctx, unsigned j, struct ms_buf *out)
 	return MAILSEC_OK;
 }
 
-static void on_key(void *arg, struct mailsec_dns_result *res);
+static ms_dkim_keyq_record_fn on_record;
+static ms_dkim_keyq_fail_fn on_fail;
 static void try_finish(struct mailsec_arc_verify *ctx);
 
 /* Parses the AMS and AS of set j and prepares their checks. */
@@ -328,12 +297,12 @@ prepare_set(struct mailsec_arc_verify *ctx, unsigned j)
 {
 	struct aset *s = &ctx->sets[j - 1];
 	struct mailsec_arc_set_info *in = &ctx->infos[j - 1];
-	const struct ms_arc_field *f;
+	const struct ms_dkim_field *f;
 	struct mailsec_str v;
 	mailsec_err err;
 
 	/* AS */
-	f = &ctx->fields[ctx->chain.idx[j][MS_ARC_AS]];
+	f = &ctx->fields.f[ctx->chain.idx[j][MS_ARC_AS]];
 	v = ms_arc_field_value(f);
 	if ((s->seal = malloc(sizeof *s->seal)) == NULL)
 		return MAILSEC_ENOMEM;
@@ -360,30 +329,30 @@ prepare_set(struct mailsec_arc_verify *ctx, unsigned j)
 
 	/* AMS (the older ones only for oldest-pass, step 5) */
 	s->ams_needed = j == ctx->chain.n || !ctx->o.skip_oldest_pass;
-	f = &ctx->fields[ctx->chain.idx[j][MS_ARC_AMS]];
+	f = &ctx->fields.f[ctx->chain.idx[j][MS_ARC_AMS]];
 	v = ms_arc_field_value(f);
-	s->ams_r = ms_arc_ams_parse(v.ptr, v.len, &s->ams, s->ams_why,
-	    sizeof s->ams_why);
+	s->ams_r = ms_dkim_sig_parse(v.ptr, v.len, MS_DKIM_SIG_AMS, &s->ams,
+	    s->ams_why, sizeof s->ams_why);
 	if (s->ams_r != MAILSEC_DKIM_R_OK) {
 		s->ams_fr = MAILSEC_ARC_R_AMS_TAG;
 		return MAILSEC_OK;
 	}
-	in->ams_domain = s->ams.sig.domain;
-	in->ams_selector = s->ams.sig.selector;
+	in->ams_domain = s->ams.domain;
+	in->ams_selector = s->ams.selector;
 	if (!s->ams_needed)
 		return MAILSEC_OK;
-	if (s->ams.sig.x >= 0 &&
-	    s->ams.sig.x + ctx->o.clock_skew < ctx->o.now) {
+	if (s->ams.x >= 0 &&
+	    s->ams.x + ctx->o.clock_skew < ctx->o.now) {
 		s->ams_r = MAILSEC_DKIM_R_EXPIRED;
 		s->ams_fr = MAILSEC_ARC_R_AMS;
 		ms_arc_why(s->ams_why, sizeof s->ams_why,
-		    "signature expired at x=%lld", (long long)s->ams.sig.x);
+		    "signature expired at x=%lld", (long long)s->ams.x);
 		return MAILSEC_OK;
 	}
 	ms_buf_init(&s->ams_hdata, MS_ARC_MAX_HDATA);
-	err = ms_arc_header_data(ctx->fields, ctx->nfields, s->ams.sig.h.ptr,
-	    s->ams.sig.h.len, MS_ARC_MAX_H_NAMES, s->ams.sig.hcanon, f->raw,
-	    f->len, s->ams.b_start, s->ams.b_end, &s->ams_hdata);
+	err = ms_dkim_header_data(ctx->fields.f, ctx->fields.n, s->ams.h,
+	    MS_ARC_MAX_H_NAMES, s->ams.hcanon, f, s->ams.b_start,
+	    s->ams.b_end, &s->ams_hdata, NULL);
 	if (err == MAILSEC_ELIMIT) {
 		s->ams_r = MAILSEC_DKIM_R_LIMIT;
 		s->ams_fr = MAILSEC_ARC_R_AMS_TAG;
@@ -393,36 +362,54 @@ prepare_set(struct mailsec_arc_verify *ctx, unsigned j)
 	}
 	if (err != MAILSEC_OK)
 		return err;
-	s->ams_key = key_slot(ctx, s->ams.sig.selector, s->ams.sig.domain,
+	s->ams_key = key_slot(ctx, s->ams.selector, s->ams.domain,
 	    s->ams_why, sizeof s->ams_why);
 	if (s->ams_key < 0) {
 		s->ams_r = MAILSEC_DKIM_R_NO_KEY;
 		s->ams_fr = MAILSEC_ARC_R_KEY;
 		return MAILSEC_OK;
 	}
-	if ((s->body = body_slot(ctx, &s->ams.sig)) < 0)
+	if ((s->body = body_slot(ctx, &s->ams)) < 0)
 		return MAILSEC_ENOMEM;
 	return MAILSEC_OK;
 }
 
 /* A record arrived (DNS or cache): parse it once for every user. */
-static void
-key_record(struct akey *k, const char *text, size_t len, EVP_PKEY *known)
+static bool
+on_record(void *arg, const char *text, size_t len, EVP_PKEY *known,
+    EVP_MD_CTX *vctx, EVP_PKEY **cache)
 {
+	struct akey *k = arg;
 	struct mailsec_diag diag;
 
+	EVP_MD_CTX_free(vctx);
 	diag.set = 0;
-	if ((k->text = ms_memdupz(text, len)) == NULL) {
+	if ((k->text = ms_memdupz(text, len)) == NULL)
 		ms_arc_why(k->why, sizeof k->why, "out of memory");
-		return;
-	}
-	if (ms_dkim_record_parse_key(k->text, len, &k->rec, known, &k->pkey,
-	    &diag) != MAILSEC_OK) {
+	else if (ms_dkim_record_parse_key(k->text, len, &k->rec, known,
+	    &k->pkey, &diag) != MAILSEC_OK)
 		ms_arc_why(k->why, sizeof k->why, "key record at %s: %s",
-		    k->name, diag.set ? diag.text : "invalid");
-		return;
-	}
-	k->found = true;
+		    k->q.name, diag.set ? diag.text : "invalid");
+	else
+		k->found = true;
+	*cache = k->pkey;
+	try_finish(k->ctx);
+	return k->found;
+}
+
+/* No key record: every failure is permanent for ARC (RFC 8617 5.2.1). */
+static void
+on_fail(void *arg, bool temporary, const char *text)
+{
+	struct akey *k = arg;
+
+	if (temporary)
+		ms_arc_why(k->why, sizeof k->why, "key lookup for %s failed "
+		    "(%s), permanent for ARC (RFC 8617 5.2.1)", k->q.name,
+		    text);
+	else
+		ms_arc_why(k->why, sizeof k->why, "%s", text);
+	try_finish(k->ctx);
 }
 
 static mailsec_err
@@ -434,36 +421,14 @@ start_keys(struct mailsec_arc_verify *ctx)
 
 	for (i = 0; i < ctx->nkeys; i++) {
 		k = &ctx->keys[i];
-		if (ctx->o.key_cache != NULL) {
-			const char *text;
-			size_t tlen;
-			EVP_PKEY *known;
-			EVP_MD_CTX *vctx = NULL;
-			enum mailsec_dns_status st;
-
-			if (ms_dkim_keycache_get(ctx->o.key_cache, k->name,
-			    ctx->o.now, &text, &tlen, &known, &vctx, &st)) {
-				EVP_MD_CTX_free(vctx);
-				if (text == NULL)
-					ms_arc_why(k->why, sizeof k->why,
-					    "no key record at %s (%s, cached)",
-					    k->name,
-					    mailsec_dns_status_name(st));
-				else
-					key_record(k, text, tlen, known);
-				continue;
-			}
-		}
-		err = mailsec_resolver_query(ctx->r, k->name, MAILSEC_DNS_TXT,
-		    on_key, k, &k->qid);
-		if (err == MAILSEC_EINVAL) {
-			ms_arc_why(k->why, sizeof k->why, "key name %s is "
-			    "not a valid DNS name", k->name);
-			continue;
-		}
-		if (err != MAILSEC_OK)
+		k->q.r = ctx->r;
+		k->q.cache = ctx->o.key_cache;
+		k->q.now = ctx->o.now;
+		k->q.on_record = on_record;
+		k->q.on_fail = on_fail;
+		k->q.arg = k;
+		if ((err = ms_dkim_keyq_start(&k->q)) != MAILSEC_OK)
 			return err;
-		k->pending = true;
 	}
 	return MAILSEC_OK;
 }
@@ -481,7 +446,7 @@ mailsec_arc_verify_eoh(struct mailsec_arc_verify *ctx)
 		return MAILSEC_ESTATE;
 	ctx->state = V_BODY;
 	c = &ctx->chain;
-	ms_arc_chain_build(ctx->fields, ctx->nfields, c);
+	ms_arc_chain_build(ctx->fields.f, ctx->fields.n, c);
 	if (c->reason == MAILSEC_ARC_R_NO_CHAIN) {
 		ctx->out.result = MAILSEC_ARC_NONE;
 		ctx->out.reason = MAILSEC_ARC_R_NO_CHAIN;
@@ -513,7 +478,7 @@ mailsec_arc_verify_eoh(struct mailsec_arc_verify *ctx)
 		in->seal_text = s->seal_why;
 		if (in->aar_index != MS_ARC_NOFIELD) {
 			in->aar = ms_arc_field_value(
-			    &ctx->fields[in->aar_index]);
+			    &ctx->fields.f[in->aar_index]);
 			while (in->aar.len > 0 &&
 			    ms_iswsp((unsigned char)in->aar.ptr[0])) {
 				in->aar.ptr++;
@@ -576,48 +541,6 @@ mailsec_arc_verify_eom(struct mailsec_arc_verify *ctx)
 	return MAILSEC_OK;
 }
 
-static void
-on_key(void *arg, struct mailsec_dns_result *res)
-{
-	struct akey *k = arg;
-	struct mailsec_arc_verify *ctx = k->ctx;
-	const struct mailsec_dns_rr *rr = NULL;
-	size_t i;
-
-	k->pending = false;
-	if (mailsec_dns_status_is_temporary(res->status)) {
-		/* RFC 8617 5.2.1: all failures are permanent. */
-		ms_arc_why(k->why, sizeof k->why, "key lookup for %s failed "
-		    "(%s), permanent for ARC (RFC 8617 5.2.1)", k->name,
-		    res->why[0] ? res->why :
-		    mailsec_dns_status_name(res->status));
-		goto done;
-	}
-	for (i = 0; i < res->count; i++)
-		if (res->rrs[i].type == MAILSEC_DNS_TXT) {
-			rr = &res->rrs[i];
-			break;
-		}
-	if (res->status != MAILSEC_DNS_ANSWER || rr == NULL) {
-		enum mailsec_dns_status st = res->status ==
-		    MAILSEC_DNS_ANSWER ? MAILSEC_DNS_NODATA : res->status;
-
-		ms_arc_why(k->why, sizeof k->why, "no key record at %s (%s)",
-		    k->name, mailsec_dns_status_name(st));
-		if (ctx->o.key_cache != NULL)
-			ms_dkim_keycache_put_negative(ctx->o.key_cache,
-			    k->name, ctx->o.now, st);
-		goto done;
-	}
-	key_record(k, rr->u.txt.data, rr->u.txt.len, NULL);
-	if (k->found && ctx->o.key_cache != NULL)
-		ms_dkim_keycache_put(ctx->o.key_cache, k->name, ctx->o.now,
-		    rr->ttl, rr->u.txt.data, rr->u.txt.len, k->pkey);
-done:
-	mailsec_dns_result_free(res);
-	try_finish(ctx);
-}
-
 /* Can key k check a signature made with alg? (RFC 6376 6.1.2, RFC 8301,
  * RFC 8463.) Fills why when not. */
 static bool
@@ -631,37 +554,50 @@ key_usable(const struct akey *k, enum mailsec_dkim_algorithm alg, char *why,
 		return false;
 	}
 	if (rec->revoked) {
-		ms_arc_why(why, whysz, "key at %s revoked (empty p=)", k->name);
+		ms_arc_why(why, whysz, "key at %s revoked (empty p=)",
+		    k->q.name);
 		return false;
 	}
 	if (rec->key_type == MAILSEC_DKIM_ALG_UNKNOWN ||
 	    rec->key_type != alg) {
 		ms_arc_why(why, whysz, "key at %s: k=%.*s does not match a=%s",
-		    k->name, (int)(rec->key_type_text.len > 40 ? 40 :
+		    k->q.name, (int)(rec->key_type_text.len > 40 ? 40 :
 		    rec->key_type_text.len), rec->key_type_text.ptr,
 		    mailsec_dkim_algorithm_name(alg));
 		return false;
 	}
 	if (!rec->sha256_allowed) {
 		ms_arc_why(why, whysz, "key at %s: h= does not allow sha256",
-		    k->name);
+		    k->q.name);
 		return false;
 	}
 	if (!rec->email_service) {
 		ms_arc_why(why, whysz, "key at %s: s= does not include email",
-		    k->name);
+		    k->q.name);
 		return false;
 	}
 	if (rec->key_type == MAILSEC_DKIM_RSA_SHA256 && rec->key_bits < 1024) {
 		ms_arc_why(why, whysz, "key at %s: RSA key of %u bits is under "
-		    "1024 (RFC 8301 3.2)", k->name, rec->key_bits);
+		    "1024 (RFC 8301 3.2)", k->q.name, rec->key_bits);
 		return false;
 	}
 	if (k->pkey == NULL) {
-		ms_arc_why(why, whysz, "key at %s: no usable key", k->name);
+		ms_arc_why(why, whysz, "key at %s: no usable key", k->q.name);
 		return false;
 	}
 	return true;
+}
+
+/* Checks a signature over its header hash input; out of memory is a
+ * failure. */
+static bool
+sig_ok(enum mailsec_dkim_algorithm alg, EVP_PKEY *pkey,
+    const unsigned char *b, size_t blen, const struct ms_buf *data)
+{
+	bool ok;
+
+	return pkey != NULL && ms_dkim_sig_check(alg, pkey, NULL, b, blen,
+	    data->ptr, data->len, &ok) == MAILSEC_OK && ok;
 }
 
 /* Verifies the AMS of set j once (step 4 or 5). */
@@ -679,28 +615,28 @@ check_ams(struct mailsec_arc_verify *ctx, unsigned j)
 	if (s->ams_r != MAILSEC_DKIM_R_OK)
 		return in->ams;		/* ams_why says why */
 	k = &ctx->keys[s->ams_key];
-	if (!key_usable(k, s->ams.sig.alg, s->ams_why, sizeof s->ams_why)) {
+	if (!key_usable(k, s->ams.alg, s->ams_why, sizeof s->ams_why)) {
 		s->ams_fr = MAILSEC_ARC_R_KEY;
 		return in->ams;
 	}
 	b = &ctx->bodies[s->body];
-	if (s->ams.sig.has_l && s->ams.sig.l > b->total) {
+	if (s->ams.has_l && s->ams.l > b->total) {
 		s->ams_fr = MAILSEC_ARC_R_AMS_TAG;
 		ms_arc_why(s->ams_why, sizeof s->ams_why, "l=%llu is more than "
 		    "the body's %llu canonical bytes",
-		    (unsigned long long)s->ams.sig.l,
+		    (unsigned long long)s->ams.l,
 		    (unsigned long long)b->total);
 		return in->ams;
 	}
 	s->ams_fr = MAILSEC_ARC_R_AMS;
-	if (b->dlen != s->ams.sig.bhlen ||
-	    CRYPTO_memcmp(b->dig, s->ams.sig.bh, b->dlen) != 0) {
+	if (b->dlen != s->ams.bhlen ||
+	    CRYPTO_memcmp(b->dig, s->ams.bh, b->dlen) != 0) {
 		ms_arc_why(s->ams_why, sizeof s->ams_why, "body hash did not "
 		    "verify");
 		return in->ams;
 	}
-	if (!ms_arc_sig_verify(s->ams.sig.alg, k->pkey, s->ams.sig.b,
-	    s->ams.sig.blen, s->ams_hdata.ptr, s->ams_hdata.len)) {
+	if (!sig_ok(s->ams.alg, k->pkey, s->ams.b, s->ams.blen,
+	    &s->ams_hdata)) {
 		ms_arc_why(s->ams_why, sizeof s->ams_why, "signature did not "
 		    "verify");
 		return in->ams;
@@ -726,8 +662,8 @@ check_seal(struct mailsec_arc_verify *ctx, unsigned j)
 		s->seal_r = MAILSEC_ARC_R_KEY;
 		return in->seal;
 	}
-	if (!ms_arc_sig_verify(s->seal->alg, k->pkey, s->seal->b,
-	    s->seal->blen, s->seal_hdata.ptr, s->seal_hdata.len)) {
+	if (!sig_ok(s->seal->alg, k->pkey, s->seal->b, s->seal->blen,
+	    &s->seal_hdata)) {
 		s->seal_r = MAILSEC_ARC_R_SEAL;
 		ms_arc_why(s->seal_why, sizeof s->seal_why, "signature did not "
 		    "verify");
@@ -749,7 +685,7 @@ try_finish(struct mailsec_arc_verify *ctx)
 	if (ctx->final || ctx->state != V_EOM)
 		return;
 	for (i = 0; i < ctx->nkeys; i++)
-		if (ctx->keys[i].pending)
+		if (ctx->keys[i].q.pending)
 			return;
 	/* step 4 */
 	if (check_ams(ctx, n) != MAILSEC_ARC_CHECK_PASS) {
@@ -825,14 +761,9 @@ mailsec_arc_verify_msg(struct mailsec_resolver *r,
 	    (err = mailsec_arc_verify_body(ctx, body.ptr, body.len)) !=
 	    MAILSEC_OK || (err = mailsec_arc_verify_eom(ctx)) != MAILSEC_OK)
 		goto fail;
-	while (!mailsec_arc_verify_done(ctx)) {
-		if (mailsec_resolver_pending(r) == 0) {
-			err = MAILSEC_ESTATE;	/* cannot progress */
+	while (!mailsec_arc_verify_done(ctx))
+		if ((err = ms_dkim_keyq_wait(r)) != MAILSEC_OK)
 			goto fail;
-		}
-		if ((err = mailsec_resolver_wait(r, -1)) != MAILSEC_OK)
-			goto fail;
-	}
 	*out = ctx;
 	return MAILSEC_OK;
 fail:

@@ -93,14 +93,26 @@ struct ms_dkim_sig {
 					   FWS, cut, NUL-terminated */
 	char ident[256];		/* i= after dkim-quoted-printable
 					   decoding (RFC 6376 2.11) */
+	unsigned instance;		/* AMS: i= */
+};
+
+/* What the signature parser reads. */
+enum ms_dkim_sig_mode {
+	MS_DKIM_SIG_DKIM = 0,	/* DKIM-Signature (RFC 6376 3.5) */
+	/* ARC-Message-Signature (RFC 8617 4.1.2): no v= (one present is
+	 * ignored); i= is the instance (1 to 50, checked first), not an
+	 * AUID; h= must not name ARC-Seal. */
+	MS_DKIM_SIG_AMS
 };
 
 /*
- * Parses the value of a DKIM-Signature field (after the colon, raw with
- * folding). On failure returns the reason and fills why (a short text).
+ * Parses the value of a signature field (after the colon, raw with
+ * folding) as mode says. On failure returns the reason and fills why (a
+ * short text).
  */
 enum mailsec_dkim_reason ms_dkim_sig_parse(const char *p, size_t len,
-    struct ms_dkim_sig *sig, char *why, size_t whysz);
+    enum ms_dkim_sig_mode mode, struct ms_dkim_sig *sig, char *why,
+    size_t whysz);
 
 /* Checks that dom is a syntactically valid domain name ("sub-domain
  * *("." sub-domain)", RFC 6376 3.5 d=), labels <= 63, total <= 253. */
@@ -119,6 +131,125 @@ mailsec_err ms_dkim_record_parse_key(const char *p, size_t len,
     struct mailsec_dkim_record *rec, EVP_PKEY *known, EVP_PKEY **pkey,
     struct mailsec_diag *diag);
 
+/* ---- header fields and the header hash input (hdata.c) ----------------- */
+
+/* A header field as signers and verifiers see it. */
+struct ms_dkim_field {
+	const char *raw;	/* name through CRLF */
+	size_t len;
+	size_t namelen;		/* name without WSP before the colon */
+	size_t colon;		/* offset of the ':', len when none */
+};
+
+/* Fills f for the field (raw, len) (borrowed). */
+void ms_dkim_field_set(struct ms_dkim_field *f, const char *raw, size_t len);
+
+/* Header fields kept by a context, each copied, up to max_n fields and
+ * max_bytes bytes (MAILSEC_ELIMIT past either). */
+struct ms_dkim_fields {
+	struct ms_dkim_field *f;
+	size_t n, cap, bytes;
+	size_t max_n, max_bytes;
+};
+
+void ms_dkim_fields_init(struct ms_dkim_fields *fs, size_t max_n,
+    size_t max_bytes);
+/* Appends a copy of the field (raw, len); its view is *out if non-NULL. */
+mailsec_err ms_dkim_fields_add(struct ms_dkim_fields *fs, const char *raw,
+    size_t len, struct ms_dkim_field **out);
+/* How many fields are named name. */
+size_t ms_dkim_fields_count(const struct ms_dkim_fields *fs, const char *name,
+    size_t len);
+void ms_dkim_fields_free(struct ms_dkim_fields *fs);
+
+/* Texts of h= (without FWS) longer than this are refused. */
+#define MS_DKIM_MAX_H_TEXT	8192
+
+/*
+ * Appends the signature field sig with its b= value (bytes b_start..b_end
+ * of its value, after the colon) removed, canonicalized by c, without its
+ * final CRLF (RFC 6376 3.7).
+ */
+mailsec_err ms_dkim_canon_sig(enum mailsec_dkim_canon c,
+    const struct ms_dkim_field *sig, size_t b_start, size_t b_end,
+    struct ms_buf *out);
+
+/*
+ * Appends the header hash input of a signature (RFC 6376 5.4.2 and 3.7):
+ * the fields of f[0..n) the names of h (colon-separated, FWS allowed)
+ * select, each name taking the next instance from the bottom up (a name
+ * with no instance left adds nothing), canonicalized by c, then sig as
+ * ms_dkim_canon_sig() does. More than max_names names, or an h= longer
+ * than MS_DKIM_MAX_H_TEXT: MAILSEC_ELIMIT with *too_many set (when
+ * non-NULL); other errors are out's.
+ */
+mailsec_err ms_dkim_header_data(const struct ms_dkim_field *f, size_t n,
+    struct mailsec_str h, size_t max_names, enum mailsec_dkim_canon c,
+    const struct ms_dkim_field *sig, size_t b_start, size_t b_end,
+    struct ms_buf *out, bool *too_many);
+
+/* ---- signatures over the header hash input ----------------------------- */
+
+/* lib/dkim/key.c: a signing context for the key, ready for
+ * EVP_DigestSign (EVP_MD_CTX_free it); NULL on failure. */
+EVP_MD_CTX *ms_dkim_key_sign_ctx(const struct mailsec_dkim_key *key);
+
+/* Signs data with key for alg (RFC 6376 5.5; RFC 8463 3: Ed25519 signs
+ * the SHA-256 of the data) and appends the signature's base64 to b64. */
+mailsec_err ms_dkim_sign_data(const struct mailsec_dkim_key *key,
+    enum mailsec_dkim_algorithm alg, const char *data, size_t len,
+    struct ms_buf *b64);
+
+/* Checks sig (blen bytes) over data with pkey for alg. prepared: a
+ * verification context for pkey made earlier (key cache), consumed, or
+ * NULL. *ok says whether it verified; MAILSEC_ENOMEM when no context. */
+mailsec_err ms_dkim_sig_check(enum mailsec_dkim_algorithm alg, EVP_PKEY *pkey,
+    EVP_MD_CTX *prepared, const unsigned char *sig, size_t blen,
+    const char *data, size_t dlen, bool *ok);
+
+/* ---- one signature to make (sign.c) ------------------------------------ */
+
+/* The settings of a DKIM signature or an ARC-Message-Signature: checked,
+ * copied, the header list split; h= is built when the header ends. */
+struct ms_dkim_hname {
+	const char *p;
+	size_t len;
+};
+
+struct ms_dkim_signer {
+	struct mailsec_dkim_sign_opts o;	/* strings: copies in strs */
+	char *strs;
+	enum mailsec_dkim_algorithm alg;
+	enum mailsec_dkim_canon hc, bc;
+	struct ms_dkim_hname *names;
+	size_t nnames;
+	bool oversign;		/* default list: each name n+1 times */
+	time_t t;		/* t= written and hashed */
+	struct ms_buf hl;	/* h= built at the end of the header */
+};
+
+/*
+ * Checks o and copies what it keeps. ams: an ARC-Message-Signature (RFC
+ * 8617 4.1.2): no i=; the default list adds DKIM-Signature; a list naming
+ * ARC fields or Authentication-Results is refused. MAILSEC_EINVAL with
+ * diag, MAILSEC_ENOMEM; ms_dkim_signer_cleanup() in any case.
+ */
+mailsec_err ms_dkim_signer_init(struct ms_dkim_signer *s,
+    const struct mailsec_dkim_sign_opts *o, bool ams,
+    struct mailsec_diag *diag);
+void ms_dkim_signer_cleanup(struct ms_dkim_signer *s);
+/* Does the header list name this field? */
+bool ms_dkim_signer_wants(const struct ms_dkim_signer *s, const char *name,
+    size_t len);
+/* Builds h= (colon-separated, lower case) over the kept fields. */
+mailsec_err ms_dkim_signer_build_h(struct ms_dkim_signer *s,
+    const struct ms_dkim_fields *fs, struct mailsec_diag *diag);
+/* Signs the signature field sig (b= empty: its value ends at b_at, an
+ * offset in the value) over the kept fields; appends b='s base64. */
+mailsec_err ms_dkim_signer_sign(const struct ms_dkim_signer *s,
+    const struct ms_dkim_fields *fs, const struct ms_dkim_field *sig,
+    size_t b_at, struct ms_buf *b64);
+
 /* Key cache (keycache.c). get: true on a live entry. *status says which
  * kind: MAILSEC_DNS_ANSWER, then *text/len view the cached record, *pkey
  * (borrowed, may be NULL) its decoded key, *vctx (owned by the caller,
@@ -134,5 +265,44 @@ void ms_dkim_keycache_put(struct mailsec_dkim_keycache *c, const char *name,
  * temporary status is not stored. */
 void ms_dkim_keycache_put_negative(struct mailsec_dkim_keycache *c,
     const char *name, time_t now, enum mailsec_dns_status status);
+
+/* ---- key record lookups (keyq.c) -------------------------------------- */
+
+/* What a lookup found: a record (text, len; known: its key decoded
+ * before, vctx: a verification context for it, owned by the callee, both
+ * from the cache, may be NULL). Returns true when the record was usable;
+ * then *cache (may be NULL) is the key stored with it in the cache. */
+typedef bool ms_dkim_keyq_record_fn(void *arg, const char *text, size_t len,
+    EVP_PKEY *known, EVP_MD_CTX *vctx, EVP_PKEY **cache);
+/* No record: temporary (timeout, SERVFAIL: text is the DNS layer's
+ * detail) or not (no key: text says so, naming the key). */
+typedef void ms_dkim_keyq_fail_fn(void *arg, bool temporary,
+    const char *text);
+
+/* One key record lookup (RFC 6376 3.6.2.2): the key cache, else DNS. */
+struct ms_dkim_keyq {
+	char name[600];			/* selector._domainkey.domain */
+	struct mailsec_resolver *r;
+	struct mailsec_dkim_keycache *cache;	/* may be NULL */
+	time_t now;
+	ms_dkim_keyq_record_fn *on_record;
+	ms_dkim_keyq_fail_fn *on_fail;
+	void *arg;
+	uint64_t qid;
+	bool pending;			/* a DNS query out */
+};
+
+/* Sets q->name for (sel, dom); false when too long. */
+bool ms_dkim_keyq_name(struct ms_dkim_keyq *q, struct mailsec_str sel,
+    struct mailsec_str dom);
+/* Starts the lookup of q->name: from the cache (a callback runs before
+ * this returns) or DNS (when the answer comes). A name DNS refuses goes
+ * to on_fail; other resolver errors are returned. */
+mailsec_err ms_dkim_keyq_start(struct ms_dkim_keyq *q);
+/* Cancels the DNS query, if one is out. */
+void ms_dkim_keyq_cancel(struct ms_dkim_keyq *q);
+/* Waits for the resolver's next answer (the one-call verifiers' loop):
+ * MAILSEC_ESTATE when nothing is pending, so a context cannot progress. */
+mailsec_err ms_dkim_keyq_wait(struct mailsec_resolver *r);
 
 #endif /* MS_DKIM_INT_H */

@@ -307,9 +307,7 @@ mailsec_dkim_key_bits(const struct mailsec_dkim_key *key)
 }
 
 EVP_PKEY *ms_dkim_key_pkey(const struct mailsec_dkim_key *key);
-EVP_MD_CTX *ms_dkim_key_sign_ctx(const struct mailsec_dkim_key *key);
 
-/* A signing context ready for EVP_DigestSign (EVP_MD_CTX_free it). */
 EVP_MD_CTX *
 ms_dkim_key_sign_ctx(const struct mailsec_dkim_key *key)
 {

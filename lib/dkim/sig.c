@@ -1,6 +1,8 @@
 /*
  * lib/dkim/sig.c - DKIM-Signature tag list (RFC 6376 3.5), every tag
- * validated; algorithm rules of RFC 8301 and RFC 8463.
+ * validated; algorithm rules of RFC 8301 and RFC 8463. The same parser
+ * reads an ARC-Message-Signature (RFC 8617 4.1.2): a DKIM signature
+ * whose i= is the instance and which has no v=.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -8,38 +10,14 @@
 
 #include "dkim/dkim_int.h"
 
-/* sub-domain *("." sub-domain), sub-domain = Let-dig [Ldh-str]
- * (RFC 5321 4.1.2). Underscores are accepted inside labels: selectors
- * and real-world d= values use them. */
+/* sub-domain *("." sub-domain) (RFC 6376 3.5 d=, RFC 5321 4.1.2).
+ * Underscores are accepted inside labels: selectors and real-world d=
+ * values use them; 8-bit bytes are U-labels (RFC 6376 3.5 allows them
+ * via RFC 6532), kept as bytes. */
 bool
 ms_dkim_domain_ok(const char *p, size_t len)
 {
-	size_t i, lab = 0;
-
-	if (len == 0 || len > 253)
-		return false;
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)p[i];
-
-		if (c == '.') {
-			if (lab == 0 || p[i - 1] == '-')
-				return false;
-			lab = 0;
-			continue;
-		}
-		if (ms_isalnum(c) || c == '_' || c >= 0x80) {
-			/* 8-bit: U-labels (RFC 6376 3.5 allows them via
-			 * RFC 6532); kept as bytes. */
-		} else if (c == '-') {
-			if (lab == 0)
-				return false;
-		} else {
-			return false;
-		}
-		if (++lab > 63)
-			return false;
-	}
-	return lab > 0 && p[len - 1] != '-';
+	return ms_domain_ldh_ok(p, len, true);
 }
 
 static bool
@@ -84,6 +62,12 @@ fail(char *why, size_t whysz, enum mailsec_dkim_reason r, const char *fmt,
 
 /* printf arguments for "%.*s" of a value, cut at 60 bytes. */
 #define SV(v) (int)((v).len > 60 ? 60 : (v).len), (v).ptr
+
+/* Digits read for an AMS instance: 1*2DIGIT (RFC 8617 3.9); longer runs
+ * are read so that they are refused as out of range. */
+#define MS_DKIM_MAX_INSTANCE_DIGITS	9
+/* RFC 8617 4.2.1: at most 50 ARC sets. */
+#define MS_DKIM_MAX_INSTANCE		50
 
 /* Is the value's domain part (after '@' in i=) d= or a subdomain of it? */
 static bool
@@ -141,8 +125,8 @@ qp_decode(struct mailsec_str v, char *out, size_t outsz, size_t *outlen)
 }
 
 enum mailsec_dkim_reason
-ms_dkim_sig_parse(const char *p, size_t len, struct ms_dkim_sig *sig,
-    char *why, size_t whysz)
+ms_dkim_sig_parse(const char *p, size_t len, enum ms_dkim_sig_mode mode,
+    struct ms_dkim_sig *sig, char *why, size_t whysz)
 {
 	struct mailsec_diag diag;
 	const struct ms_tag *t;
@@ -150,23 +134,33 @@ ms_dkim_sig_parse(const char *p, size_t len, struct ms_dkim_sig *sig,
 	uint64_t n;
 	size_t i, k;
 	char buf[MS_DKIM_MAX_SIG_B64];
+	bool ams = mode == MS_DKIM_SIG_AMS, names_seal = false;
 
 	memset(sig, 0, sizeof *sig);
 	sig->t = sig->x = -1;
 	diag.set = 0;
-	if (ms_taglist_parse(p, len, &sig->tags, &diag) != MAILSEC_OK) {
-		snprintf(why, whysz, "tag list: %s at byte %zu", diag.text,
-		    diag.offset);
-		return MAILSEC_DKIM_R_SYNTAX;
-	}
+	if (ms_taglist_parse(p, len, &sig->tags, &diag) != MAILSEC_OK)
+		return fail(why, whysz, MAILSEC_DKIM_R_SYNTAX, ams ?
+		    "malformed tag list (%s at byte %zu)" :
+		    "tag list: %s at byte %zu", diag.text, diag.offset);
 	/* Unknown tags are ignored (3.2); known ones are all checked. */
 
-	if ((t = ms_taglist_get(&sig->tags, "v")) == NULL)
-		return fail(why, whysz, MAILSEC_DKIM_R_VERSION,
-		    "no v= tag");
-	if (!(t->value.len == 1 && t->value.ptr[0] == '1'))
-		return fail(why, whysz, MAILSEC_DKIM_R_VERSION,
-		    "v=%.*s is not 1", SV(t->value));
+	if (ams) {
+		/* RFC 8617 4.1.2: i= is the instance; a v= is ignored. */
+		if ((t = ms_taglist_get(&sig->tags, "i")) == NULL ||
+		    !parse_u64(t->value, MS_DKIM_MAX_INSTANCE_DIGITS, &n) ||
+		    n == 0 || n > MS_DKIM_MAX_INSTANCE)
+			return fail(why, whysz, MAILSEC_DKIM_R_BAD_TAG,
+			    "no valid i= tag");
+		sig->instance = (unsigned)n;
+	} else {
+		if ((t = ms_taglist_get(&sig->tags, "v")) == NULL)
+			return fail(why, whysz, MAILSEC_DKIM_R_VERSION,
+			    "no v= tag");
+		if (!(t->value.len == 1 && t->value.ptr[0] == '1'))
+			return fail(why, whysz, MAILSEC_DKIM_R_VERSION,
+			    "v=%.*s is not 1", SV(t->value));
+	}
 
 	if ((t = ms_taglist_get(&sig->tags, "d")) == NULL)
 		return fail(why, whysz, MAILSEC_DKIM_R_MISSING_TAG,
@@ -252,6 +246,14 @@ ms_dkim_sig_parse(const char *p, size_t len, struct ms_dkim_sig *sig,
 				    "empty field name in h=%.*s", SV(t->value));
 			if (ms_ascii_eq(buf + start, i - start, "from", 4))
 				from = true;
+			/* RFC 8617 4.1.2: ARC fields MUST NOT be signed by
+			 * the AMS. An AMS over an ARC-Seal is refused (the
+			 * seal it covered cannot be told apart from a later
+			 * one); AAR and AMS names are tolerated, as the draft
+			 * versions of the protocol required signing the
+			 * AAR. */
+			if (ms_ascii_eqz(buf + start, i - start, "arc-seal"))
+				names_seal = true;
 			i++;
 		}
 		if (!from)
@@ -285,7 +287,7 @@ ms_dkim_sig_parse(const char *p, size_t len, struct ms_dkim_sig *sig,
 			    "unknown canonicalization c=%.*s", SV(t->value));
 	}
 
-	if ((t = ms_taglist_get(&sig->tags, "i")) != NULL) {
+	if (!ams && (t = ms_taglist_get(&sig->tags, "i")) != NULL) {
 		const char *at = NULL;
 		struct mailsec_str id;
 
@@ -361,5 +363,8 @@ ms_dkim_sig_parse(const char *p, size_t len, struct ms_dkim_sig *sig,
 	if (sig->alg == MAILSEC_DKIM_RSA_SHA1)
 		return fail(why, whysz, MAILSEC_DKIM_R_SHA1,
 		    "rsa-sha1 is not acceptable (RFC 8301 3.1)");
+	if (ams && names_seal)
+		return fail(why, whysz, MAILSEC_DKIM_R_BAD_TAG,
+		    "h= names ARC-Seal (RFC 8617 4.1.2)");
 	return MAILSEC_DKIM_R_OK;
 }

@@ -14,8 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/sha.h>
-
 #include "dkim/dkim_int.h"
 
 EVP_MD_CTX *ms_dkim_key_sign_ctx(const struct mailsec_dkim_key *key);
@@ -31,12 +29,22 @@ static const char default_headers[] =
     "list-help:list-unsubscribe:list-unsubscribe-post:list-subscribe:"
     "list-post:list-owner:list-archive";
 
+/* Fields an AMS signs by default besides DKIM's: any DKIM-Signature
+ * already present, as RFC 8617 4.1.2 asks. */
+static const char ams_extra_headers[] = "dkim-signature";
+
+/* Never in an AMS h= (RFC 8617 4.1.2). */
+static const char *const ams_forbidden[] = { "arc-seal",
+    "arc-message-signature", "arc-authentication-results",
+    "authentication-results" };
+
 #define MS_DKIM_MAX_SIGN_HEADERS 4096	/* bytes of h= built */
 #define MS_DKIM_MAX_SIGN_SIGS	16	/* signatures per context */
 #define MS_DKIM_MAX_SIGN_NAMES	256	/* names in one header list */
 #define MS_DKIM_MAX_SIGN_FIELDS	1000	/* kept fields (RFC 5322 has no
 					   limit; mailsec_msg's default) */
 #define MS_DKIM_MAX_SIGN_HDR	((size_t)1024 * 1024)	/* kept bytes */
+#define MS_DKIM_MAX_SIGN_HDATA	((size_t)4 * 1024 * 1024) /* hash input */
 #define MS_DKIM_FOLD 76
 
 const char *
@@ -45,41 +53,14 @@ mailsec_dkim_default_headers(void)
 	return default_headers;
 }
 
-/* A name of a header list: a view into the list. */
-struct hname {
-	const char *p;
-	size_t len;
-};
-
-/* One signature of the context. */
-struct ssig {
-	struct mailsec_dkim_sign_opts o;	/* strings: copies in strs */
-	char *strs;
-	enum mailsec_dkim_algorithm alg;
-	enum mailsec_dkim_canon hc, bc;
-	struct hname *names;
-	size_t nnames;
-	bool oversign;		/* default list: each name count+1 times */
-	time_t t;		/* t= written and hashed */
-	struct ms_buf hl;	/* h= built at the end of the header */
-};
-
-/* A kept header field: raw bytes in hdrs. */
-struct sfield {
-	size_t off, len;
-	size_t namelen;		/* name without WSP before the colon */
-};
-
 enum sstate { S_HEADERS, S_BODY, S_DONE };
 
 struct mailsec_dkim_sign {
 	enum sstate state;
 	time_t t;		/* the signing time, taken once */
-	struct ssig *sigs;
+	struct ms_dkim_signer *sigs;
 	size_t nsigs;
-	struct ms_buf hdrs;
-	struct sfield *fields;
-	size_t nfields, capfields;
+	struct ms_dkim_fields fields;	/* the ones some list names */
 	/* One body hasher per canonicalization (index: the enum). */
 	struct ms_dkim_body body[2];
 	bool body_live[2];
@@ -89,12 +70,13 @@ struct mailsec_dkim_sign {
 };
 
 /* Splits a colon-separated list into names (WSP around each dropped).
- * strict: a caller's list (empty names refused). */
+ * strict: a caller's list (empty names refused). ams: names RFC 8617
+ * 4.1.2 forbids are refused. */
 static mailsec_err
-parse_list(const char *list, bool strict, struct ssig *s,
+parse_list(const char *list, bool strict, bool ams, struct ms_dkim_signer *s,
     struct mailsec_diag *diag)
 {
-	size_t i = 0, start, k, j, len = strlen(list), cap = 1;
+	size_t i = 0, start, k, j, f, len = strlen(list), cap = 1;
 	bool from = false;
 
 	/* Room for the names the list can hold (one more than its colons),
@@ -131,6 +113,12 @@ parse_list(const char *list, bool strict, struct ssig *s,
 				return ms_diag(diag, MAILSEC_EINVAL, j, 0,
 				    "invalid byte in a header name");
 		}
+		for (f = 0; ams && f < MS_ARRAY_LEN(ams_forbidden); f++)
+			if (ms_ascii_eqz(list + start, k - start,
+			    ams_forbidden[f]))
+				return ms_diag(diag, MAILSEC_EINVAL, start, 0,
+				    "the AMS must not sign %s (RFC 8617 "
+				    "4.1.2)", ams_forbidden[f]);
 		if (s->nnames == cap)
 			return ms_diag(diag, MAILSEC_EINVAL, start, 0,
 			    "more than %d names in the header list",
@@ -147,21 +135,26 @@ parse_list(const char *list, bool strict, struct ssig *s,
 	return MAILSEC_OK;
 }
 
-/* Checks one signature's options and copies what it keeps. */
-static mailsec_err
-sig_setup(const struct mailsec_dkim_sign_opts *o, struct ssig *s,
+mailsec_err
+ms_dkim_signer_init(struct ms_dkim_signer *s,
+    const struct mailsec_dkim_sign_opts *o, bool ams,
     struct mailsec_diag *diag)
 {
 	size_t dl, sl, il, hl;
+	const char *list = default_headers;
 	char *q;
 
+	memset(s, 0, sizeof *s);
+	ms_buf_init(&s->hl, MS_DKIM_MAX_SIGN_HEADERS);
 	if (o->key == NULL || o->domain == NULL || o->selector == NULL)
 		return ms_diag(diag, MAILSEC_EINVAL, 0, 0,
-		    "signing needs a key, a domain and a selector");
+		    "%s needs a key, a domain and a selector", ams ?
+		    "sealing" : "signing");
 	dl = strlen(o->domain);
 	sl = strlen(o->selector);
 	il = o->identity != NULL ? strlen(o->identity) : 0;
-	hl = o->headers != NULL ? strlen(o->headers) : 0;
+	hl = o->headers != NULL ? strlen(o->headers) : ams ?
+	    sizeof default_headers + sizeof ams_extra_headers - 1 : 0;
 	if (!ms_dkim_domain_ok(o->domain, dl))
 		return ms_diag(diag, MAILSEC_EINVAL, 0, 0,
 		    "'%s' is not a domain name", o->domain);
@@ -212,12 +205,89 @@ sig_setup(const struct mailsec_dkim_sign_opts *o, struct ssig *s,
 	}
 	if (o->headers != NULL) {
 		memcpy(q, o->headers, hl + 1);
-		s->o.headers = q;
+		s->o.headers = list = q;
+	} else if (ams) {
+		/* the default list, then ":dkim-signature" */
+		memcpy(q, default_headers, sizeof default_headers - 1);
+		q[sizeof default_headers - 1] = ':';
+		memcpy(q + sizeof default_headers, ams_extra_headers,
+		    sizeof ams_extra_headers);
+		list = q;
 	}
 	s->oversign = o->headers == NULL;
-	ms_buf_init(&s->hl, MS_DKIM_MAX_SIGN_HEADERS);
-	return parse_list(o->headers != NULL ? s->o.headers :
-	    default_headers, o->headers != NULL, s, diag);
+	return parse_list(list, o->headers != NULL, ams, s, diag);
+}
+
+void
+ms_dkim_signer_cleanup(struct ms_dkim_signer *s)
+{
+	free(s->strs);
+	free(s->names);
+	ms_buf_free(&s->hl);
+	s->strs = NULL;
+	s->names = NULL;
+	s->nnames = 0;
+}
+
+bool
+ms_dkim_signer_wants(const struct ms_dkim_signer *s, const char *name,
+    size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < s->nnames; i++)
+		if (ms_ascii_eq(s->names[i].p, s->names[i].len, name, len))
+			return true;
+	return false;
+}
+
+mailsec_err
+ms_dkim_signer_build_h(struct ms_dkim_signer *s,
+    const struct ms_dkim_fields *fs, struct mailsec_diag *diag)
+{
+	size_t i, j, reps;
+	mailsec_err err;
+
+	if (ms_dkim_fields_count(fs, "from", 4) == 0)
+		return ms_diag(diag, MAILSEC_EINVAL, 0, 0,
+		    "the message has no From field to sign");
+	for (i = 0; i < s->nnames; i++) {
+		reps = s->oversign ? ms_dkim_fields_count(fs, s->names[i].p,
+		    s->names[i].len) + 1 : 1;
+		while (reps-- > 0) {
+			if (s->hl.len > 0 &&
+			    (err = ms_buf_appendc(&s->hl, ':')) != MAILSEC_OK)
+				goto toolong;
+			for (j = 0; j < s->names[i].len; j++)
+				if ((err = ms_buf_appendc(&s->hl, (char)
+				    ms_tolower((unsigned char)
+				    s->names[i].p[j]))) != MAILSEC_OK)
+					goto toolong;
+		}
+	}
+	return MAILSEC_OK;
+toolong:
+	return ms_diag(diag, err, 0, 0, "h= longer than %d bytes",
+	    MS_DKIM_MAX_SIGN_HEADERS);
+}
+
+mailsec_err
+ms_dkim_signer_sign(const struct ms_dkim_signer *s,
+    const struct ms_dkim_fields *fs, const struct ms_dkim_field *sig,
+    size_t b_at, struct ms_buf *b64)
+{
+	struct ms_buf hd;
+	struct mailsec_str h;
+	mailsec_err err;
+
+	h.ptr = s->hl.ptr;
+	h.len = s->hl.len;
+	ms_buf_init(&hd, MS_DKIM_MAX_SIGN_HDATA);
+	if ((err = ms_dkim_header_data(fs->f, fs->n, h, SIZE_MAX, s->hc, sig,
+	    b_at, b_at, &hd, NULL)) == MAILSEC_OK)
+		err = ms_dkim_sign_data(s->o.key, s->alg, hd.ptr, hd.len, b64);
+	ms_buf_free(&hd);
+	return err;
 }
 
 mailsec_err
@@ -236,15 +306,16 @@ mailsec_dkim_sign_new(const struct mailsec_dkim_sign_opts *opts, size_t n,
 		    "more than %d signatures at once", MS_DKIM_MAX_SIGN_SIGS);
 	if ((ctx = calloc(1, sizeof *ctx)) == NULL)
 		return MAILSEC_ENOMEM;
-	ms_buf_init(&ctx->hdrs, MS_DKIM_MAX_SIGN_HDR);
+	ms_dkim_fields_init(&ctx->fields, MS_DKIM_MAX_SIGN_FIELDS,
+	    MS_DKIM_MAX_SIGN_HDR);
 	if ((ctx->sigs = ms_calloc(n, sizeof *ctx->sigs)) == NULL) {
 		err = MAILSEC_ENOMEM;
 		goto fail;
 	}
 	ctx->nsigs = n;
 	for (i = 0; i < n; i++)
-		if ((err = sig_setup(&opts[i], &ctx->sigs[i], diag)) !=
-		    MAILSEC_OK)
+		if ((err = ms_dkim_signer_init(&ctx->sigs[i], &opts[i], false,
+		    diag)) != MAILSEC_OK)
 			goto fail;
 	/* The one moment these signatures are made: written and hashed
 	 * (a t= taken twice may differ: the signature would not verify). */
@@ -266,113 +337,33 @@ mailsec_dkim_sign_free(struct mailsec_dkim_sign *ctx)
 
 	if (ctx == NULL)
 		return;
-	for (i = 0; i < ctx->nsigs; i++) {
-		free(ctx->sigs[i].strs);
-		free(ctx->sigs[i].names);
-		ms_buf_free(&ctx->sigs[i].hl);
-	}
+	for (i = 0; i < ctx->nsigs; i++)
+		ms_dkim_signer_cleanup(&ctx->sigs[i]);
 	free(ctx->sigs);
 	for (i = 0; i < 2; i++)
 		if (ctx->body_live[i])
 			ms_dkim_body_cleanup(&ctx->body[i]);
-	ms_buf_free(&ctx->hdrs);
-	free(ctx->fields);
+	ms_dkim_fields_free(&ctx->fields);
 	free(ctx);
-}
-
-/* Does any signature's list name this field? */
-static bool
-wanted(const struct mailsec_dkim_sign *ctx, const char *name, size_t len)
-{
-	size_t i, j;
-
-	for (i = 0; i < ctx->nsigs; i++)
-		for (j = 0; j < ctx->sigs[i].nnames; j++)
-			if (ms_ascii_eq(ctx->sigs[i].names[j].p,
-			    ctx->sigs[i].names[j].len, name, len))
-				return true;
-	return false;
 }
 
 mailsec_err
 mailsec_dkim_sign_header(struct mailsec_dkim_sign *ctx, const char *raw,
     size_t len)
 {
-	struct sfield *f, *nf;
-	size_t c, nl;
-	mailsec_err err;
+	struct ms_dkim_field f;
+	size_t i;
 
 	if (ctx == NULL || (raw == NULL && len > 0))
 		return MAILSEC_EINVAL;
 	if (ctx->state != S_HEADERS)
 		return MAILSEC_ESTATE;
-	for (c = 0; c < len && raw[c] != ':'; c++)
-		;
-	nl = c;
-	while (nl > 0 && ms_iswsp((unsigned char)raw[nl - 1]))
-		nl--;
-	if (!wanted(ctx, raw, nl))
-		return MAILSEC_OK;	/* not signed: not kept */
-	if (ctx->nfields == MS_DKIM_MAX_SIGN_FIELDS)
-		return MAILSEC_ELIMIT;
-	if (ctx->nfields == ctx->capfields) {
-		c = ctx->capfields ? ctx->capfields * 2 : 16;
-		if ((nf = ms_reallocarray(ctx->fields, c, sizeof *nf)) == NULL)
-			return MAILSEC_ENOMEM;
-		ctx->fields = nf;
-		ctx->capfields = c;
-	}
-	f = &ctx->fields[ctx->nfields];
-	f->off = ctx->hdrs.len;
-	f->len = len;
-	f->namelen = nl;
-	if ((err = ms_buf_append(&ctx->hdrs, raw, len)) != MAILSEC_OK)
-		return err;
-	ctx->nfields++;
-	return MAILSEC_OK;
-}
-
-static const char *
-field_raw(const struct mailsec_dkim_sign *ctx, size_t i)
-{
-	return ctx->hdrs.ptr + ctx->fields[i].off;
-}
-
-static size_t
-count_fields(const struct mailsec_dkim_sign *ctx, const char *name,
-    size_t nlen)
-{
-	size_t i, c = 0;
-
-	for (i = 0; i < ctx->nfields; i++)
-		if (ms_ascii_eq(field_raw(ctx, i), ctx->fields[i].namelen,
-		    name, nlen))
-			c++;
-	return c;
-}
-
-/* Builds the h= list (colon-separated, lower case) of s. */
-static mailsec_err
-build_h(const struct mailsec_dkim_sign *ctx, struct ssig *s)
-{
-	size_t i, j, reps;
-	mailsec_err err;
-
-	for (i = 0; i < s->nnames; i++) {
-		reps = s->oversign ? count_fields(ctx, s->names[i].p,
-		    s->names[i].len) + 1 : 1;
-		while (reps-- > 0) {
-			if (s->hl.len > 0 &&
-			    (err = ms_buf_appendc(&s->hl, ':')) != MAILSEC_OK)
-				return err;
-			for (j = 0; j < s->names[i].len; j++)
-				if ((err = ms_buf_appendc(&s->hl, (char)
-				    ms_tolower((unsigned char)
-				    s->names[i].p[j]))) != MAILSEC_OK)
-					return err;
-		}
-	}
-	return MAILSEC_OK;
+	ms_dkim_field_set(&f, raw, len);
+	for (i = 0; i < ctx->nsigs; i++)
+		if (ms_dkim_signer_wants(&ctx->sigs[i], raw, f.namelen))
+			return ms_dkim_fields_add(&ctx->fields, raw, len,
+			    NULL);
+	return MAILSEC_OK;	/* not signed: not kept */
 }
 
 mailsec_err
@@ -386,15 +377,12 @@ mailsec_dkim_sign_eoh(struct mailsec_dkim_sign *ctx,
 		return MAILSEC_EINVAL;
 	if (ctx->state != S_HEADERS)
 		return MAILSEC_ESTATE;
-	if (count_fields(ctx, "from", 4) == 0)
-		return ms_diag(diag, MAILSEC_EINVAL, 0, 0,
-		    "the message has no From field to sign");
 	for (i = 0; i < ctx->nsigs; i++) {
-		struct ssig *s = &ctx->sigs[i];
+		struct ms_dkim_signer *s = &ctx->sigs[i];
 
-		if ((err = build_h(ctx, s)) != MAILSEC_OK)
-			return ms_diag(diag, err, 0, 0, "h= longer than %d "
-			    "bytes", MS_DKIM_MAX_SIGN_HEADERS);
+		if ((err = ms_dkim_signer_build_h(s, &ctx->fields, diag)) !=
+		    MAILSEC_OK)
+			return err;
 		if (!ctx->body_live[s->bc]) {
 			if ((err = ms_dkim_body_init(&ctx->body[s->bc], s->bc,
 			    EVP_sha256(), UINT64_MAX)) != MAILSEC_OK)
@@ -503,61 +491,19 @@ fold_long(struct ms_buf *b, size_t *col, const char *p, size_t n, bool h)
 	return MAILSEC_OK;
 }
 
-/* Header hash input: the fields h= names, bottom-up (5.4.2), then the
- * signature field without b=, without its CRLF. */
-static mailsec_err
-header_data(const struct mailsec_dkim_sign *ctx, const struct ssig *s,
-    const char *sig, size_t siglen, struct ms_buf *out)
-{
-	const char *h = s->hl.ptr;
-	size_t nf = ctx->nfields, hlen = s->hl.len, i = 0, start, j;
-	bool *used;
-	mailsec_err err = MAILSEC_OK;
-
-	used = ms_calloc(nf + 1, sizeof *used);
-	if (used == NULL)
-		return MAILSEC_ENOMEM;
-	while (i <= hlen) {
-		start = i;
-		while (i < hlen && h[i] != ':')
-			i++;
-		for (j = nf; j > 0; j--) {
-			if (used[j - 1] || !ms_ascii_eq(field_raw(ctx, j - 1),
-			    ctx->fields[j - 1].namelen, h + start, i - start))
-				continue;
-			used[j - 1] = true;
-			if ((err = ms_dkim_canon_header(s->hc,
-			    field_raw(ctx, j - 1), ctx->fields[j - 1].len,
-			    out)) != MAILSEC_OK)
-				goto done;
-			break;
-		}
-		i++;
-	}
-	if ((err = ms_dkim_canon_header(s->hc, sig, siglen, out)) !=
-	    MAILSEC_OK)
-		goto done;
-	out->len -= 2;
-done:
-	free(used);
-	return err;
-}
-
 /* Makes the DKIM-Signature field of s and appends it to out. */
 static mailsec_err
-sign_one(const struct mailsec_dkim_sign *ctx, const struct ssig *s,
+sign_one(const struct mailsec_dkim_sign *ctx, const struct ms_dkim_signer *s,
     struct ms_buf *out)
 {
 	const struct mailsec_dkim_sign_opts *o = &s->o;
-	struct ms_buf hdr, hd, b64;
-	unsigned char sig[1024];
-	size_t siglen = sizeof sig, col;
-	EVP_MD_CTX *mctx = NULL;
+	struct ms_dkim_field sf;
+	struct ms_buf hdr, b64;
+	size_t col;
 	time_t t = s->t;
 	mailsec_err err;
 
 	ms_buf_init(&hdr, 64 * 1024);
-	ms_buf_init(&hd, 4 * 1024 * 1024);
 	ms_buf_init(&b64, 4096);
 	col = 20;
 	if ((err = ms_buf_appendz(&hdr, "DKIM-Signature: v=1;")) != MAILSEC_OK ||
@@ -597,35 +543,15 @@ sign_one(const struct mailsec_dkim_sign *ctx, const struct ssig *s,
 	if ((err = fold_add(&hdr, &col, "b=", 2, true)) != MAILSEC_OK)
 		goto done;
 
-	if ((err = header_data(ctx, s, hdr.ptr, hdr.len, &hd)) != MAILSEC_OK)
-		goto done;
-	if ((mctx = ms_dkim_key_sign_ctx(o->key)) == NULL) {
-		err = MAILSEC_ENOMEM;
-		goto done;
-	}
-	if (s->alg == MAILSEC_DKIM_ED25519_SHA256) {
-		unsigned char hh[32];
-
-		/* RFC 8463 3: Ed25519 over the SHA-256 of the headers. */
-		SHA256((const unsigned char *)hd.ptr, hd.len, hh);
-		if (EVP_DigestSign(mctx, sig, &siglen, hh, sizeof hh) != 1) {
-			err = MAILSEC_ENOMEM;
-			goto done;
-		}
-	} else if (EVP_DigestSign(mctx, sig, &siglen,
-	    (const unsigned char *)hd.ptr, hd.len) != 1) {
-		err = MAILSEC_ENOMEM;
-		goto done;
-	}
-	if ((err = ms_b64_encode(sig, siglen, &b64)) != MAILSEC_OK ||
+	ms_dkim_field_set(&sf, hdr.ptr, hdr.len);
+	if ((err = ms_dkim_signer_sign(s, &ctx->fields, &sf,
+	    hdr.len - sf.colon - 1, &b64)) != MAILSEC_OK ||
 	    (err = fold_long(&hdr, &col, b64.ptr, b64.len, false)) !=
 	    MAILSEC_OK || (err = ms_buf_append(&hdr, "\r\n", 2)) != MAILSEC_OK)
 		goto done;
 	err = ms_buf_append(out, hdr.ptr, hdr.len);
 done:
-	EVP_MD_CTX_free(mctx);
 	ms_buf_free(&hdr);
-	ms_buf_free(&hd);
 	ms_buf_free(&b64);
 	return err;
 }

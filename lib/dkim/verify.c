@@ -13,13 +13,6 @@
 
 enum vstate { V_HEADERS, V_BODY, V_DONE };
 
-struct vfield {
-	char *raw;
-	size_t len;
-	size_t namelen;		/* name without trailing WSP */
-	size_t colon;		/* offset of the ':' */
-};
-
 struct vsig {
 	struct mailsec_dkim_verify *ctx;
 	struct mailsec_dkim_sig_info info;
@@ -32,8 +25,7 @@ struct vsig {
 	char bh_b64[64];
 	EVP_PKEY *pkey;
 	EVP_MD_CTX *vctx;	/* prepared verification (key cache) */
-	uint64_t qid;
-	bool query_pending;
+	struct ms_dkim_keyq keyq;	/* the key record lookup */
 	struct ms_buf hdata;	/* canonicalized header data */
 };
 
@@ -41,8 +33,7 @@ struct mailsec_dkim_verify {
 	struct mailsec_resolver *r;
 	struct mailsec_dkim_verify_opts o;
 	enum vstate state;
-	struct vfield *fields;
-	size_t nfields, capfields;
+	struct ms_dkim_fields fields;
 	struct vsig **sigs;
 	size_t nsigs;
 };
@@ -106,6 +97,7 @@ mailsec_dkim_verify_new(struct mailsec_resolver *r,
 	if (ctx == NULL)
 		return MAILSEC_ENOMEM;
 	ctx->r = r;
+	ms_dkim_fields_init(&ctx->fields, SIZE_MAX, SIZE_MAX);
 	if (opts != NULL)
 		ctx->o = *opts;
 	if (ctx->o.max_signatures == 0)
@@ -125,8 +117,8 @@ mailsec_dkim_verify_new(struct mailsec_resolver *r,
 static void
 vsig_free(struct mailsec_dkim_verify *ctx, struct vsig *s)
 {
-	if (s->query_pending)
-		mailsec_resolver_cancel(ctx->r, s->qid);
+	(void)ctx;
+	ms_dkim_keyq_cancel(&s->keyq);
 	if (s->hashing)
 		ms_dkim_body_cleanup(&s->body);
 	EVP_PKEY_free(s->pkey);
@@ -145,9 +137,7 @@ mailsec_dkim_verify_free(struct mailsec_dkim_verify *ctx)
 	for (i = 0; i < ctx->nsigs; i++)
 		vsig_free(ctx, ctx->sigs[i]);
 	free(ctx->sigs);
-	for (i = 0; i < ctx->nfields; i++)
-		free(ctx->fields[i].raw);
-	free(ctx->fields);
+	ms_dkim_fields_free(&ctx->fields);
 	free(ctx);
 }
 
@@ -155,33 +145,11 @@ mailsec_err
 mailsec_dkim_verify_header(struct mailsec_dkim_verify *ctx, const char *raw,
     size_t len)
 {
-	struct vfield *f, *nf;
-	size_t c;
-
 	if (ctx == NULL || (raw == NULL && len > 0))
 		return MAILSEC_EINVAL;
 	if (ctx->state != V_HEADERS)
 		return MAILSEC_ESTATE;
-	if (ctx->nfields == ctx->capfields) {
-		c = ctx->capfields ? ctx->capfields * 2 : 32;
-		nf = ms_reallocarray(ctx->fields, c, sizeof *nf);
-		if (nf == NULL)
-			return MAILSEC_ENOMEM;
-		ctx->fields = nf;
-		ctx->capfields = c;
-	}
-	f = &ctx->fields[ctx->nfields];
-	if ((f->raw = ms_memdupz(raw, len)) == NULL)
-		return MAILSEC_ENOMEM;
-	f->len = len;
-	for (c = 0; c < len && raw[c] != ':'; c++)
-		;
-	f->colon = c;
-	while (c > 0 && ms_iswsp((unsigned char)raw[c - 1]))
-		c--;
-	f->namelen = c;
-	ctx->nfields++;
-	return MAILSEC_OK;
+	return ms_dkim_fields_add(&ctx->fields, raw, len, NULL);
 }
 
 static void
@@ -205,10 +173,7 @@ set_result(struct vsig *s, enum mailsec_dkim_result res,
 		ms_dkim_body_cleanup(&s->body);
 		s->hashing = false;
 	}
-	if (s->query_pending) {
-		mailsec_resolver_cancel(s->ctx->r, s->qid);
-		s->query_pending = false;
-	}
+	ms_dkim_keyq_cancel(&s->keyq);
 }
 
 /*
@@ -220,82 +185,29 @@ set_result(struct vsig *s, enum mailsec_dkim_result res,
 static mailsec_err
 build_hdata(struct mailsec_dkim_verify *ctx, struct vsig *s, size_t fi)
 {
-	char names[8192];
-	bool *used;
-	size_t n, i, start, j, nh = 0;
-	const struct vfield *f = &ctx->fields[fi];
-	struct ms_buf tmp;
-	size_t vo = f->colon + 1;
+	bool too_many;
 	mailsec_err err;
 
-	n = ms_tag_strip_fws(s->sig.h, names, sizeof names);
-	if (n == (size_t)-1) {
+	ms_buf_init(&s->hdata, MS_DKIM_MAX_HEADER_TRACE);
+	err = ms_dkim_header_data(ctx->fields.f, ctx->fields.n, s->sig.h,
+	    ctx->o.max_h_fields, s->info.header_canon, &ctx->fields.f[fi],
+	    s->sig.b_start, s->sig.b_end, &s->hdata, &too_many);
+	if (err != MAILSEC_OK && too_many) {
 		set_result(s, MAILSEC_DKIM_PERMERROR, MAILSEC_DKIM_R_LIMIT,
-		    "h= longer than %zu bytes", sizeof names);
+		    "h= names more than %zu fields", ctx->o.max_h_fields);
 		return MAILSEC_OK;
 	}
-	used = ms_calloc(ctx->nfields + 1, sizeof *used);
-	if (used == NULL)
-		return MAILSEC_ENOMEM;
-	ms_buf_init(&s->hdata, MS_DKIM_MAX_HEADER_TRACE);
-	err = MAILSEC_OK;
-	for (i = 0; i <= n; i++) {
-		start = i;
-		while (i < n && names[i] != ':')
-			i++;
-		if (++nh > ctx->o.max_h_fields) {
-			set_result(s, MAILSEC_DKIM_PERMERROR,
-			    MAILSEC_DKIM_R_LIMIT, "h= names more than %zu "
-			    "fields", ctx->o.max_h_fields);
-			goto done;
-		}
-		for (j = ctx->nfields; j > 0; j--) {
-			const struct vfield *g = &ctx->fields[j - 1];
-
-			if (used[j - 1] || !ms_ascii_eq(g->raw, g->namelen,
-			    names + start, i - start))
-				continue;
-			used[j - 1] = true;
-			err = ms_dkim_canon_header(s->info.header_canon,
-			    g->raw, g->len, &s->hdata);
-			if (err != MAILSEC_OK)
-				goto done;
-			break;
-		}
-	}
-	/* The signature field itself, b= value (and its FWS) removed. */
-	ms_buf_init(&tmp, f->len + 2);
-	if ((err = ms_buf_append(&tmp, f->raw, vo + s->sig.b_start)) !=
-	    MAILSEC_OK || (err = ms_buf_append(&tmp,
-	    f->raw + vo + s->sig.b_end, f->len - vo - s->sig.b_end)) !=
-	    MAILSEC_OK)
-		goto done;
-	while (tmp.len > 0 && (tmp.ptr[tmp.len - 1] == '\n' ||
-	    tmp.ptr[tmp.len - 1] == '\r'))
-		tmp.len--;
-	err = ms_dkim_canon_header(s->info.header_canon, tmp.ptr, tmp.len,
-	    &s->hdata);
-	ms_buf_free(&tmp);
-	if (err != MAILSEC_OK)
-		goto done;
-	s->hdata.len -= 2;	/* no CRLF after the signature field */
-	s->hdata.ptr[s->hdata.len] = '\0';
-done:
-	free(used);
 	return err;
 }
 
-static void on_key(void *arg, struct mailsec_dns_result *res);
-static bool apply_record(struct vsig *s, const char *qname, const char *text,
-    size_t len, EVP_PKEY *known);
+static ms_dkim_keyq_record_fn on_record;
+static ms_dkim_keyq_fail_fn on_fail;
 
 static mailsec_err
 start_sig(struct mailsec_dkim_verify *ctx, struct vsig *s, size_t fi)
 {
-	const struct vfield *f = &ctx->fields[fi];
+	const struct ms_dkim_field *f = &ctx->fields.f[fi];
 	enum mailsec_dkim_reason why;
-	char qname[600];
-	int n;
 	mailsec_err err;
 
 	size_t vlen = f->len - f->colon - 1;
@@ -304,8 +216,8 @@ start_sig(struct mailsec_dkim_verify *ctx, struct vsig *s, size_t fi)
 	if (vlen >= 2 && f->raw[f->len - 2] == '\r' &&
 	    f->raw[f->len - 1] == '\n')
 		vlen -= 2;
-	why = ms_dkim_sig_parse(f->raw + f->colon + 1, vlen, &s->sig, s->why,
-	    sizeof s->why);
+	why = ms_dkim_sig_parse(f->raw + f->colon + 1, vlen, MS_DKIM_SIG_DKIM,
+	    &s->sig, s->why, sizeof s->why);
 	s->info.domain = s->sig.domain;
 	s->info.selector = s->sig.selector;
 	s->info.identity = s->sig.identity;
@@ -349,43 +261,18 @@ start_sig(struct mailsec_dkim_verify *ctx, struct vsig *s, size_t fi)
 	    s->sig.has_l ? s->sig.l : UINT64_MAX)) != MAILSEC_OK)
 		return err;
 	s->hashing = true;
-	n = snprintf(qname, sizeof qname, "%.*s._domainkey.%.*s",
-	    (int)s->sig.selector.len, s->sig.selector.ptr,
-	    (int)s->sig.domain.len, s->sig.domain.ptr);
-	if (n < 0 || (size_t)n >= sizeof qname) {
+	if (!ms_dkim_keyq_name(&s->keyq, s->sig.selector, s->sig.domain)) {
 		set_result(s, MAILSEC_DKIM_PERMERROR, MAILSEC_DKIM_R_NO_KEY,
 		    "key name too long");
 		return MAILSEC_OK;
 	}
-	if (ctx->o.key_cache != NULL) {
-		const char *text;
-		size_t tlen;
-		EVP_PKEY *known;
-		enum mailsec_dns_status st;
-
-		if (ms_dkim_keycache_get(ctx->o.key_cache, qname, ctx->o.now,
-		    &text, &tlen, &known, &s->vctx, &st)) {
-			if (text == NULL)
-				set_result(s, MAILSEC_DKIM_PERMERROR,
-				    MAILSEC_DKIM_R_NO_KEY, "no key record at "
-				    "%s (%s, cached)", qname,
-				    mailsec_dns_status_name(st));
-			else
-				apply_record(s, qname, text, tlen, known);
-			return MAILSEC_OK;
-		}
-	}
-	err = mailsec_resolver_query(ctx->r, qname, MAILSEC_DNS_TXT, on_key,
-	    s, &s->qid);
-	if (err == MAILSEC_EINVAL) {
-		set_result(s, MAILSEC_DKIM_PERMERROR, MAILSEC_DKIM_R_NO_KEY,
-		    "key name %s is not a valid DNS name", qname);
-		return MAILSEC_OK;
-	}
-	if (err != MAILSEC_OK)
-		return err;
-	s->query_pending = true;
-	return MAILSEC_OK;
+	s->keyq.r = ctx->r;
+	s->keyq.cache = ctx->o.key_cache;
+	s->keyq.now = ctx->o.now;
+	s->keyq.on_record = on_record;
+	s->keyq.on_fail = on_fail;
+	s->keyq.arg = s;
+	return ms_dkim_keyq_start(&s->keyq);
 }
 
 mailsec_err
@@ -400,8 +287,8 @@ mailsec_dkim_verify_eoh(struct mailsec_dkim_verify *ctx)
 	if (ctx->state != V_HEADERS)
 		return MAILSEC_ESTATE;
 	ctx->state = V_BODY;
-	for (i = 0; i < ctx->nfields; i++) {
-		const struct vfield *f = &ctx->fields[i];
+	for (i = 0; i < ctx->fields.n; i++) {
+		const struct ms_dkim_field *f = &ctx->fields.f[i];
 
 		if (!ms_ascii_eqz(f->raw, f->namelen, "DKIM-Signature"))
 			continue;
@@ -455,12 +342,8 @@ mailsec_dkim_verify_body(struct mailsec_dkim_verify *ctx, const char *p,
 static void
 finish(struct vsig *s)
 {
-	EVP_MD_CTX *mctx;
-	unsigned char dig[32];
-	const unsigned char *data;
-	size_t dlen;
-	int ok;
-	bool prepared;
+	EVP_MD_CTX *prepared;
+	bool ok;
 
 	if (s->info.result != MAILSEC_DKIM_NONE || !s->body_done ||
 	    !s->key_done)
@@ -472,28 +355,14 @@ finish(struct vsig *s)
 		return;
 	}
 	/* A context prepared by the key cache, or a new one. */
-	mctx = s->vctx;
+	prepared = s->vctx;
 	s->vctx = NULL;
-	prepared = mctx != NULL;
-	if (mctx == NULL && (mctx = EVP_MD_CTX_new()) == NULL) {
+	if (ms_dkim_sig_check(s->sig.alg, s->pkey, prepared, s->sig.b,
+	    s->sig.blen, s->hdata.ptr, s->hdata.len, &ok) != MAILSEC_OK) {
 		set_result(s, MAILSEC_DKIM_TEMPERROR, MAILSEC_DKIM_R_SIGNATURE,
 		    "out of memory");
 		return;
 	}
-	data = (const unsigned char *)s->hdata.ptr;
-	dlen = s->hdata.len;
-	if (s->sig.alg == MAILSEC_DKIM_ED25519_SHA256) {
-		/* RFC 8463 3: Ed25519 over the SHA-256 of the headers. */
-		EVP_Digest(data, dlen, dig, NULL, EVP_sha256(), NULL);
-		ok = (prepared || EVP_DigestVerifyInit(mctx, NULL, NULL, NULL,
-		    s->pkey) == 1) && EVP_DigestVerify(mctx, s->sig.b,
-		    s->sig.blen, dig, sizeof dig) == 1;
-	} else {
-		ok = (prepared || EVP_DigestVerifyInit(mctx, NULL, EVP_sha256(),
-		    NULL, s->pkey) == 1) && EVP_DigestVerify(mctx, s->sig.b,
-		    s->sig.blen, data, dlen) == 1;
-	}
-	EVP_MD_CTX_free(mctx);
 	if (ok) {
 		s->info.result = MAILSEC_DKIM_PASS;
 		s->info.reason = MAILSEC_DKIM_R_OK;
@@ -556,12 +425,15 @@ mailsec_dkim_verify_eom(struct mailsec_dkim_verify *ctx)
  * before. Returns true when the record itself was usable (cacheable).
  */
 static bool
-apply_record(struct vsig *s, const char *qname, const char *text, size_t len,
-    EVP_PKEY *known)
+on_record(void *arg, const char *text, size_t len, EVP_PKEY *known,
+    EVP_MD_CTX *vctx, EVP_PKEY **cache)
 {
+	struct vsig *s = arg;
+	const char *qname = s->keyq.name;
 	struct mailsec_dkim_record rec;
 	struct mailsec_diag diag;
 
+	s->vctx = vctx;		/* prepared by the key cache, or NULL */
 	diag.set = 0;
 	if (ms_dkim_record_parse_key(text, len, &rec, known, &s->pkey,
 	    &diag) != MAILSEC_OK) {
@@ -616,49 +488,22 @@ apply_record(struct vsig *s, const char *qname, const char *text, size_t len,
 	}
 	s->key_done = true;
 	finish(s);
+	*cache = s->pkey;
 	return true;
 }
 
+/* No key record (or none for now). */
 static void
-on_key(void *arg, struct mailsec_dns_result *res)
+on_fail(void *arg, bool temporary, const char *text)
 {
 	struct vsig *s = arg;
-	const struct mailsec_dns_rr *rr = NULL;
-	size_t i;
 
-	s->query_pending = false;
-	if (res->status == MAILSEC_DNS_TIMEOUT ||
-	    res->status == MAILSEC_DNS_SERVFAIL) {
+	if (temporary)
 		set_result(s, MAILSEC_DKIM_TEMPERROR, MAILSEC_DKIM_R_KEY_TEMP,
-		    "key lookup failed temporarily: %s",
-		    res->why[0] ? res->why :
-		    mailsec_dns_status_name(res->status));
-		goto done;
-	}
-	for (i = 0; i < res->count; i++)
-		if (res->rrs[i].type == MAILSEC_DNS_TXT) {
-			rr = &res->rrs[i];
-			break;
-		}
-	if (res->status != MAILSEC_DNS_ANSWER || rr == NULL) {
-		enum mailsec_dns_status st = res->status == MAILSEC_DNS_ANSWER ?
-		    MAILSEC_DNS_NODATA : res->status;
-
+		    "key lookup failed temporarily: %s", text);
+	else
 		set_result(s, MAILSEC_DKIM_PERMERROR, MAILSEC_DKIM_R_NO_KEY,
-		    "no key record at %s (%s)", res->qname,
-		    mailsec_dns_status_name(st));
-		if (s->ctx->o.key_cache != NULL)
-			ms_dkim_keycache_put_negative(s->ctx->o.key_cache,
-			    res->qname, s->ctx->o.now, st);
-		goto done;
-	}
-	if (apply_record(s, res->qname, rr->u.txt.data, rr->u.txt.len, NULL) &&
-	    s->ctx->o.key_cache != NULL)
-		ms_dkim_keycache_put(s->ctx->o.key_cache, res->qname,
-		    s->ctx->o.now, rr->ttl, rr->u.txt.data, rr->u.txt.len,
-		    s->pkey);
-done:
-	mailsec_dns_result_free(res);
+		    "%s", text);
 }
 
 bool
@@ -715,14 +560,9 @@ mailsec_dkim_verify_msg(struct mailsec_resolver *r,
 	    (err = mailsec_dkim_verify_body(ctx, body.ptr, body.len)) !=
 	    MAILSEC_OK || (err = mailsec_dkim_verify_eom(ctx)) != MAILSEC_OK)
 		goto fail;
-	while (!mailsec_dkim_verify_done(ctx)) {
-		if (mailsec_resolver_pending(r) == 0) {
-			err = MAILSEC_ESTATE;	/* cannot progress */
+	while (!mailsec_dkim_verify_done(ctx))
+		if ((err = ms_dkim_keyq_wait(r)) != MAILSEC_OK)
 			goto fail;
-		}
-		if ((err = mailsec_resolver_wait(r, -1)) != MAILSEC_OK)
-			goto fail;
-	}
 	*out = ctx;
 	return MAILSEC_OK;
 fail:

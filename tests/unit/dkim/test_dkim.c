@@ -99,7 +99,8 @@ test_sig_parse(void **state)
 
 		why[0] = '\0';
 		r = ms_dkim_sig_parse(sig_cases[i].in,
-		    strlen(sig_cases[i].in), &sig, why, sizeof why);
+		    strlen(sig_cases[i].in), MS_DKIM_SIG_DKIM, &sig, why,
+		    sizeof why);
 		if (r != sig_cases[i].want)
 			fail_msg("case %zu '%s': reason %s (%s), want %s", i,
 			    sig_cases[i].in, mailsec_dkim_reason_name(r), why,
@@ -108,7 +109,8 @@ test_sig_parse(void **state)
 			assert_true(why[0] != '\0');
 	}
 	assert_int_equal(ms_dkim_sig_parse(GOOD "; c=relaxed/simple; l=42",
-	    strlen(GOOD) + 24, &sig, why, sizeof why), MAILSEC_DKIM_R_OK);
+	    strlen(GOOD) + 24, MS_DKIM_SIG_DKIM, &sig, why, sizeof why),
+	    MAILSEC_DKIM_R_OK);
 	assert_int_equal(sig.hcanon, MAILSEC_DKIM_RELAXED);
 	assert_int_equal(sig.bcanon, MAILSEC_DKIM_SIMPLE);
 	assert_true(sig.has_l);
