@@ -311,6 +311,7 @@ static const struct env_field {
 	EF_S("helo", helo),
 	EF_S("tls", tls),
 	EF_S("auth-user", auth_user),
+	EF_S("quarantine", quarantine),
 	{ "headers", EF_HEADERS, 0 },
 };
 
@@ -1088,7 +1089,7 @@ queue_open(struct queue **out, const char *state_dir,
 	if ((q = ms_calloc(1, sizeof *q)) == NULL)
 		return MAILSEC_ENOMEM;
 	q->qfd = q->tmpfd = q->incfd = q->statefd = q->corruptfd = -1;
-	q->lockfd = q->mailfd = q->efd = -1;
+	q->lockfd = q->efd = -1;
 	q->pending_tail = &q->pending;
 	q->done_tail = &q->done;
 	pthread_mutex_init(&q->mu, NULL);
@@ -1169,7 +1170,7 @@ queue_close(struct queue *q)
 		event_free(q->ev);
 	{
 		const int fds[] = { q->efd, q->lockfd, q->qfd, q->tmpfd,
-		    q->incfd, q->statefd, q->corruptfd, q->mailfd };
+		    q->incfd, q->statefd, q->corruptfd };
 
 		for (i = 0; i < MS_ARRAY_LEN(fds); i++)
 			if (fds[i] >= 0)

@@ -74,6 +74,9 @@ struct queue_env {
 	const char *helo;
 	const char *tls;	/* "TLSv1.3 TLS_AES_256_GCM_SHA384", NULL */
 	const char *auth_user;	/* authenticated user, NULL */
+	const char *quarantine;	/* why the policy quarantined it; not
+				 * NULL: every recipient goes to the
+				 * quarantine Maildir, never the inbox */
 	int64_t received;	/* Unix time; 0 = when queue_msg_new() ran */
 	const char *headers;	/* header fields to prepend at delivery */
 	size_t headers_len;	/* (CRLF-terminated lines), may be 0 */
@@ -209,6 +212,10 @@ struct queue_local {
 	size_t ndomains;
 	const char *hostname;	/* Maildir names; NULL: gethostname() */
 	unsigned rescan_secs;	/* runner rescans incoming/; 0: 300 */
+	const char *maildir;	/* Maildir root (<root>/<domain>/<user>/);
+				 * NULL: STATE_DIR/mail */
+	const char *quarantine_dir;	/* root for quarantined messages;
+					 * NULL: STATE_DIR/quarantine */
 };
 
 /* What one queue_run() pass did. */
@@ -225,11 +232,28 @@ struct queue_run_stats {
  * Starts the runner thread: messages are delivered as soon as their
  * commit is durable, every queue file is looked at on start, on
  * queue_flush() and every rescan_secs (those whose retry time came).
- * Recipients in a local domain go to
- * STATE_DIR/mail/<domain>/<local-part>/ (Maildir, created as needed);
- * others stay queued as "deferred: no relay yet". cfg is copied.
+ * Recipients in a local domain go to <maildir>/<domain>/<local-part>/
+ * (Maildir, created as needed); others stay queued as "deferred: no
+ * relay yet". A message whose envelope has "quarantine" goes, for every
+ * recipient (local or not: quarantined mail is never relayed), to
+ * <quarantine_dir>/<domain>/<local-part>/ instead. cfg is copied.
+ * MAILSEC_ESTATE: already started; EINVAL: a domain that does not
+ * normalize.
  */
 mailsec_err queue_runner_start(struct queue *q, const struct queue_local *cfg);
+
+/*
+ * Replaces the running runner's configuration (local domains, Maildir
+ * roots, host name, rescan period: the SIGHUP reload) without stopping
+ * it. cfg is copied and checked here; the runner takes it before its
+ * next delivery (a delivery in progress finishes under the old one), then
+ * makes a forced pass, so mail deferred for a domain that just became
+ * local is delivered now. Does not block on deliveries. MAILSEC_ESTATE:
+ * no runner; EINVAL: a domain that does not normalize (the old
+ * configuration stays); ENOMEM.
+ */
+mailsec_err queue_runner_reconfigure(struct queue *q,
+    const struct queue_local *cfg);
 
 /*
  * One synchronous pass over incoming/ (the runner's work, for tests and

@@ -58,12 +58,13 @@ struct queue_local_cfg {
 	size_t ndomains;
 	char host[256];		/* Maildir-safe host name */
 	unsigned rescan_secs;
+	char *maildir;		/* NULL: STATE_DIR/mail */
+	char *quarantine_dir;	/* NULL: STATE_DIR/quarantine */
 };
 
 struct queue {
 	char *state_dir;
 	int qfd, tmpfd, incfd, statefd, corruptfd, lockfd;
-	int mailfd;		/* STATE_DIR/mail, opened on first use */
 	struct event_base *base;
 	struct event *ev;
 	int efd;		/* eventfd: commits done */
@@ -84,8 +85,11 @@ struct queue {
 	pthread_t run_thr;
 	char (*handoff)[QUEUE_ID_LEN + 1];
 	size_t nhandoff, handoff_cap;
-	struct queue_local_cfg local;	/* set before the thread starts */
+	struct queue_local_cfg local;	/* the runner's; under deliver_mu
+					 * once the thread runs */
 	bool local_set;
+	struct queue_local_cfg local_next;	/* queue_runner_reconfigure() */
+	bool local_next_set;			/* (under mu) */
 	pthread_mutex_t deliver_mu;	/* one delivery pass at a time */
 };
 

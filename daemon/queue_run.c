@@ -84,6 +84,12 @@ local_cfg_set(struct queue_local_cfg *lc, const struct queue_local *cfg)
 		    strlen(dom))) == NULL)
 			return MAILSEC_ENOMEM;
 	}
+	if ((cfg->maildir != NULL && (lc->maildir = ms_memdupz(cfg->maildir,
+	    strlen(cfg->maildir))) == NULL) ||
+	    (cfg->quarantine_dir != NULL &&
+	    (lc->quarantine_dir = ms_memdupz(cfg->quarantine_dir,
+	    strlen(cfg->quarantine_dir))) == NULL))
+		return MAILSEC_ENOMEM;
 	lc->rescan_secs = cfg->rescan_secs ? cfg->rescan_secs : 300;
 	/* Maildir: '/' and ':' in the host name are written \057, \072. */
 	if (cfg->hostname != NULL)
@@ -114,6 +120,8 @@ local_cfg_free(struct queue_local_cfg *lc)
 	for (i = 0; i < lc->ndomains; i++)
 		free(lc->domains[i]);
 	free(lc->domains);
+	free(lc->maildir);
+	free(lc->quarantine_dir);
 	memset(lc, 0, sizeof *lc);
 }
 
@@ -178,31 +186,103 @@ out:
 	return err;
 }
 
-static int
-open_mailroot(struct queue *q)
-{
-	int sfd;
+/* The Maildir roots of one pass, opened when first needed. */
+struct qrun_roots {
+	int mail;		/* <maildir>/ */
+	int quar;		/* <quarantine_dir>/ */
+};
 
-	if (q->mailfd >= 0)
-		return q->mailfd;
-	sfd = open(q->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (sfd < 0)
-		return -1;
-	q->mailfd = qf_open_dir(sfd, "mail");
-	if (q->mailfd >= 0 && fsync(sfd) != 0) {
-		close(q->mailfd);
-		q->mailfd = -1;
+#define QRUN_ROOTS_INIT { -1, -1 }
+
+static void
+roots_close(struct qrun_roots *r)
+{
+	if (r->mail >= 0)
+		close(r->mail);
+	if (r->quar >= 0)
+		close(r->quar);
+	r->mail = r->quar = -1;
+}
+
+/*
+ * Opens the directory path (or STATE_DIR/defname when path is NULL),
+ * creating its last component (0700) when missing and making that
+ * creation durable by syncing the parent. -1 with errno on failure.
+ */
+static int
+root_open(const struct queue *q, const char *path, const char *defname)
+{
+	char *dup = NULL, *slash;
+	const char *parent, *name;
+	size_t len;
+	int pfd = -1, fd = -1;
+
+	if (path == NULL) {
+		parent = q->state_dir;
+		name = defname;
+	} else {
+		len = strlen(path);
+		while (len > 1 && path[len - 1] == '/')
+			len--;
+		if ((dup = ms_memdupz(path, len)) == NULL) {
+			errno = ENOMEM;
+			return -1;
+		}
+		slash = strrchr(dup, '/');
+		if (slash == NULL) {
+			parent = ".";
+			name = dup;
+		} else if (slash == dup) {
+			parent = "/";
+			name = slash[1] != '\0' ? slash + 1 : ".";
+		} else {
+			*slash = '\0';
+			parent = dup;
+			name = slash + 1;
+		}
 	}
-	close(sfd);
-	return q->mailfd;
+	if ((pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		goto out;
+	fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		if ((fd = qf_open_dir(pfd, name)) >= 0 && fsync(pfd) != 0) {
+			close(fd);
+			fd = -1;
+		}
+	}
+out:
+	if (pfd >= 0)
+		close(pfd);
+	free(dup);
+	return fd;
+}
+
+/* The root a message's recipients go to (quarantine or inbox). */
+static int
+roots_get(struct queue *q, const struct queue_local_cfg *lc,
+    struct qrun_roots *r, bool quarantine)
+{
+	if (quarantine) {
+		if (r->quar < 0)
+			r->quar = root_open(q, lc->quarantine_dir,
+			    "quarantine");
+		return r->quar;
+	}
+	if (r->mail < 0)
+		r->mail = root_open(q, lc->maildir, "mail");
+	return r->mail;
 }
 
 /* ---- one message -------------------------------------------------------- */
 
-/* Where rcpt goes: *local set with dom/user filled when it is local. */
+/*
+ * Where rcpt goes: *local set with dom/user filled when it is delivered
+ * here: a local domain, or any domain when the message is quarantined
+ * (any_domain). A reason when it fails for good.
+ */
 static const char *
-rcpt_route(const struct queue_local_cfg *lc, const char *addr, bool *local,
-    char *dom, char *user)
+rcpt_route(const struct queue_local_cfg *lc, const char *addr,
+    bool any_domain, bool *local, char *dom, char *user)
 {
 	const char *at = strrchr(addr, '@');
 	size_t i;
@@ -224,7 +304,7 @@ rcpt_route(const struct queue_local_cfg *lc, const char *addr, bool *local,
 	for (i = 0; i < lc->ndomains; i++)
 		if (strcmp(lc->domains[i], dom) == 0)
 			break;
-	if (i == lc->ndomains)
+	if (i == lc->ndomains && !any_domain)
 		return NULL;	/* not local */
 	if (maildir_user(addr, (size_t)(at - addr), user) != MAILSEC_OK)
 		return "invalid mailbox name";
@@ -255,7 +335,8 @@ backoff(unsigned attempts)
  */
 static mailsec_err
 deliver_one(struct queue *q, const struct queue_local_cfg *lc,
-    const char *id, bool careful, bool force, struct queue_run_stats *st)
+    struct qrun_roots *roots, const char *id, bool careful, bool force,
+    struct queue_run_stats *st)
 {
 	struct queue_entry e;
 	struct qf_info in;
@@ -268,7 +349,7 @@ deliver_one(struct queue *q, const struct queue_local_cfg *lc,
 	char name[512];
 	const char *why;
 	size_t statelen, i, j, left;
-	bool local, already, *islocal = NULL;
+	bool local, already, quar, *islocal = NULL;
 	int fd, rootfd;
 	mailsec_err err = MAILSEC_OK;
 	struct queue_rcpt *r;
@@ -299,6 +380,8 @@ deliver_one(struct queue *q, const struct queue_local_cfg *lc,
 	if (!force && e.next_attempt > qf_now())
 		goto out;
 	st->messages++;
+	/* Quarantined: every recipient to the quarantine Maildir. */
+	quar = e.env.quarantine != NULL;
 	err = MAILSEC_ENOMEM;
 	if ((islocal = ms_calloc(e.env.nrcpt, sizeof *islocal)) == NULL)
 		goto out;
@@ -311,7 +394,7 @@ deliver_one(struct queue *q, const struct queue_local_cfg *lc,
 		r = &e.rcpts[i];
 		if (rcpt_final(r))
 			continue;
-		why = rcpt_route(lc, r->addr, &local, dom, user);
+		why = rcpt_route(lc, r->addr, quar, &local, dom, user);
 		islocal[i] = local;
 		if (why != NULL) {
 			r->status = QUEUE_RCPT_FAILED;
@@ -329,7 +412,7 @@ deliver_one(struct queue *q, const struct queue_local_cfg *lc,
 			st->deferred++;
 			continue;
 		}
-		(void)rcpt_route(lc, r->addr, &local, dom, user);
+		(void)rcpt_route(lc, r->addr, quar, &local, dom, user);
 		snprintf(name, sizeof name, "%lld.Q%sR%zu.%s",
 		    (long long)e.env.received, id, i, lc->host);
 		src.prefix = prefix.ptr;
@@ -338,7 +421,7 @@ deliver_one(struct queue *q, const struct queue_local_cfg *lc,
 		src.off = (off_t)QF_MAGIC_LEN;
 		src.len = in.msg_len;
 		memset(&diag, 0, sizeof diag);
-		rootfd = open_mailroot(q);
+		rootfd = roots_get(q, lc, roots, quar);
 		if (rootfd < 0 || maildir_deliver(rootfd, dom, user, name,
 		    &src, careful, &already, &diag) != MAILSEC_OK) {
 			r->status = QUEUE_RCPT_DEFERRED;
@@ -385,8 +468,8 @@ out:
 /* ---- passes and the thread ---------------------------------------------- */
 
 static mailsec_err
-run_pass(struct queue *q, const struct queue_local_cfg *lc, bool force,
-    struct queue_run_stats *st)
+run_pass(struct queue *q, const struct queue_local_cfg *lc,
+    struct qrun_roots *roots, bool force, struct queue_run_stats *st)
 {
 	char (*ids)[QUEUE_ID_LEN + 1] = NULL;
 	struct stat sb;
@@ -403,7 +486,7 @@ run_pass(struct queue *q, const struct queue_local_cfg *lc, bool force,
 		    sb.st_mtime > now - QF_FRESH_SECS &&
 		    faccessat(q->statefd, ids[i], F_OK, 0) != 0)
 			continue;
-		err = deliver_one(q, lc, ids[i], true, force, st);
+		err = deliver_one(q, lc, roots, ids[i], true, force, st);
 		if (err != MAILSEC_OK && first == MAILSEC_OK)
 			first = err;
 	}
@@ -411,10 +494,35 @@ run_pass(struct queue *q, const struct queue_local_cfg *lc, bool force,
 	return first;
 }
 
+/*
+ * Takes the configuration queue_runner_reconfigure() left, if any
+ * (deliver_mu held: no pass is using the old one). True when it did.
+ */
+static bool
+take_next_cfg(struct queue *q)
+{
+	struct queue_local_cfg old;
+	bool have;
+
+	pthread_mutex_lock(&q->mu);
+	have = q->local_next_set;
+	if (have) {
+		old = q->local;
+		q->local = q->local_next;
+		memset(&q->local_next, 0, sizeof q->local_next);
+		q->local_next_set = false;
+	}
+	pthread_mutex_unlock(&q->mu);
+	if (have)
+		local_cfg_free(&old);
+	return have;
+}
+
 mailsec_err
 queue_run(struct queue *q, const struct queue_local *cfg, bool force,
     struct queue_run_stats *st)
 {
+	struct qrun_roots roots = QRUN_ROOTS_INIT;
 	struct queue_local_cfg lc;
 	mailsec_err err;
 
@@ -422,13 +530,15 @@ queue_run(struct queue *q, const struct queue_local *cfg, bool force,
 	pthread_mutex_lock(&q->deliver_mu);
 	if (cfg != NULL) {
 		if ((err = local_cfg_set(&lc, cfg)) == MAILSEC_OK)
-			err = run_pass(q, &lc, force, st);
+			err = run_pass(q, &lc, &roots, force, st);
 		local_cfg_free(&lc);
 	} else if (q->local_set) {
-		err = run_pass(q, &q->local, force, st);
+		(void)take_next_cfg(q);
+		err = run_pass(q, &q->local, &roots, force, st);
 	} else {
 		err = MAILSEC_ESTATE;
 	}
+	roots_close(&roots);
 	pthread_mutex_unlock(&q->deliver_mu);
 	return err;
 }
@@ -438,6 +548,7 @@ runner_main(void *arg)
 {
 	struct queue *q = arg;
 	struct queue_run_stats st;
+	struct qrun_roots roots = QRUN_ROOTS_INIT;
 	char (*ids)[QUEUE_ID_LEN + 1];
 	struct timespec until;
 	size_t n, i;
@@ -468,15 +579,21 @@ runner_main(void *arg)
 
 		memset(&st, 0, sizeof st);
 		pthread_mutex_lock(&q->deliver_mu);
+		/* A reload: new roots, new domains (its flush forces the
+		 * pass that picks up mail deferred for them). */
+		(void)take_next_cfg(q);
 		for (i = 0; i < n; i++)
-			(void)deliver_one(q, &q->local, ids[i], false, true,
-			    &st);
+			(void)deliver_one(q, &q->local, &roots, ids[i], false,
+			    true, &st);
 		if (scan) {
 			/* The first pass (after recovery) takes them all. */
-			(void)run_pass(q, &q->local, force || next_scan == 0,
-			    &st);
+			(void)run_pass(q, &q->local, &roots,
+			    force || next_scan == 0, &st);
 			next_scan = qf_now() + q->local.rescan_secs;
 		}
+		/* Reopened next time: a root moved or recreated meanwhile
+		 * is found again. */
+		roots_close(&roots);
 		pthread_mutex_unlock(&q->deliver_mu);
 		free(ids);
 		pthread_mutex_lock(&q->mu);
@@ -509,6 +626,39 @@ queue_runner_start(struct queue *q, const struct queue_local *cfg)
 	return MAILSEC_OK;
 }
 
+mailsec_err
+queue_runner_reconfigure(struct queue *q, const struct queue_local *cfg)
+{
+	struct queue_local_cfg lc, old;
+	bool had = false;
+	mailsec_err err;
+
+	/* Built (normalized, host name looked up) off the lock. */
+	if ((err = local_cfg_set(&lc, cfg)) != MAILSEC_OK) {
+		local_cfg_free(&lc);
+		return err;
+	}
+	pthread_mutex_lock(&q->mu);
+	if (!q->run_started) {
+		pthread_mutex_unlock(&q->mu);
+		local_cfg_free(&lc);
+		return MAILSEC_ESTATE;
+	}
+	/* Two reloads before the runner woke up: the last one wins. */
+	if (q->local_next_set) {
+		old = q->local_next;
+		had = true;
+	}
+	q->local_next = lc;
+	q->local_next_set = true;
+	q->run_flush = true;
+	pthread_cond_broadcast(&q->run_cv);
+	pthread_mutex_unlock(&q->mu);
+	if (had)
+		local_cfg_free(&old);
+	return MAILSEC_OK;
+}
+
 void
 qrun_stop(struct queue *q)
 {
@@ -520,6 +670,9 @@ qrun_stop(struct queue *q)
 	free(q->handoff);
 	q->handoff = NULL;
 	q->nhandoff = q->handoff_cap = 0;
+	if (q->local_next_set)
+		local_cfg_free(&q->local_next);
+	q->local_next_set = false;
 	pthread_mutex_unlock(&q->mu);
 	/* Also the configuration of a runner whose thread did not start. */
 	local_cfg_free(&q->local);

@@ -293,9 +293,22 @@ worker_tls_auth(struct server_worker *w, const struct gw_config *cfg,
 	return MAILSEC_OK;
 }
 
+/* The delivery runner's view of cfg (borrowed from it). */
+static void
+worker_local(const struct gw_config *cfg, struct queue_local *l)
+{
+	memset(l, 0, sizeof *l);
+	l->domains = (const char *const *)cfg->local.domains.v;
+	l->ndomains = cfg->local.domains.n;
+	l->hostname = NULL;	/* gethostname(), for Maildir names */
+	l->maildir = cfg->local.maildir;
+	l->quarantine_dir = cfg->policy.quarantine_dir;
+}
+
 static void
 worker_reload(struct server_worker *w)
 {
+	struct queue_local local;
 	struct gw_config *cfg;
 	SSL_CTX *tls = NULL;
 	struct auth_db *auth = NULL;
@@ -326,6 +339,12 @@ worker_reload(struct server_worker *w)
 		free(cfg);
 		return;
 	}
+	/* Local domains and Maildir roots: the runner takes them before
+	 * its next delivery (sessions already use cfg for RCPT). */
+	worker_local(cfg, &local);
+	if ((e = queue_runner_reconfigure(w->q, &local)) != MAILSEC_OK)
+		log_error("reload: delivery runner: %s (it keeps the old "
+		    "local domains)", mailsec_strerror(e));
 	SSL_CTX_free(w->tls);
 	w->tls = tls;
 	auth_db_unref(w->auth);
@@ -334,8 +353,8 @@ worker_reload(struct server_worker *w)
 	free(w->cfg);
 	w->cfg = cfg;
 	log_init(cfg->log, cfg->log_level, "mailsec");
-	log_notice("worker %u: configuration reloaded (listeners and local "
-	    "domains change on restart only)", w->index);
+	log_notice("worker %u: configuration reloaded (listeners change "
+	    "on restart only)", w->index);
 }
 
 static void
@@ -424,7 +443,7 @@ worker_main(const struct server_opts *o, struct gw_config *cfg,
 {
 	struct server_worker w;
 	struct worker_listener_arg *args = NULL;
-	struct queue_local local = { 0 };
+	struct queue_local local;
 	struct event *sigs[4] = { NULL, NULL, NULL, NULL };
 	static const int signos[4] = { SIGHUP, SIGTERM, SIGINT, 0 };
 	struct mailsec_diag diag = { 0 };
@@ -457,8 +476,7 @@ worker_main(const struct server_opts *o, struct gw_config *cfg,
 		log_error("queue: %s", diag.text);
 		goto done;
 	}
-	local.domains = (const char *const *)cfg->local.domains.v;
-	local.ndomains = cfg->local.domains.n;
+	worker_local(cfg, &local);
 	if (queue_runner_start(w.q, &local) != MAILSEC_OK) {
 		log_error("queue: cannot start the delivery runner");
 		goto done;

@@ -567,13 +567,10 @@ make_prepend(struct session *s, struct smtp_tx *tx,
 	size_t i;
 	mailsec_err e;
 
+	/* Quarantine to a Maildir is the envelope's "quarantine" key
+	 * (tx_envelope()); the header mode's field is in v->prepend. */
 	if (v->prepend_len > 0 &&
 	    (e = ms_buf_append(b, v->prepend, v->prepend_len)) != MAILSEC_OK)
-		return e;
-	if (v->action == PL_QUARANTINE && v->quarantine_maildir &&
-	    (e = ms_buf_printf(b, "X-Mailsec-Quarantine: %s\r\n",
-	    v->reply_text != NULL && v->reply_text[0] != '\0' ?
-	    v->reply_text : "policy")) != MAILSEC_OK)
 		return e;
 	localtime_r(&now, &tm);
 	if (strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S %z", &tm) == 0)
@@ -612,9 +609,11 @@ body_name(enum mailsec_smtp_body b)
 	}
 }
 
+/* quarantine: the reason when the message goes to the quarantine
+ * Maildir, else NULL. */
 static mailsec_err
 tx_envelope(struct session *s, struct smtp_tx *tx, const char *hdr,
-    size_t hdrlen)
+    size_t hdrlen, const char *quarantine)
 {
 	struct queue_rcpt *r;
 	struct queue_env env = { 0 };
@@ -640,6 +639,7 @@ tx_envelope(struct session *s, struct smtp_tx *tx, const char *hdr,
 	env.helo = s->helo[0] != '\0' ? s->helo : NULL;
 	env.tls = s->tls_info[0] != '\0' ? s->tls_info : NULL;
 	env.auth_user = s->auth_user;
+	env.quarantine = quarantine;
 	env.headers = hdr;
 	env.headers_len = hdrlen;
 	env.rcpt = r;
@@ -655,6 +655,7 @@ tx_verdict(void *arg, struct pl_msg *m, const struct pl_verdict *v)
 	struct session *s = arg;
 	struct smtp_tx *tx = s->tx;
 	struct ms_buf pre;
+	const char *quar = NULL;
 	mailsec_err e;
 
 	tx->action = pl_action_name(v->action);
@@ -676,11 +677,14 @@ tx_verdict(void *arg, struct pl_msg *m, const struct pl_verdict *v)
 		smtp_resume(s);
 		return;
 	}
+	if (v->action == PL_QUARANTINE && v->quarantine_maildir)
+		quar = v->reply_text != NULL && v->reply_text[0] != '\0' ?
+		    v->reply_text : "policy";
 	ms_buf_init(&pre, QUEUE_ENV_MAX / 2);
 	e = make_prepend(s, tx, v, &pre);
 	if (e == MAILSEC_OK)
 		e = tx_envelope(s, tx, pre.ptr != NULL ? pre.ptr : "",
-		    pre.len);
+		    pre.len, quar);
 	ms_buf_free(&pre);
 	tx->pl = NULL;
 	pl_msg_free(m);

@@ -803,6 +803,34 @@ def case_dmarc_quarantine(gw):
 
 
 @case
+def case_quarantine_maildir(gw):
+    # policy.quarantine maildir (the default): the message is queued
+    # with the envelope's quarantine key and lands in quarantine_dir,
+    # never in the recipient's inbox.
+    with gw.smtp() as s:
+        s.ehlo("x.test")
+        s.sendmail("news@quar.test", ["q@localhost"],
+                   message("news@quar.test", "q@localhost"))
+    qdir = os.path.join(gw.state, "quarantine", "localhost", "q", "new")
+    deadline = time.time() + 10
+    while time.time() < deadline and not (os.path.isdir(qdir) and
+                                          os.listdir(qdir)):
+        time.sleep(0.05)
+    got = []
+    for name in sorted(os.listdir(qdir)) if os.path.isdir(qdir) else []:
+        with open(os.path.join(qdir, name), "rb") as f:
+            got.append(f.read())
+    check(len(got) == 1, "not in the quarantine Maildir: %d" % len(got))
+    check(b"dmarc=fail" in got[0], "no dmarc=fail")
+    check(b"X-Mailsec-Quarantine:" not in got[0],
+          "stop-gap header in maildir mode")
+    check(gw.maildir("q", wait=0.5) == [], "quarantined mail in the inbox")
+    check(re.search(r"action=quarantine quarantine=maildir.*"
+                    r"result=queued reply=250", gw.read_log()),
+          "log: action")
+
+
+@case
 def case_dkim_signed(gw):
     try:
         import dkim
@@ -886,6 +914,42 @@ def case_reload(gw):
 
 
 @case
+def case_reload_domains(gw):
+    # Mail queued for a domain that is not local waits ("no relay
+    # yet"); SIGHUP makes the domain local: sessions accept it and the
+    # delivery runner delivers the waiting message at once.
+    s = smtplib.SMTP_SSL("127.0.0.1", gw.subs, context=tls_ctx(),
+                         timeout=20)
+    s.ehlo("x.test")
+    s.login("alice", "secret pw")
+    s.sendmail("alice@example.net", ["far@later.test"],
+               message("alice@example.net", "far@later.test"))
+    s.quit()
+    with gw.smtp() as c:
+        c.ehlo("x.test")
+        c.mail("a@nowhere.test")
+        check(c.rcpt("x@later.test")[0] == 554, "relay before reload")
+    time.sleep(0.5)
+    check(gw.maildir("far", domain="later.test", wait=0.1) == [],
+          "delivered before the domain was local")
+    gw.write_config()
+    with open(gw.conf) as f:
+        text = f.read()
+    with open(gw.conf, "w") as f:
+        f.write(text.replace("domains [localhost, example.net];",
+                             "domains [localhost, example.net, later.test];"))
+    gw.proc.send_signal(signal.SIGHUP)
+    got = gw.maildir("far", domain="later.test")
+    check(len(got) == 1, "queued message not delivered after reload")
+    with gw.smtp() as c:
+        c.ehlo("x.test")
+        c.sendmail("a@nowhere.test", ["x@later.test"],
+                   message("a@nowhere.test", "x@later.test"))
+    check(len(gw.maildir("x", domain="later.test")) == 1,
+          "new local domain not delivered")
+
+
+@case
 def case_drain(gw):
     r = gw.raw()
     r.reply()
@@ -924,7 +988,8 @@ SETUP = {
                         users={"alice": "secret pw"}),
 }
 AUTH_CASES = ("auth", "auth_throttle", "sender_not_allowed", "dkim_signed",
-              "queue_control", "auth_before_tls", "implicit_tls")
+              "queue_control", "auth_before_tls", "implicit_tls",
+              "reload_domains")
 
 
 def main():

@@ -1024,6 +1024,178 @@ test_runner_thread_delivers(void **state)
 	queue_flush(f->q);
 }
 
+/* A quarantined message: every recipient, local or not, goes to the
+ * quarantine root (never the inbox, never relayed), bytes as for the
+ * inbox; the "quarantine" key survives the queue file. */
+static void
+test_quarantine_delivery(void **state)
+{
+	struct fixture *f = *state;
+	static const char why[] = "DMARC policy of quar.test quarantines "
+	    "this message";
+	struct queue_rcpt r[] = {
+		{ .addr = "postmaster@localhost" },
+		{ .addr = "Alice@LocalHost" },
+		{ .addr = "bob@example.net" },		/* not local */
+		{ .addr = "../x@localhost" },		/* unsafe mailbox */
+	};
+	struct queue_env env = env_for(r, 4);
+	struct queue_local cfg = local_cfg;
+	struct queue_run_stats st;
+	struct queue_entry one;
+	struct queue_msg *m;
+	struct done d = { .f = f };
+	char qdir[300], expect[1024], *data, *hdr, p[512];
+	size_t len, hlen;
+	int elen;
+
+	env.quarantine = why;
+	assert_int_equal(queue_msg_new(f->q, &m), MAILSEC_OK);
+	assert_int_equal(queue_msg_write(m, S(msg_text)), MAILSEC_OK);
+	assert_int_equal(queue_msg_envelope(m, &env), MAILSEC_OK);
+	queue_commit(f->q, m, on_commit, &d);
+	run_until(f, &d.calls, 1);
+	assert_int_equal(d.err, MAILSEC_OK);
+	assert_int_equal(queue_show(f->q, d.id, &one, &hdr, &hlen),
+	    MAILSEC_OK);
+	assert_non_null(one.env.quarantine);
+	assert_string_equal(one.env.quarantine, why);
+	free(hdr);
+	queue_entry_cleanup(&one);
+
+	/* A configured root that does not exist yet. */
+	snprintf(qdir, sizeof qdir, "%s/held/", f->dir);
+	cfg.quarantine_dir = qdir;
+	assert_int_equal(queue_run(f->q, &cfg, true, &st), MAILSEC_OK);
+	assert_int_equal(st.delivered, 3);
+	assert_int_equal(st.failed, 1);
+	assert_int_equal(st.deferred, 0);
+	assert_int_equal(st.removed, 1);
+	assert_false(exists(fpath(f, "queue/incoming/%s", d.id)));
+	assert_false(exists(fpath(f, "mail")));		/* not the inbox */
+	assert_int_equal(count_dir(fpath(f, "held/localhost/postmaster/new")),
+	    1);
+	assert_int_equal(count_dir(fpath(f, "held/localhost/alice/new")), 1);
+	assert_int_equal(count_dir(fpath(f, "held/example.net/bob/new")), 1);
+	assert_int_equal(count_dir(fpath(f, "held")), 2);
+	elen = snprintf(expect, sizeof expect,
+	    "Return-Path: <alice@example.org>\r\n%s%s", verdict, msg_text);
+	{
+		DIR *dd = opendir(fpath(f, "held/example.net/bob/new"));
+		struct dirent *de;
+
+		assert_non_null(dd);
+		while ((de = readdir(dd)) != NULL && de->d_name[0] == '.')
+			;
+		assert_non_null(de);
+		snprintf(p, sizeof p, "%s/held/example.net/bob/new/%s", f->dir,
+		    de->d_name);
+		closedir(dd);
+	}
+	data = slurp(p, &len);
+	assert_non_null(data);
+	assert_int_equal(len, (size_t)elen);
+	assert_memory_equal(data, expect, len);
+	free(data);
+
+	/* The default root is STATE_DIR/quarantine; a plain message still
+	 * goes to the inbox. */
+	{
+		static const struct queue_rcpt one_r[] = {
+			{ .addr = "carol@localhost" } };
+		struct queue_env e2 = env_for(one_r, 1);
+		struct done d2 = { .f = f };
+
+		e2.quarantine = "policy";
+		assert_int_equal(queue_msg_new(f->q, &m), MAILSEC_OK);
+		assert_int_equal(queue_msg_write(m, S(msg_text)), MAILSEC_OK);
+		assert_int_equal(queue_msg_envelope(m, &e2), MAILSEC_OK);
+		queue_commit(f->q, m, on_commit, &d2);
+		run_until(f, &d2.calls, 1);
+		assert_int_equal(d2.err, MAILSEC_OK);
+	}
+	commit_one(f, r, 1, d.id);	/* postmaster, not quarantined */
+	assert_int_equal(queue_run(f->q, &local_cfg, true, &st), MAILSEC_OK);
+	assert_int_equal(st.delivered, 2);
+	assert_int_equal(st.removed, 2);
+	assert_int_equal(count_dir(fpath(f,
+	    "quarantine/localhost/carol/new")), 1);
+	assert_false(exists(fpath(f, "mail/localhost/carol")));
+	assert_int_equal(count_dir(fpath(f, "mail/localhost/postmaster/new")),
+	    1);
+}
+
+static void
+wait_gone(struct fixture *f, const char *id)
+{
+	time_t end = time(NULL) + 10;
+
+	while (exists(fpath(f, "queue/incoming/%s", id)) && time(NULL) < end)
+		usleep(10000);
+}
+
+/* SIGHUP: the running runner takes new local domains and Maildir roots,
+ * and delivers mail deferred for a domain that became local at once. */
+static void
+test_runner_reconfigure(void **state)
+{
+	struct fixture *f = *state;
+	static const struct queue_rcpt far[] = {
+		{ .addr = "dave@Example.ORG" } };
+	static const struct queue_rcpt near[] = { { .addr = "bob@localhost" } };
+	static const char *const doms2[] = { "localhost", "example.org" };
+	static const char *const bad[] = { "exa mple.org" };
+	struct queue_local cfg = local_cfg;
+	char id[QUEUE_ID_LEN + 1], id2[QUEUE_ID_LEN + 1], root[300];
+	time_t end;
+
+	/* No runner yet: nothing to reconfigure. */
+	assert_int_equal(queue_runner_reconfigure(f->q, &local_cfg),
+	    MAILSEC_ESTATE);
+	assert_int_equal(queue_runner_start(f->q, &local_cfg), MAILSEC_OK);
+	commit_one(f, far, 1, id);
+	/* Delivered on handoff: deferred, not local (yet). */
+	end = time(NULL) + 10;
+	while (!exists(fpath(f, "queue/state/%s", id)) && time(NULL) < end)
+		usleep(10000);
+	assert_true(exists(fpath(f, "queue/state/%s", id)));
+	assert_true(exists(fpath(f, "queue/incoming/%s", id)));
+
+	/* A domain that does not normalize: refused, the old one stays. */
+	cfg.domains = bad;
+	cfg.ndomains = 1;
+	assert_int_equal(queue_runner_reconfigure(f->q, &cfg),
+	    MAILSEC_EINVAL);
+
+	snprintf(root, sizeof root, "%s/boxes", f->dir);
+	cfg.domains = doms2;
+	cfg.ndomains = 2;
+	cfg.maildir = root;
+	assert_int_equal(queue_runner_reconfigure(f->q, &cfg), MAILSEC_OK);
+	/* The deferred message is delivered now, not after its backoff. */
+	wait_gone(f, id);
+	assert_false(exists(fpath(f, "queue/incoming/%s", id)));
+	assert_false(exists(fpath(f, "queue/state/%s", id)));
+	assert_int_equal(count_dir(fpath(f, "boxes/example.org/dave/new")),
+	    1);
+	/* New mail goes to the new root. */
+	commit_one(f, near, 1, id2);
+	wait_gone(f, id2);
+	assert_int_equal(count_dir(fpath(f, "boxes/localhost/bob/new")), 1);
+	assert_false(exists(fpath(f, "mail/localhost/bob")));
+
+	/* Two reloads in a row: the last one wins; close frees both. */
+	cfg.maildir = NULL;
+	assert_int_equal(queue_runner_reconfigure(f->q, &local_cfg),
+	    MAILSEC_OK);
+	assert_int_equal(queue_runner_reconfigure(f->q, &cfg), MAILSEC_OK);
+	commit_one(f, near, 1, id2);
+	wait_gone(f, id2);
+	assert_int_equal(count_dir(fpath(f, "mail/localhost/bob/new")), 1);
+	assert_int_equal(queue_runner_reconfigure(f->q, &local_cfg),
+	    MAILSEC_OK);
+}
+
 /* ---- delete -------------------------------------------------------------- */
 
 static void
@@ -1188,6 +1360,8 @@ main(void)
 		T(test_no_redelivery_after_crash_in_delivery),
 		T(test_maildir_retry_keeps_linked_copy),
 		T(test_runner_thread_delivers),
+		T(test_quarantine_delivery),
+		T(test_runner_reconfigure),
 		T(test_delete),
 		T(test_control_socket),
 #undef T
