@@ -69,7 +69,7 @@ level_name(enum gw_log_level level)
 	    names[level] : "debug";
 }
 
-static void
+static void __attribute__((format(printf, 3, 0)))
 log_vline(enum gw_log_level level, int errnum, const char *fmt, va_list ap)
 {
 	char line[LOG_LINE_MAX];
