@@ -803,12 +803,14 @@ signed_message(struct fixture *f)
 }
 
 /* "header.b=" and the first n characters of the b= tag of the
- * DKIM-Signature on top of msg (FWS left out), into out. */
+ * DKIM-Signature on top of msg (FWS left out), into out; quoted as the
+ * generator writes it when they hold '/' or '=' (not a MIME token, RFC
+ * 8601 2.2). */
 static void
 header_b(const char *msg, size_t n, char *out, size_t size)
 {
 	const char *p = msg, *end = strstr(msg, "\r\n\r\n");
-	size_t k;
+	size_t k, start;
 
 	assert_non_null(end);
 	/* the tag b=: after ';' and FWS, not bh= */
@@ -816,8 +818,8 @@ header_b(const char *msg, size_t n, char *out, size_t size)
 		p = strstr(p + 1, "b=");
 		assert_true(p != NULL && p < end);
 	} while (p[-1] != ' ' && p[-1] != '\t' && p[-1] != ';');
-	k = (size_t)snprintf(out, size, "header.b=");
-	for (p += 2; k + 1 < size && n > 0 && *p != ';'; p++) {
+	k = start = (size_t)snprintf(out, size, "header.b=");
+	for (p += 2; k + 3 < size && n > 0 && *p != ';'; p++) {
 		if (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
 			continue;
 		out[k++] = *p;
@@ -825,6 +827,12 @@ header_b(const char *msg, size_t n, char *out, size_t size)
 	}
 	out[k] = '\0';
 	assert_int_equal(n, 0);
+	if (strpbrk(out + start, "/=") != NULL) {
+		memmove(out + start + 1, out + start, k - start);
+		out[start] = '"';
+		out[k + 1] = '"';
+		out[k + 2] = '\0';
+	}
 }
 
 static void
