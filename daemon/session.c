@@ -425,6 +425,58 @@ tx_body(struct smtp_tx *tx, const char *p, size_t len)
 	return queue_msg_write(tx->qm, p, len);
 }
 
+/*
+ * An authenticated user may send only as the addresses the configuration
+ * gives them: the envelope sender is checked at MAIL FROM, the author
+ * (every address of every From field) here, before the pipeline signs
+ * the message with the From domain's key. Sets tx->refuse and returns
+ * false when the header does not pass.
+ */
+static bool
+tx_author_allowed(struct smtp_tx *tx, const char *p, size_t len)
+{
+	struct session *s = tx->s;
+	struct mailsec_msg *msg = NULL;
+	struct mailsec_author *au = NULL;
+	char addr[ADDR_MAX + 1];
+	bool ok = false;
+	size_t i;
+	int n;
+
+	if (mailsec_msg_parse(p, len, NULL, 0, &msg, NULL) != MAILSEC_OK ||
+	    mailsec_msg_author(msg, &au) != MAILSEC_OK) {
+		mailsec_smtp_reply_set(&tx->refuse, 550, "5.6.0",
+		    "Message header not acceptable: malformed");
+		goto out;
+	}
+	if (au->addrs->count == 0 || (au->status != MAILSEC_AUTHOR_OK &&
+	    au->status != MAILSEC_AUTHOR_MULTIPLE_ADDRS)) {
+		mailsec_smtp_reply_set(&tx->refuse, 550, "5.7.1",
+		    "From header field not acceptable (%s)",
+		    mailsec_author_status_name(au->status));
+		goto out;
+	}
+	for (i = 0; i < au->addrs->count; i++) {
+		const struct mailsec_addr *a = &au->addrs->addrs[i];
+
+		n = snprintf(addr, sizeof addr, "%s@%s", a->local,
+		    a->domain_norm != NULL ? a->domain_norm : a->domain);
+		if (n < 0 || (size_t)n >= sizeof addr ||
+		    !gw_config_sender_allowed(scfg(s), s->auth_user, addr,
+		    (size_t)n)) {
+			mailsec_smtp_reply_set(&tx->refuse, 550, "5.7.1",
+			    "From: address not allowed for user %s",
+			    s->auth_user);
+			goto out;
+		}
+	}
+	ok = true;
+out:
+	mailsec_author_free(au);
+	mailsec_msg_free(msg);
+	return ok;
+}
+
 /* The header block is complete: the pipeline strips forged fields. */
 static mailsec_err
 tx_header(struct smtp_tx *tx, const char *p, size_t len)
@@ -434,6 +486,8 @@ tx_header(struct smtp_tx *tx, const char *p, size_t len)
 	mailsec_err e;
 
 	tx->hdr_done = true;
+	if (tx->s->auth_user != NULL && !tx_author_allowed(tx, p, len))
+		return MAILSEC_ESYNTAX;
 	e = pl_msg_header(tx->pl, p, len, &keep, &reason);
 	if (e == MAILSEC_ESYNTAX || e == MAILSEC_ELIMIT) {
 		mailsec_smtp_reply_set(&tx->refuse, 550, "5.6.0",

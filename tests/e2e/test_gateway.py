@@ -489,6 +489,16 @@ def case_sender_not_allowed(gw):
     # authenticated users may relay: remote mail waits in the queue
     code, _ = s.rcpt("someone@remote.test")
     check(code == 250, "relay for authenticated user: %d" % code)
+    # the author must be allowed too, not only the envelope sender
+    code, text = s.data(message("ceo@example.net", "someone@remote.test"))
+    check(code == 550 and b"5.7.1" in text, "foreign From: %d %r" %
+          (code, text))
+    code, _ = s.mail("alice@example.net")
+    check(code == 250, "second transaction")
+    s.rcpt("someone@remote.test")
+    code, text = s.data(message("alice@example.net",
+                                "someone@remote.test"))
+    check(code == 250, "own From: %d %r" % (code, text))
     s.quit()
 
 
