@@ -54,8 +54,8 @@ static const char *const listener_names[GW_LISTEN_COUNT] = {
 
 /* ---- small helpers ------------------------------------------------------ */
 
-static void
-strlist_free(struct gw_strlist *l)
+void
+gw_strlist_free(struct gw_strlist *l)
 {
 	size_t i;
 
@@ -843,25 +843,25 @@ map_list(struct load *ld, const struct opt *o, const struct conf_node *n,
 		norm = NULL;
 		if (o->check != NULL &&
 		    (why = o->check(it->val, &norm)) != NULL) {
-			strlist_free(&nl);
+			gw_strlist_free(&nl);
 			return cfg_err(ld, it->line, path, MAILSEC_ESYNTAX,
 			    "'%s' %s", it->val, why);
 		}
 		if (strlist_has(&nl, norm != NULL ? norm : it->val)) {
 			free(norm);
-			strlist_free(&nl);
+			gw_strlist_free(&nl);
 			return cfg_err(ld, it->line, path, MAILSEC_ESYNTAX,
 			    "'%s' is listed twice", it->val);
 		}
 		err = strlist_add(&nl, norm != NULL ? norm : it->val);
 		free(norm);
 		if (err != MAILSEC_OK) {
-			strlist_free(&nl);
+			gw_strlist_free(&nl);
 			return cfg_err(ld, it->line, path, err,
 			    "out of memory");
 		}
 	}
-	strlist_free(l);
+	gw_strlist_free(l);
 	*l = nl;
 	return MAILSEC_OK;
 }
@@ -1230,30 +1230,30 @@ gw_config_free(struct gw_config *cfg)
 	free(cfg->user);
 	free(cfg->group);
 	for (i = 0; i < GW_LISTEN_COUNT; i++)
-		strlist_free(&cfg->listen[i].address);
+		gw_strlist_free(&cfg->listen[i].address);
 	free(cfg->tls.cert);
 	free(cfg->tls.key);
 	free(cfg->tls.ciphers);
 	free(cfg->tls.ciphersuites);
-	strlist_free(&cfg->dns.forwarders);
+	gw_strlist_free(&cfg->dns.forwarders);
 	free(cfg->dns.zone);
-	strlist_free(&cfg->local.domains);
+	gw_strlist_free(&cfg->local.domains);
 	free(cfg->local.maildir);
-	strlist_free(&cfg->local.users);
+	gw_strlist_free(&cfg->local.users);
 	free(cfg->auth.password_file);
 	for (i = 0; i < cfg->auth.nusers; i++) {
 		free(cfg->auth.users[i].name);
-		strlist_free(&cfg->auth.users[i].send_as);
+		gw_strlist_free(&cfg->auth.users[i].send_as);
 	}
 	free(cfg->auth.users);
-	strlist_free(&cfg->dkim.headers);
+	gw_strlist_free(&cfg->dkim.headers);
 	for (i = 0; i < cfg->dkim.ndomains; i++)
 		dkim_domain_free(&cfg->dkim.domains[i]);
 	free(cfg->dkim.domains);
 	free(cfg->policy.authserv_id);
 	free(cfg->policy.quarantine_dir);
-	strlist_free(&cfg->policy.trusted_forwarders);
-	strlist_free(&cfg->policy.arc_sealers);
+	gw_strlist_free(&cfg->policy.trusted_forwarders);
+	gw_strlist_free(&cfg->policy.arc_sealers);
 	memset(cfg, 0, sizeof *cfg);
 }
 

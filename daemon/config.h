@@ -26,6 +26,9 @@ struct gw_strlist {
 	size_t n;
 };
 
+/* Frees the strings and the array; l is left empty. */
+void gw_strlist_free(struct gw_strlist *l);
+
 enum gw_log_target { GW_LOG_STDERR, GW_LOG_SYSLOG };
 enum gw_log_level {
 	GW_LOG_ERROR, GW_LOG_WARNING, GW_LOG_NOTICE, GW_LOG_INFO, GW_LOG_DEBUG

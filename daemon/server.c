@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -92,18 +93,6 @@ strlist_split(struct gw_strlist *l, const char *s)
 	return MAILSEC_OK;
 }
 
-static void
-strlist_clear(struct gw_strlist *l)
-{
-	size_t i;
-
-	for (i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
-	l->v = NULL;
-	l->n = 0;
-}
-
 mailsec_err
 server_config_load(const struct server_opts *o, struct gw_config *cfg,
     char *err, size_t errlen)
@@ -123,7 +112,7 @@ server_config_load(const struct server_opts *o, struct gw_config *cfg,
 		goto fail;
 	}
 	if (o->dns != NULL) {
-		strlist_clear(&cfg->dns.forwarders);
+		gw_strlist_free(&cfg->dns.forwarders);
 		free(cfg->dns.zone);
 		cfg->dns.zone = NULL;
 		if ((e = strlist_split(&cfg->dns.forwarders, o->dns)) !=
@@ -136,7 +125,7 @@ server_config_load(const struct server_opts *o, struct gw_config *cfg,
 		cfg->dns.mode = GW_DNS_FORWARD;
 	}
 	if (o->dns_zone != NULL) {
-		strlist_clear(&cfg->dns.forwarders);
+		gw_strlist_free(&cfg->dns.forwarders);
 		free(cfg->dns.zone);
 		if ((cfg->dns.zone = strdup(o->dns_zone)) == NULL) {
 			e = MAILSEC_ENOMEM;
@@ -566,7 +555,7 @@ static pid_t
 master_spawn(struct master *m, unsigned i)
 {
 	struct worker_slot *sl = &m->slots[i];
-	pid_t pid;
+	pid_t pid, master = getpid();
 	unsigned j;
 	size_t k;
 
@@ -576,6 +565,13 @@ master_spawn(struct master *m, unsigned i)
 	}
 	if (pid == 0) {
 		int rc;
+
+		/* A worker never outlives its master (killed, crashed): it
+		 * drains and exits, so a restarted master can take the
+		 * spool lock and recover. */
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1 ||
+		    getppid() != master)
+			_exit(1);
 
 		/* the worker keeps its own sockets only */
 		for (j = 0; j < m->nslots; j++) {

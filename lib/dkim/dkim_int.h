@@ -64,10 +64,11 @@ int ms_dkim_canon_simd(int level);
 
 /* ---- base64 ------------------------------------------------------------ */
 
-/* Decodes base64, FWS ignored, padding optional at the end only. Returns
- * the decoded length, or (size_t)-1 when invalid or larger than outsz. */
-size_t ms_b64_decode(const char *p, size_t len, unsigned char *out,
-    size_t outsz);
+/* Decodes base64, FWS ignored, padding optional at the end only (core's
+ * decoder, MS_B64_FWS). Returns the decoded length, or (size_t)-1 when
+ * invalid or larger than outsz. */
+#define ms_b64_decode(p, len, out, outsz) \
+	ms_base64_decode((p), (len), MS_B64_FWS, (out), (outsz))
 /* Appends the base64 of (p, len) to out. */
 mailsec_err ms_b64_encode(const unsigned char *p, size_t len,
     struct ms_buf *out);

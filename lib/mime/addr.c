@@ -93,23 +93,6 @@ struct ms_addr_words {
 
 /* ---- characters --------------------------------------------------------- */
 
-/* atext of RFC 5322 3.2.3, ASCII part. */
-static bool
-ms_addr_isatext(int c)
-{
-	if (ms_isalnum(c))
-		return true;
-	switch (c) {
-	case '!': case '#': case '$': case '%': case '&': case '\'':
-	case '*': case '+': case '-': case '/': case '=': case '?':
-	case '^': case '_': case '`': case '{': case '|': case '}':
-	case '~':
-		return true;
-	default:
-		return false;
-	}
-}
-
 /* obs-NO-WS-CTL of RFC 5322 4.1. */
 static bool
 ms_addr_isnowsctl(int c)
@@ -329,7 +312,7 @@ ms_addr_atom_start(const struct ms_addr_parser *ps)
 	if (ps->pos >= ps->len)
 		return false;
 	c = (unsigned char)ps->p[ps->pos];
-	return ms_addr_isatext(c) || c >= 0x80;
+	return ms_isatext(c) || c >= 0x80;
 }
 
 /* 1*atext (RFC 5322 3.2.3, UTF-8 per RFC 6532 3.2), appended to b. */
@@ -341,7 +324,7 @@ ms_addr_atom(struct ms_addr_parser *ps, struct ms_buf *b)
 
 	while (ps->pos < ps->len) {
 		c = (unsigned char)ps->p[ps->pos];
-		if (ms_addr_isatext(c))
+		if (ms_isatext(c))
 			ps->pos++;
 		else if (c >= 0x80) {
 			n = mailsec_utf8_len(ps->p +
