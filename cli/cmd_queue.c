@@ -101,6 +101,7 @@ print_entry_json(FILE *f, const struct queue_entry *e, bool full)
 		json_member(f, "helo", e->env.helo);
 		json_member(f, "tls", e->env.tls);
 		json_member(f, "auth_user", e->env.auth_user);
+		json_member(f, "quarantine", e->env.quarantine);
 		json_member(f, "body", e->env.body);
 		fprintf(f, ", \"smtputf8\": %s, \"size_param\": %llu",
 		    e->env.smtputf8 ? "true" : "false",
@@ -194,6 +195,11 @@ print_show(const struct queue_entry *e, const char *hdr, size_t hdrlen,
 	if (env->auth_user != NULL) {
 		fputs("auth: ", stdout);
 		put_safe(stdout, env->auth_user);
+		fputc('\n', stdout);
+	}
+	if (env->quarantine != NULL) {
+		fputs("quarantine: ", stdout);
+		put_safe(stdout, env->quarantine);
 		fputc('\n', stdout);
 	}
 	printf("body: %s%s\n", env->body ? env->body : "-",
