@@ -9,50 +9,13 @@
 # usage: test_arc.sh MAILSEC_BINARY SOURCE_DIR
 set -u
 bin=$1
-tmp=$(mktemp -d /tmp/mailsec-arc.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-checks=0
-
-run() {	# run STATUS DESCRIPTION COMMAND...: output in $tmp/out, $tmp/err
-	want=$1 what=$2
-	shift 2
-	checks=$((checks + 1))
-	"$@" >"$tmp/out" 2>"$tmp/err"
-	got=$?
-	if [ "$got" -ne "$want" ]; then
-		echo "FAIL: $what: exit $got, wanted $want: $*"
-		sed 's/^/  /' "$tmp/out" "$tmp/err" | head -30
-		fails=$((fails + 1))
-		return 1
-	fi
-}
-
-has() {	# has PATTERN DESCRIPTION: grep -E on $tmp/out and $tmp/err
-	checks=$((checks + 1))
-	if ! grep -Eq -- "$1" "$tmp/out" "$tmp/err"; then
-		echo "FAIL: $2: no /$1/ in:"
-		sed 's/^/  /' "$tmp/out" "$tmp/err" | head -30
-		fails=$((fails + 1))
-	fi
-}
-
-json() {	# json DESCRIPTION PYTHON-ASSERTION on d, the object in $tmp/out
-	checks=$((checks + 1))
-	if ! /usr/bin/python3 -c '
-import json, sys
-d = json.load(open(sys.argv[1]))
-assert eval(sys.argv[2]), d' "$tmp/out" "$2" >"$tmp/py" 2>&1; then
-		echo "FAIL: $1"
-		sed 's/^/  /' "$tmp/py" | tail -5
-		fails=$((fails + 1))
-	fi
-}
+src=$2
+. "$src/tests/lib.sh"
 
 # keys and zone
-run 0 "keygen ed25519" "$bin" dkim keygen --domain list.example \
+expect 0 "keygen ed25519" "$bin" dkim keygen --domain list.example \
     --selector ed --type ed25519 --out "$tmp" && cp "$tmp/out" "$tmp/ed.txt"
-run 0 "keygen rsa" "$bin" dkim keygen --domain fwd.example --selector rsa \
+expect 0 "keygen rsa" "$bin" dkim keygen --domain fwd.example --selector rsa \
     --type rsa --bits 1024 --out "$tmp" && cp "$tmp/out" "$tmp/rsa.txt"
 {
 	sed -n '/IN TXT (/,/)/p' "$tmp/ed.txt" "$tmp/rsa.txt"
@@ -63,31 +26,31 @@ printf 'From: Alice <alice@orig.example>\nTo: list@list.example\nSubject: hi\nDa
     >"$tmp/m0.eml"
 
 # no chain
-run 0 "verify, no chain" "$bin" arc verify --json --dns-zone "$tmp/zone" \
+expect 0 "verify, no chain" "$bin" arc verify --json --dns-zone "$tmp/zone" \
     "$tmp/m0.eml" &&
-    json "none: result, instances, oldest_pass, reason" \
+    json_ok "none: result, instances, oldest_pass, reason" \
     'd["result"] == "none" and d["instances"] == 0 and d["oldest_pass"] is None and d["reason"]'
 
 # hop 1: the list assesses the message itself
-run 0 "seal hop 1 (assessing)" "$bin" arc seal --dns-zone "$tmp/zone" \
+expect 0 "seal hop 1 (assessing)" "$bin" arc seal --dns-zone "$tmp/zone" \
     --domain list.example --selector ed --key "$tmp/ed.list.example.private" \
     --authserv-id mx.list.example --ip 192.0.2.1 \
     --mail-from alice@orig.example --time 1700000000 "$tmp/m0.eml" &&
     cp "$tmp/out" "$tmp/m1.eml"
-has '^ARC-Seal: i=1; a=ed25519-sha256; cv=none; d=list.example; s=ed;' \
+has "out err" '^ARC-Seal: i=1; a=ed25519-sha256; cv=none; d=list.example; s=ed;' \
     "hop 1 seal on top, cv=none"
-has '^ARC-Authentication-Results: i=1; mx.list.example; arc=none' \
+has "out err" '^ARC-Authentication-Results: i=1; mx.list.example; arc=none' \
     "hop 1 AAR from its own assessment"
-has 'spf=pass smtp.mailfrom=alice@orig.example' "hop 1 AAR has SPF"
-has 'dmarc=pass header.from=orig.example' "hop 1 AAR has DMARC"
+has "out err" 'spf=pass smtp.mailfrom=alice@orig.example' "hop 1 AAR has SPF"
+has "out err" 'dmarc=pass header.from=orig.example' "hop 1 AAR has DMARC"
 if grep -q "$(printf '\r')" "$tmp/m1.eml"; then
 	echo "FAIL: an LF file came out with CR"
 	fails=$((fails + 1))
 fi
 checks=$((checks + 1))
-run 0 "verify hop 1" "$bin" arc verify --json --dns-zone "$tmp/zone" \
+expect 0 "verify hop 1" "$bin" arc verify --json --dns-zone "$tmp/zone" \
     "$tmp/m1.eml" &&
-    json "one set passes" \
+    json_ok "one set passes" \
     'd["result"] == "pass" and d["instances"] == 1 and d["oldest_pass"] == 0 and d["sets"][0]["seal"]["domain"] == "list.example"'
 
 # hop 2: a forwarder that recorded its Authentication-Results on arrival
@@ -96,43 +59,43 @@ run 0 "verify hop 1" "$bin" arc verify --json --dns-zone "$tmp/zone" \
 	echo '  header.oldest-pass=0; spf=fail smtp.mailfrom=alice@orig.example'
 	cat "$tmp/m1.eml"
 } >"$tmp/m1ar.eml"
-run 0 "seal hop 2 (copying AR)" "$bin" arc seal --dns-zone "$tmp/zone" \
+expect 0 "seal hop 2 (copying AR)" "$bin" arc seal --dns-zone "$tmp/zone" \
     --domain fwd.example --selector rsa --key "$tmp/rsa.fwd.example.private" \
     --authserv-id mx.fwd.example --algorithm rsa-sha256 "$tmp/m1ar.eml" &&
     cp "$tmp/out" "$tmp/m2.eml"
-has '^ARC-Seal: i=2; a=rsa-sha256; cv=pass; d=fwd.example; s=rsa;' \
+has "out err" '^ARC-Seal: i=2; a=rsa-sha256; cv=pass; d=fwd.example; s=rsa;' \
     "hop 2 seal, cv=pass"
-has '^ARC-Authentication-Results: i=2; mx.fwd.example; arc=pass' \
+has "out err" '^ARC-Authentication-Results: i=2; mx.fwd.example; arc=pass' \
     "hop 2 AAR copies the AR"
-run 0 "verify hop 2" "$bin" arc verify --json --dns-zone "$tmp/zone" \
+expect 0 "verify hop 2" "$bin" arc verify --json --dns-zone "$tmp/zone" \
     "$tmp/m2.eml" &&
-    json "two sets pass" \
+    json_ok "two sets pass" \
     'd["result"] == "pass" and d["instances"] == 2 and d["oldest_pass"] == 0 and [s["cv"] for s in d["sets"]] == ["none", "pass"] and "arc=pass" in d["authentication_results"]'
-run 0 "verify hop 2, text" "$bin" arc verify --dns-zone "$tmp/zone" \
-    "$tmp/m2.eml" && has '^arc: pass \(2 sets, oldest-pass 0\)' "text verdict"
+expect 0 "verify hop 2, text" "$bin" arc verify --dns-zone "$tmp/zone" \
+    "$tmp/m2.eml" && has "out err" '^arc: pass \(2 sets, oldest-pass 0\)' "text verdict"
 
 # breakage, each with its reason
 sed 's/Hello list./Hello list!/' "$tmp/m2.eml" >"$tmp/bad1.eml"
-run 0 "verify changed body" "$bin" arc verify --json --dns-zone "$tmp/zone" \
+expect 0 "verify changed body" "$bin" arc verify --json --dns-zone "$tmp/zone" \
     "$tmp/bad1.eml" &&
-    json "changed body: AMS(2) fails" \
+    json_ok "changed body: AMS(2) fails" \
     'd["result"] == "fail" and d["oldest_pass"] is None and d["reason_code"] == "ams" and d["fail_instance"] == 2 and "AMS(2)" in d["reason"]'
 awk 'BEGIN{skip=0} /^ARC-Seal: i=1;/{skip=1; next} skip && /^[ \t]/{next} {skip=0; print}' \
     "$tmp/m2.eml" >"$tmp/bad2.eml"
-run 0 "verify without AS(1)" "$bin" arc verify --json --dns-zone "$tmp/zone" \
+expect 0 "verify without AS(1)" "$bin" arc verify --json --dns-zone "$tmp/zone" \
     "$tmp/bad2.eml" &&
-    json "no AS(1): structure" \
+    json_ok "no AS(1): structure" \
     'd["result"] == "fail" and d["reason_code"] == "missing" and "ARC-Seal" in d["reason"]'
-run 0 "seal the changed body" "$bin" arc seal --dns-zone "$tmp/zone" \
+expect 0 "seal the changed body" "$bin" arc seal --dns-zone "$tmp/zone" \
     --domain fwd.example --selector rsa --key "$tmp/rsa.fwd.example.private" \
     --authserv-id mx.other.example --ip 198.51.100.1 --mail-from '' \
     --helo relay.example "$tmp/bad1.eml" && cp "$tmp/out" "$tmp/m3.eml"
-has '^ARC-Seal: i=3; a=rsa-sha256; cv=fail;' "a failed chain is sealed cv=fail"
-run 0 "seal a cv=fail chain" "$bin" arc seal --dns-zone "$tmp/zone" \
+has "out err" '^ARC-Seal: i=3; a=rsa-sha256; cv=fail;' "a failed chain is sealed cv=fail"
+expect 0 "seal a cv=fail chain" "$bin" arc seal --dns-zone "$tmp/zone" \
     --domain fwd.example --selector rsa --key "$tmp/rsa.fwd.example.private" \
     --authserv-id mx.other.example --ip 198.51.100.1 --mail-from '' \
     --helo relay.example "$tmp/m3.eml"
-has 'not sealed: the chain already failed' "no set after cv=fail"
+has "out err" 'not sealed: the chain already failed' "no set after cv=fail"
 checks=$((checks + 1))
 if ! cmp -s "$tmp/out" "$tmp/m3.eml"; then
 	echo "FAIL: a cv=fail chain came out changed"
@@ -140,23 +103,23 @@ if ! cmp -s "$tmp/out" "$tmp/m3.eml"; then
 fi
 
 # usage and input errors
-run 2 "seal without a key" "$bin" arc seal --domain a.example \
+expect 2 "seal without a key" "$bin" arc seal --domain a.example \
     --selector s --authserv-id mx "$tmp/m0.eml"
-has 'seal needs --domain, --selector, --key and --authserv-id' "usage text"
-run 1 "seal with no AR and no --ip" "$bin" arc seal --dns-zone "$tmp/zone" \
+has "out err" 'seal needs --domain, --selector, --key and --authserv-id' "usage text"
+expect 1 "seal with no AR and no --ip" "$bin" arc seal --dns-zone "$tmp/zone" \
     --domain list.example --selector ed --key "$tmp/ed.list.example.private" \
     --authserv-id mx.nobody.example "$tmp/m0.eml"
-has 'give --ip and --mail-from' "says how to assess"
-run 2 "bad algorithm" "$bin" arc seal --algorithm rsa-sha1 --domain a \
+has "out err" 'give --ip and --mail-from' "says how to assess"
+expect 2 "bad algorithm" "$bin" arc seal --algorithm rsa-sha1 --domain a \
     --selector s --key k --authserv-id mx "$tmp/m0.eml"
-run 1 "algorithm not the key's" "$bin" arc seal --dns-zone "$tmp/zone" \
+expect 1 "algorithm not the key's" "$bin" arc seal --dns-zone "$tmp/zone" \
     --domain list.example --selector ed --key "$tmp/ed.list.example.private" \
     --authserv-id mx.list.example --algorithm rsa-sha256 --ip 192.0.2.1 \
     --mail-from alice@orig.example "$tmp/m0.eml"
-run 2 "unknown subcommand" "$bin" arc frobnicate
-run 2 "unknown option" "$bin" arc verify --bogus "$tmp/m0.eml"
-run 1 "missing file" "$bin" arc verify --dns-zone "$tmp/zone" "$tmp/nope.eml"
-run 0 "help" "$bin" help arc && has 'mailsec arc seal' "help text"
+expect 2 "unknown subcommand" "$bin" arc frobnicate
+expect 2 "unknown option" "$bin" arc verify --bogus "$tmp/m0.eml"
+expect 1 "missing file" "$bin" arc verify --dns-zone "$tmp/zone" "$tmp/nope.eml"
+expect 0 "help" "$bin" help arc && has "out err" 'mailsec arc seal' "help text"
 
 echo "cli arc: $((checks - fails))/$checks checks passed"
 [ "$fails" -eq 0 ]

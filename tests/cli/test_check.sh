@@ -10,33 +10,7 @@ set -u
 bin=$1
 src=$2
 zone=$src/examples/example.zone
-tmp=$(mktemp -d /tmp/mailsec-check.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-checks=0
-
-run() {	# run STATUS DESCRIPTION COMMAND...: output in $tmp/out, $tmp/err
-	want=$1 what=$2
-	shift 2
-	checks=$((checks + 1))
-	"$@" >"$tmp/out" 2>"$tmp/err"
-	got=$?
-	if [ "$got" -ne "$want" ]; then
-		echo "FAIL: $what: exit $got, wanted $want: $*"
-		sed 's/^/  /' "$tmp/out" "$tmp/err" | head -30
-		fails=$((fails + 1))
-		return 1
-	fi
-}
-
-has() {	# has PATTERN DESCRIPTION: grep -E on $tmp/out
-	checks=$((checks + 1))
-	if ! grep -Eq -- "$1" "$tmp/out" "$tmp/err"; then
-		echo "FAIL: $2: no /$1/ in:"
-		sed 's/^/  /' "$tmp/out" "$tmp/err" | head -30
-		fails=$((fails + 1))
-	fi
-}
+. "$src/tests/lib.sh"
 
 # json DESCRIPTION ASSERTION: d is the object; the Authentication-Results
 # value must also parse with python3-authres to the methods and results
@@ -80,38 +54,38 @@ chmod 600 "$tmp/sel1.key"
     "$src/examples/sample.eml" >"$tmp/other.eml" || exit 1
 
 # 1. Signed, from an address SPF allows: everything passes.
-run 0 "all pass" "$bin" check --dns-zone "$zone" --ip 192.0.2.10 \
+expect 0 "all pass" "$bin" check --dns-zone "$zone" --ip 192.0.2.10 \
     --helo mail.example.org --mail-from alice@example.org \
     --authserv-id mx.test "$tmp/signed.eml" &&
-	has '^Authentication-Results: mx.test;' "authserv-id first" &&
-	has 'spf=pass smtp.mailfrom=alice@example.org' "spf result" &&
-	has 'dkim=pass.*header.d=example.org' "dkim result" &&
-	has 'header.b=([A-Za-z0-9+]{8}( |;|$)|"[A-Za-z0-9+/]{8}")' \
+	has "out err" '^Authentication-Results: mx.test;' "authserv-id first" &&
+	has "out err" 'spf=pass smtp.mailfrom=alice@example.org' "spf result" &&
+	has "out err" 'dkim=pass.*header.d=example.org' "dkim result" &&
+	has "out err" 'header.b=([A-Za-z0-9+]{8}( |;|$)|"[A-Za-z0-9+/]{8}")' \
 	    "header.b: an 8-character prefix (quoted when it holds a /)" &&
-	has 'dmarc=pass' "dmarc result" &&
-	has '^verdict: accept' "verdict"
-run 0 "all pass, json" "$bin" check --dns-zone "$zone" --ip 192.0.2.10 \
+	has "out err" 'dmarc=pass' "dmarc result" &&
+	has "out err" '^verdict: accept' "verdict"
+expect 0 "all pass, json" "$bin" check --dns-zone "$zone" --ip 192.0.2.10 \
     --mail-from alice@example.org --authserv-id mx.test --json \
     "$tmp/signed.eml" &&
 	json "json: pass" 'd["spf"]["result"] == "pass" and d["spf"]["domain"] == "example.org" and d["dkim"][0]["result"] == "pass" and d["dkim"][0]["selector"] == "sel1" and d["dmarc"]["result"] == "pass" and d["dmarc"]["spf_aligned"] and d["dmarc"]["dkim_aligned"] and d["dmarc"]["policy"] == "reject" and d["dmarc"]["disposition"] == "none" and d["dmarc"]["policy_domain"] == "example.org" and d["mode"] == "rfc9989"'
 
 # 2. Unsigned, from a host SPF refuses: DMARC fails, p=reject applies.
-run 0 "spoofed" "$bin" check --dns-zone "$zone" --ip 203.0.113.9 \
+expect 0 "spoofed" "$bin" check --dns-zone "$zone" --ip 203.0.113.9 \
     --helo evil.test --mail-from alice@example.org --json \
     "$src/examples/sample.eml" &&
 	json "json: reject" 'd["spf"]["result"] == "fail" and d["dkim"] == [] and d["dmarc"]["result"] == "fail" and d["dmarc"]["disposition"] == "reject" and d["verdict"] == "reject" and not d["dmarc"]["spf_aligned"]'
-run 0 "spoofed, text" "$bin" check --dns-zone "$zone" --ip 203.0.113.9 \
+expect 0 "spoofed, text" "$bin" check --dns-zone "$zone" --ip 203.0.113.9 \
     --mail-from alice@example.org "$src/examples/sample.eml" &&
-	has '^verdict: reject' "reject verdict" &&
-	has 'dkim=none' "no signature: dkim=none"
+	has "out err" '^verdict: reject' "reject verdict" &&
+	has "out err" 'dkim=none' "no signature: dkim=none"
 
 # 3. SPF passes for another domain, DKIM by another domain: neither aligns.
-run 0 "unaligned" "$bin" check --dns-zone "$zone" --ip 198.51.100.7 \
+expect 0 "unaligned" "$bin" check --dns-zone "$zone" --ip 198.51.100.7 \
     --mail-from bounce@example.net --json "$tmp/other.eml" &&
 	json "json: unaligned" 'd["dmarc"]["result"] == "fail" and not d["dmarc"]["dkim_aligned"] and not d["dmarc"]["spf_aligned"] and d["dkim"][0]["domain"] == "example.net"'
 
 # 4. Compatibility mode names itself.
-run 0 "rfc7489" "$bin" check --dns-zone "$zone" --ip 192.0.2.10 \
+expect 0 "rfc7489" "$bin" check --dns-zone "$zone" --ip 192.0.2.10 \
     --mail-from alice@example.org --rfc7489 --json "$tmp/signed.eml" &&
 	json "json: rfc7489" 'd["mode"] == "rfc7489" and d["dmarc"]["result"] == "pass" and d["dmarc"]["org_domain"] == "example.org"'
 
@@ -124,29 +98,29 @@ sed 's/^Subject: /Subject: [list] /' "$tmp/signed.eml" >"$tmp/changed.eml"
     --key "$tmp/sel1.key" --authserv-id fwd.example --ip 192.0.2.10 \
     --mail-from alice@example.org "$tmp/changed.eml" >"$tmp/sealed.eml" || {
 	echo "FAIL: could not seal"; fails=$((fails + 1)); }
-run 0 "arc, untrusted" "$bin" check --dns-zone "$zone" --ip 203.0.113.9 \
+expect 0 "arc, untrusted" "$bin" check --dns-zone "$zone" --ip 203.0.113.9 \
     --mail-from list@example.net --json "$tmp/sealed.eml" &&
 	json "json: arc pass, dmarc fail" 'd["arc"]["result"] == "pass" and d["arc"]["instances"] == 1 and d["dkim"][0]["result"] == "fail" and d["dmarc"]["result"] == "fail" and d["verdict"] == "reject" and d["dmarc"]["overrides"] == []'
-run 0 "arc, trusted" "$bin" check --dns-zone "$zone" --ip 203.0.113.9 \
+expect 0 "arc, trusted" "$bin" check --dns-zone "$zone" --ip 203.0.113.9 \
     --mail-from list@example.net --trusted-arc example.org --json \
     "$tmp/sealed.eml" &&
 	json "json: trusted arc overrides" 'd["arc"]["result"] == "pass" and d["dmarc"]["result"] == "fail" and d["verdict"] == "accept" and d["dmarc"]["overrides"][0]["type"] == "local_policy"'
-run 0 "arc, text" "$bin" check --dns-zone "$zone" --ip 203.0.113.9 \
+expect 0 "arc, text" "$bin" check --dns-zone "$zone" --ip 203.0.113.9 \
     --mail-from list@example.net "$tmp/sealed.eml" &&
-	has 'arc=pass' "arc in Authentication-Results" &&
-	has '^arc:   pass \(1 set\)' "arc line"
-run 0 "no chain" "$bin" check --dns-zone "$zone" --ip 192.0.2.10 \
+	has "out err" 'arc=pass' "arc in Authentication-Results" &&
+	has "out err" '^arc:   pass \(1 set\)' "arc line"
+expect 0 "no chain" "$bin" check --dns-zone "$zone" --ip 192.0.2.10 \
     --mail-from alice@example.org --json "$tmp/signed.eml" &&
 	json "json: arc none" 'd["arc"]["result"] == "none" and d["arc"]["oldest_pass"] is None'
 
 # 5. Errors: usage and unreadable input.
-run 2 "no --ip" "$bin" check --mail-from a@example.org "$tmp/signed.eml" &&
-	has '--ip is required' "names the option"
-run 2 "null sender without helo" "$bin" check --ip 192.0.2.1 \
+expect 2 "no --ip" "$bin" check --mail-from a@example.org "$tmp/signed.eml" &&
+	has "out err" '--ip is required' "names the option"
+expect 2 "null sender without helo" "$bin" check --ip 192.0.2.1 \
     --mail-from '' "$tmp/signed.eml"
 printf 'no colon here\n\nbody\n' >"$tmp/bad.eml"
-run 1 "not a message" "$bin" check --dns-zone "$zone" --ip 192.0.2.1 \
-    --mail-from a@example.org "$tmp/bad.eml" && has 'not a message' "says why"
+expect 1 "not a message" "$bin" check --dns-zone "$zone" --ip 192.0.2.1 \
+    --mail-from a@example.org "$tmp/bad.eml" && has "out err" 'not a message' "says why"
 
 echo "check: $checks checks, $fails failed"
 [ "$fails" -eq 0 ]

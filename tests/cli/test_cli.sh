@@ -6,50 +6,7 @@
 set -u
 bin=$1
 src=$2
-tmp=$(mktemp -d /tmp/mailsec-cli.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-checks=0
-
-# expect STATUS DESCRIPTION -- COMMAND...: runs it, output in $tmp/out,err
-expect() {
-	want=$1 what=$2
-	shift 3
-	checks=$((checks + 1))
-	"$@" >"$tmp/out" 2>"$tmp/err"
-	got=$?
-	if [ "$got" -ne "$want" ]; then
-		echo "FAIL: $what: exit $got, wanted $want: $*"
-		sed 's/^/  stdout: /' "$tmp/out" | head -20
-		sed 's/^/  stderr: /' "$tmp/err" | head -20
-		fails=$((fails + 1))
-		return 1
-	fi
-	return 0
-}
-
-# has FILE PATTERN DESCRIPTION: grep -E check on $tmp/FILE
-has() {
-	checks=$((checks + 1))
-	if ! grep -Eq -- "$2" "$tmp/$1"; then
-		echo "FAIL: $3: no /$2/ in $1:"
-		sed 's/^/  /' "$tmp/$1" | head -20
-		fails=$((fails + 1))
-	fi
-}
-
-json_ok() {	# json_ok DESCRIPTION PYTHON-ASSERTION (d is the object)
-	checks=$((checks + 1))
-	if ! /usr/bin/python3 -c "
-import json, sys
-d = json.load(open(sys.argv[1]))
-assert $2, d
-" "$tmp/out" 2>"$tmp/pyerr"; then
-		echo "FAIL: $1"
-		sed 's/^/  /' "$tmp/pyerr" | tail -5
-		fails=$((fails + 1))
-	fi
-}
+. "$src/tests/lib.sh"
 
 # --- version, help, usage errors
 expect 0 "version" -- "$bin" --version && has out '^mailsec [0-9]+\.' "version"

@@ -28,10 +28,7 @@
 set -u
 
 me=run_audit_nsd.sh
-die() {
-	echo "$me: FAIL: $*" >&2
-	exit 1
-}
+. "$(dirname "$0")/../nsd_lib.sh"
 
 [ $# -eq 2 ] || [ $# -eq 3 ] ||
     die "usage: $me TEST_BINARY ZONE_FILE [MAILSEC]"
@@ -44,19 +41,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 [ -x "$bin" ] || die "test binary '$bin' is not executable"
 [ -r "$zone" ] || die "zone file '$zone' cannot be read"
 
-if [ -z "${MAILSEC_NETNS:-}" ]; then
-	if unshare --net true 2>/dev/null; then
-		export MAILSEC_NETNS=netns
-		exec unshare --net sh "$0" "$@"
-	elif unshare --user --map-root-user --net true 2>/dev/null; then
-		export MAILSEC_NETNS=userns
-		exec unshare --user --map-root-user --net sh "$0" "$@"
-	fi
-	MAILSEC_NETNS=host
-	echo "$me: NOTE: cannot create a network namespace; using the host" \
-	    "loopback with a random port"
-fi
-export MAILSEC_NETNS
+nsd_netns "$@"
 
 if [ "$MAILSEC_NETNS" = host ] && [ -n "$mailsec" ]; then
 	echo "$me: SKIP: the HTTPS policy server needs port 443 in a" \
@@ -64,95 +49,17 @@ if [ "$MAILSEC_NETNS" = host ] && [ -n "$mailsec" ]; then
 	exit 77
 fi
 
-if [ "$MAILSEC_NETNS" = host ]; then
-	port=$(( ( $(date +%s) + $$ * 7 ) % 40000 + 20000 ))
-else
-	ip link set lo up || die "cannot bring up lo in the namespace"
-	port=5353
-fi
-
-nsd_bin=${MAILSEC_NSD:-}
-if [ -z "$nsd_bin" ]; then
-	nsd_bin=$(command -v nsd 2>/dev/null || true)
-	[ -n "$nsd_bin" ] || for p in /usr/sbin/nsd /sbin/nsd; do
-		[ -x "$p" ] && nsd_bin=$p && break
-	done
-fi
-[ -n "$nsd_bin" ] && [ -x "$nsd_bin" ] ||
-    die "nsd is not installed (Debian package nsd)"
-
-dir=$(mktemp -d "${TMPDIR:-/tmp}/mailsec-audit-nsd.XXXXXX") ||
-    die "cannot create a temporary directory"
-nsd_pid=
 web_pid=
 cleanup() {
 	if [ -n "$web_pid" ] && kill -0 "$web_pid" 2>/dev/null; then
 		kill "$web_pid" 2>/dev/null
 		wait "$web_pid" 2>/dev/null
 	fi
-	if [ -n "$nsd_pid" ] && kill -0 "$nsd_pid" 2>/dev/null; then
-		kill "$nsd_pid" 2>/dev/null
-		i=0
-		while kill -0 "$nsd_pid" 2>/dev/null && [ $i -lt 30 ]; do
-			sleep 0.1
-			i=$((i + 1))
-		done
-		kill -9 "$nsd_pid" 2>/dev/null
-	fi
-	rm -rf "$dir"
+	nsd_stop
 }
 trap cleanup EXIT
 trap 'exit 1' HUP INT PIPE TERM
-
-cp "$zone" "$dir/test.zone" || die "cannot copy the zone"
-mkdir "$dir/xfr"
-{
-	echo "server:"
-	echo "	ip-address: 127.0.0.1@$port"
-	echo "	do-ip6: no"
-	echo "	port: $port"
-	echo "	server-count: 1"
-	echo "	username: \"\""
-	echo "	chroot: \"\""
-	echo "	zonesdir: \"$dir\""
-	echo "	database: \"\""
-	echo "	zonelistfile: \"$dir/zone.list\""
-	echo "	xfrdfile: \"$dir/xfrd.state\""
-	echo "	xfrdir: \"$dir/xfr\""
-	echo "	pidfile: \"$dir/nsd.pid\""
-	echo "	logfile: \"$dir/nsd.log\""
-	echo "	verbosity: 1"
-	echo "	hide-version: yes"
-	echo "remote-control:"
-	echo "	control-enable: no"
-	echo "zone:"
-	echo "	name: test"
-	echo "	zonefile: test.zone"
-} >"$dir/nsd.conf"
-
-if command -v nsd-checkzone >/dev/null 2>&1; then
-	nsd-checkzone test "$dir/test.zone" >"$dir/check.out" 2>&1 ||
-	    { cat "$dir/check.out" >&2; die "nsd-checkzone refused the zone"; }
-fi
-
-"$nsd_bin" -d -c "$dir/nsd.conf" >"$dir/nsd.out" 2>&1 &
-nsd_pid=$!
-
-i=0
-while :; do
-	if ! kill -0 "$nsd_pid" 2>/dev/null; then
-		cat "$dir/nsd.out" "$dir/nsd.log" 2>/dev/null >&2
-		nsd_pid=
-		die "nsd exited at start (log above)"
-	fi
-	if ss -Hlun "sport = :$port" 2>/dev/null | grep -q .; then
-		break
-	fi
-	i=$((i + 1))
-	[ $i -ge 50 ] && { cat "$dir/nsd.log" 2>/dev/null >&2;
-	    die "nsd did not bind 127.0.0.1@$port within 5 s"; }
-	sleep 0.1
-done
+nsd_start test "$zone" no audit-nsd
 echo "$me: nsd serving test. on 127.0.0.1@$port (namespace: $MAILSEC_NETNS)"
 
 MAILSEC_TEST_DNS=127.0.0.1@$port

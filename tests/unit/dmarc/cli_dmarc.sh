@@ -4,23 +4,11 @@
 # usage: cli_dmarc.sh PATH/TO/mailsec SOURCE_DIR
 set -u
 M=$1
-Z=$2/examples/dmarc/example.zone
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fails=0
-n=0
-ok() { n=$((n + 1)); }
-bad() { n=$((n + 1)); fails=$((fails + 1)); echo "FAIL: $*"; }
-check() { if eval "$2"; then ok; else bad "$1: $(cat "$T/out" "$T/err")"; fi; }
-json_ok() {
-	if /usr/bin/python3 -c "import json,sys; d=json.load(open('$T/out')); sys.exit(0 if ($2) else 1)"; then
-		ok
-	else
-		bad "$1: $(cat "$T/out")"
-	fi
-}
-run() { "$M" dmarc "$@" >"$T/out" 2>"$T/err"; echo $? >"$T/rc"; }
-rc() { cat "$T/rc"; }
+src=$2
+Z=$src/examples/dmarc/example.zone
+. "$src/tests/lib.sh"
+run() { "$M" dmarc "$@" >"$tmp/out" 2>"$tmp/err"; echo $? >"$tmp/rc"; }
+rc() { cat "$tmp/rc"; }
 
 run --dns-zone "$Z" example.org --json
 check "exit 0" '[ "$(rc)" = 0 ]'
@@ -32,7 +20,7 @@ run --dns-zone "$Z" ghost.example.org --json
 json_ok "np for a non-existent subdomain" 'd["answer"]["policy"] == "reject" and d["answer"]["policy_tag"] == "np" and d["answer"]["exists"] is False and d["rfc7489"]["policy"] == "quarantine" and d["differs"] is True'
 
 run --dns-zone "$Z" a.b.example.net
-check "walk vs PSL text" 'grep -q "^policy: quarantine (p=) from _dmarc.b.example.net" "$T/out" && grep -q "^rfc7489 differs:" "$T/out" && grep -q "^  policy: none applies" "$T/out" && grep -q "^  organizational domain: example.net" "$T/out"'
+check "walk vs PSL text" 'grep -q "^policy: quarantine (p=) from _dmarc.b.example.net" "$tmp/out" && grep -q "^rfc7489 differs:" "$tmp/out" && grep -q "^  policy: none applies" "$tmp/out" && grep -q "^  organizational domain: example.net" "$tmp/out"'
 run --dns-zone "$Z" --rfc7489 a.b.example.net --json
 json_ok "--rfc7489 first" 'd["answer"]["mode"] == "rfc7489" and d["answer"]["policy"] is None and d["answer"]["org_domain"] == "example.net" and d["rfc9989"]["policy"] == "quarantine"'
 
@@ -44,14 +32,14 @@ json_ok "PSD record applies" 'd["answer"]["policy"] == "reject" and d["answer"][
 run --dns-zone "$Z" sloppy.example --json
 json_ok "problems tag by tag" 'd["answer"]["record"]["usable"] is True and d["answer"]["policy"] == "none" and d["rfc7489"]["record"]["pct"] == 50 and any(p["tag"] == "p" and p["severity"] == "error" and p["offset"] == 12 for p in d["answer"]["record"]["problems"]) and any(p["tag"] == "adkim" for p in d["answer"]["record"]["problems"]) and any(p["tag"] == "pct" and p["severity"] == "warning" for p in d["answer"]["record"]["problems"]) and any(p["tag"] == "foo" for p in d["answer"]["record"]["problems"])'
 run --dns-zone "$Z" sloppy.example
-check "problems text" 'grep -q "^error: p= at offset 12:" "$T/out" && grep -q "^warning: foo= at offset" "$T/out"'
+check "problems text" 'grep -q "^error: p= at offset 12:" "$tmp/out" && grep -q "^warning: foo= at offset" "$tmp/out"'
 
 run --dns-zone "$Z" twice.example --json
 json_ok "two records: none" 'd["answer"]["policy"] is None and d["answer"]["result"] == "none"'
 run --dns-zone "$Z" broken.example --json
 json_ok "temperror" 'd["answer"]["result"] == "temperror" and d["answer"]["policy"] is None'
 run --dns-zone "$Z" nothing.example
-check "no policy text" 'grep -q "^policy: none applies" "$T/out"'
+check "no policy text" 'grep -q "^policy: none applies" "$tmp/out"'
 
 run --dns-zone "$Z"
 check "missing domain: usage" '[ "$(rc)" = 2 ]'
@@ -64,5 +52,5 @@ check "missing PSL file: error" '[ "$(rc)" = 1 ]'
 run --dns-zone /nonexistent example.org
 check "missing zone: error" '[ "$(rc)" = 1 ]'
 
-echo "cli_dmarc: $((n - fails))/$n passed"
+echo "cli_dmarc: $((checks - fails))/$checks passed"
 [ "$fails" = 0 ]

@@ -4,24 +4,11 @@
 # usage: cli_spf.sh PATH/TO/mailsec SOURCE_DIR
 set -u
 M=$1
-Z=$2/examples/example.zone
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fails=0
-n=0
-ok() { n=$((n + 1)); }
-bad() { n=$((n + 1)); fails=$((fails + 1)); echo "FAIL: $*"; }
-check() { if eval "$2"; then ok; else bad "$1"; fi; }
-# json_ok NAME EXPR: EXPR over d = the JSON object in $T/out
-json_ok() {
-	if /usr/bin/python3 -c "import json,sys; d=json.load(open('$T/out')); sys.exit(0 if ($2) else 1)"; then
-		ok
-	else
-		bad "$1: $(cat "$T/out")"
-	fi
-}
-run() { "$M" spf "$@" >"$T/out" 2>"$T/err"; echo $? >"$T/rc"; }
-rc() { cat "$T/rc"; }
+src=$2
+Z=$src/examples/example.zone
+. "$src/tests/lib.sh"
+run() { "$M" spf "$@" >"$tmp/out" 2>"$tmp/err"; echo $? >"$tmp/rc"; }
+rc() { cat "$tmp/rc"; }
 
 run --dns-zone "$Z" --ip 192.0.2.25 --mail-from alice@example.org --json
 check "pass exit 0" '[ "$(rc)" = 0 ]'
@@ -35,13 +22,13 @@ check "fail exit 0" '[ "$(rc)" = 0 ]'
 json_ok "fail with explanation" 'd["result"] == "fail" and d["mechanism"] == "-all" and isinstance(d["explanation"], str) and "203.0.113.9" in d["explanation"]'
 
 run --dns-zone "$Z" --ip 2001:db8:5::1 --mail-from bob@example.org
-check "text output" 'grep -q "^spf: pass" "$T/out" && grep -q "^Received-SPF: pass" "$T/out"'
-check "authserv-id defaults to unknown" 'grep -q "^Authentication-Results: unknown; spf=pass smtp.mailfrom=bob@example.org$" "$T/out"'
+check "text output" 'grep -q "^spf: pass" "$tmp/out" && grep -q "^Received-SPF: pass" "$tmp/out"'
+check "authserv-id defaults to unknown" 'grep -q "^Authentication-Results: unknown; spf=pass smtp.mailfrom=bob@example.org$" "$tmp/out"'
 run --dns-zone "$Z" --ip 2001:db8:5::1 --mail-from bob@example.org --receiver mx.example.net
-check "authserv-id is the receiver" 'grep -q "^Authentication-Results: mx.example.net; spf=pass" "$T/out" && grep -q "receiver=mx.example.net;" "$T/out"'
+check "authserv-id is the receiver" 'grep -q "^Authentication-Results: mx.example.net; spf=pass" "$tmp/out" && grep -q "receiver=mx.example.net;" "$tmp/out"'
 
 run --dns-zone "$Z" --ip 2001:db8:99::1 --mail-from bob@example.org --trace
-check "trace text" 'grep -q "? query _spf.example.net TXT" "$T/out" && grep -q "^spf: fail" "$T/out"'
+check "trace text" 'grep -q "? query _spf.example.net TXT" "$tmp/out" && grep -q "^spf: fail" "$tmp/out"'
 
 # Null reverse-path: postmaster@HELO, identity helo.
 run --dns-zone "$Z" --ip 192.0.2.30 --mail-from '' --helo relay.example.org --json
@@ -52,15 +39,15 @@ json_ok "helo fail" 'd["result"] == "fail" and d["mechanism"] == "-all"'
 run --dns-zone "$Z" --ip 192.0.2.1 --mail-from a@nope.example.org --json
 json_ok "none" 'd["result"] == "none" and d["mechanism"] is None'
 
-printf '%s\n' 'x.test. TXT "v=spf1 a:%{q}.test -all"' > "$T/z"
-run --dns-zone "$T/z" --ip 192.0.2.1 --mail-from a@x.test --json
+printf '%s\n' 'x.test. TXT "v=spf1 a:%{q}.test -all"' > "$tmp/z"
+run --dns-zone "$tmp/z" --ip 192.0.2.1 --mail-from a@x.test --json
 json_ok "permerror" 'd["result"] == "permerror" and "problem=" in d["received_spf"] and d["problem"]'
-printf '%s\n' 'y.test. TXT "v=spf1 a:slow.test -all"' '$TIMEOUT slow.test.' > "$T/z"
-run --dns-zone "$T/z" --ip 192.0.2.1 --mail-from a@y.test --json
+printf '%s\n' 'y.test. TXT "v=spf1 a:slow.test -all"' '$TIMEOUT slow.test.' > "$tmp/z"
+run --dns-zone "$tmp/z" --ip 192.0.2.1 --mail-from a@y.test --json
 json_ok "temperror" 'd["result"] == "temperror"'
 
 run --dns-zone "$Z" --ip 192.0.2.300 --mail-from a@example.org
-check "bad ip exit 1" '[ "$(rc)" = 1 ] && grep -q "not an IPv4 or IPv6" "$T/err"'
+check "bad ip exit 1" '[ "$(rc)" = 1 ] && grep -q "not an IPv4 or IPv6" "$tmp/err"'
 run --dns-zone "$Z" --mail-from a@example.org
 check "no --ip exit 2" '[ "$(rc)" = 2 ]'
 run --dns-zone "$Z" --ip 192.0.2.1
@@ -69,8 +56,8 @@ run --dns-zone "$Z" --ip 192.0.2.1 --mail-from a@example.org --bogus
 check "unknown option exit 2" '[ "$(rc)" = 2 ]'
 run --dns-zone /nonexistent --ip 192.0.2.1 --mail-from a@example.org
 check "missing zone exit 1" '[ "$(rc)" = 1 ]'
-"$M" help spf >"$T/out" 2>&1
-check "help" 'grep -q "usage: mailsec spf" "$T/out"'
+"$M" help spf >"$tmp/out" 2>&1
+check "help" 'grep -q "usage: mailsec spf" "$tmp/out"'
 
-echo "cli_spf: $n checks, $fails failed"
+echo "cli_spf: $checks checks, $fails failed"
 [ "$fails" -eq 0 ]
