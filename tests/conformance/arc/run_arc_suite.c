@@ -42,6 +42,7 @@
 #include <mailsec/dns.h>
 
 #include "core/core.h"
+#include "../../common/yaml_doc.h"
 
 /* Validation time: the suite's seals carry t=12345 and t=12346, no x=. */
 #define SUITE_NOW 1500000000
@@ -90,39 +91,6 @@ rfc_case(const char *name)
 		if (strcmp(rfc_cases[i].name, name) == 0)
 			return &rfc_cases[i];
 	return NULL;
-}
-
-static yaml_node_t *
-map_get(yaml_document_t *doc, yaml_node_t *map, const char *key)
-{
-	yaml_node_pair_t *p;
-
-	if (map == NULL || map->type != YAML_MAPPING_NODE)
-		return NULL;
-	for (p = map->data.mapping.pairs.start;
-	    p < map->data.mapping.pairs.top; p++) {
-		yaml_node_t *k = yaml_document_get_node(doc, p->key);
-
-		if (k != NULL && k->type == YAML_SCALAR_NODE &&
-		    strcmp((char *)k->data.scalar.value, key) == 0)
-			return yaml_document_get_node(doc, p->value);
-	}
-	return NULL;
-}
-
-static const char *
-scalar(yaml_node_t *n)
-{
-	if (n == NULL || n->type != YAML_SCALAR_NODE)
-		return NULL;
-	return (const char *)n->data.scalar.value;
-}
-
-static size_t
-scalar_len(yaml_node_t *n)
-{
-	return n != NULL && n->type == YAML_SCALAR_NODE ?
-	    n->data.scalar.length : 0;
 }
 
 /* One character-string, quoted, split at 255 octets. */

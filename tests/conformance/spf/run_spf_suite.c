@@ -24,41 +24,9 @@
 #include <mailsec/spf.h>
 
 #include "core/core.h"
+#include "../../common/yaml_doc.h"
 
 static int verbose;
-
-static yaml_node_t *
-map_get(yaml_document_t *doc, yaml_node_t *map, const char *key)
-{
-	yaml_node_pair_t *p;
-
-	if (map == NULL || map->type != YAML_MAPPING_NODE)
-		return NULL;
-	for (p = map->data.mapping.pairs.start;
-	    p < map->data.mapping.pairs.top; p++) {
-		yaml_node_t *k = yaml_document_get_node(doc, p->key);
-
-		if (k != NULL && k->type == YAML_SCALAR_NODE &&
-		    strcmp((char *)k->data.scalar.value, key) == 0)
-			return yaml_document_get_node(doc, p->value);
-	}
-	return NULL;
-}
-
-static const char *
-scalar(yaml_node_t *n)
-{
-	if (n == NULL || n->type != YAML_SCALAR_NODE)
-		return NULL;
-	return (const char *)n->data.scalar.value;
-}
-
-static size_t
-scalar_len(yaml_node_t *n)
-{
-	return n != NULL && n->type == YAML_SCALAR_NODE ?
-	    n->data.scalar.length : 0;
-}
 
 /* A DNS name in zone syntax, absolute; octets outside LDH as \DDD. */
 static mailsec_err

@@ -20,48 +20,10 @@
 #include <mailsec/authres.h>
 
 #include "core/core.h"
+#include "../../common/yaml_doc.h"
 
 #define SUITE_FILE	"authres/authres-parse-cases.yml"
 #define SUITE_CASES	16
-
-static yaml_node_t *
-map_get(yaml_document_t *doc, yaml_node_t *map, const char *key)
-{
-	yaml_node_pair_t *pr;
-
-	if (map == NULL || map->type != YAML_MAPPING_NODE)
-		return NULL;
-	for (pr = map->data.mapping.pairs.start;
-	    pr < map->data.mapping.pairs.top; pr++) {
-		yaml_node_t *k = yaml_document_get_node(doc, pr->key);
-
-		if (k != NULL && k->type == YAML_SCALAR_NODE &&
-		    strcmp((const char *)k->data.scalar.value, key) == 0)
-			return yaml_document_get_node(doc, pr->value);
-	}
-	return NULL;
-}
-
-static const char *
-scalar(yaml_node_t *n)
-{
-	return n != NULL && n->type == YAML_SCALAR_NODE ?
-	    (const char *)n->data.scalar.value : NULL;
-}
-
-static size_t
-seq_len(yaml_node_t *n)
-{
-	return n != NULL && n->type == YAML_SEQUENCE_NODE ?
-	    (size_t)(n->data.sequence.items.top -
-	    n->data.sequence.items.start) : 0;
-}
-
-static yaml_node_t *
-seq_at(yaml_document_t *doc, yaml_node_t *n, size_t i)
-{
-	return yaml_document_get_node(doc, n->data.sequence.items.start[i]);
-}
 
 /* Compares one case; returns NULL when it matches, else why not. */
 static const char *

@@ -22,6 +22,7 @@
 #include <mailsec/dmarc.h>
 #include <mailsec/domain.h>
 #include <mailsec/msg.h>
+#include "../../common/yaml_doc.h"
 
 static int npass, nfail;
 
@@ -34,51 +35,6 @@ result(bool ok, const char *what, const char *detail)
 	}
 	nfail++;
 	printf("FAIL %s: %s\n", what, detail);
-}
-
-/* ---- YAML document helpers --------------------------------------------- */
-
-static yaml_node_t *
-map_get(yaml_document_t *doc, yaml_node_t *map, const char *key)
-{
-	yaml_node_pair_t *p;
-
-	if (map == NULL || map->type != YAML_MAPPING_NODE)
-		return NULL;
-	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
-	    p++) {
-		yaml_node_t *k = yaml_document_get_node(doc, p->key);
-
-		if (k != NULL && k->type == YAML_SCALAR_NODE &&
-		    strcmp((const char *)k->data.scalar.value, key) == 0)
-			return yaml_document_get_node(doc, p->value);
-	}
-	return NULL;
-}
-
-static const char *
-map_str(yaml_document_t *doc, yaml_node_t *map, const char *key)
-{
-	yaml_node_t *n = map_get(doc, map, key);
-
-	if (n == NULL || n->type != YAML_SCALAR_NODE)
-		return NULL;
-	return (const char *)n->data.scalar.value;
-}
-
-static size_t
-seq_len(yaml_node_t *seq)
-{
-	if (seq == NULL || seq->type != YAML_SEQUENCE_NODE)
-		return 0;
-	return (size_t)(seq->data.sequence.items.top -
-	    seq->data.sequence.items.start);
-}
-
-static yaml_node_t *
-seq_at(yaml_document_t *doc, yaml_node_t *seq, size_t i)
-{
-	return yaml_document_get_node(doc, seq->data.sequence.items.start[i]);
 }
 
 /* ---- record_parse ------------------------------------------------------ */

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include <mailsec/record.h>
+#include "../../common/zone_fixture.h"
 
 /* Public keys made with openssl for the table (SubjectPublicKeyInfo,
  * base64): RSA 512, 1024, 2048 bits; Ed25519 raw. */
@@ -395,13 +396,7 @@ static const char zone[] =
 static struct mailsec_resolver *
 resolver(void)
 {
-	struct mailsec_resolver *r = NULL;
-	struct mailsec_diag diag = { 0 };
-
-	if (mailsec_resolver_new_zone_mem(zone, sizeof zone - 1, NULL, &r,
-	    &diag) != MAILSEC_OK)
-		fail_msg("zone: %s", diag.text);
-	return r;
+	return zone_fixture(zone, sizeof zone - 1);
 }
 
 static struct mailsec_lint *

@@ -19,6 +19,7 @@
 
 #include "dns/dns_int.h"
 #include "spf/spf_int.h"
+#include "../../common/zone_fixture.h"
 
 static const char zone[] =
     "$ORIGIN example.org.\n"
@@ -41,13 +42,7 @@ static const char zone[] =
 static struct mailsec_resolver *
 resolver(void)
 {
-	struct mailsec_resolver *r = NULL;
-	struct mailsec_diag diag = { 0 };
-
-	if (mailsec_resolver_new_zone_mem(zone, sizeof zone - 1, NULL, &r,
-	    &diag) != MAILSEC_OK)
-		fail_msg("zone: %s", diag.text);
-	return r;
+	return zone_fixture(zone, sizeof zone - 1);
 }
 
 /* One evaluation of (ip, sender) to the end through cache c. */
