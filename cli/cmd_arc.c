@@ -160,22 +160,16 @@ arc_verify(int argc, char **argv)
 			json = true;
 		} else if (strcmp(argv[i], "--now") == 0 ||
 		    strcmp(argv[i], "--authserv-id") == 0) {
-			if (i + 1 >= argc)
-				return cli_usage("arc", "%s needs a value",
-				    argv[i]);
+			if (cli_need_value("arc", argc, argv, i) != CLI_OK)
+				return CLI_USAGE;
 			if (argv[i][2] == 'a')
 				id = argv[i + 1];
 			else if (parse_time(argv[i], argv[i + 1], &vo.now) !=
 			    CLI_OK)
 				return CLI_USAGE;
 			i++;
-		} else if (argv[i][0] == '-' && argv[i][1] != '\0') {
-			return cli_usage("arc", "unknown option '%s'", argv[i]);
-		} else if (file == NULL) {
-			file = argv[i];
-		} else {
-			return cli_usage("arc", "only one FILE");
-		}
+		} else if (cli_operand("arc", argv[i], &file) != CLI_OK)
+			return CLI_USAGE;
 	}
 	if ((rc = cli_read_msg(file, &data, &msg)) != CLI_OK)
 		return rc;
@@ -221,22 +215,6 @@ str_dupz(struct mailsec_str s)
 		p[s.len] = '\0';
 	}
 	return p;
-}
-
-static mailsec_err
-add_view_prop(struct mailsec_authres *ar, const char *ptype,
-    const char *prop, struct mailsec_str s)
-{
-	char *v;
-	mailsec_err err;
-
-	if (s.len == 0)
-		return MAILSEC_OK;
-	if ((v = str_dupz(s)) == NULL)
-		return MAILSEC_ENOMEM;
-	err = mailsec_authres_add_prop(ar, ptype, prop, v, NULL);
-	free(v);
-	return err;
 }
 
 /*
@@ -313,22 +291,8 @@ assess(const struct seal_args *a, struct mailsec_resolver *r,
 		    mailsec_authres_add_prop(ar, "smtp", "helo", spf->domain,
 		    NULL) : mailsec_authres_add_prop(ar, "smtp", "mailfrom",
 		    spf->sender != NULL ? spf->sender : spf->domain, NULL);
-	if (err == MAILSEC_OK && mailsec_dkim_verify_count(dkim) == 0)
-		err = mailsec_authres_add_result(ar, "dkim", "none");
-	for (i = 0; err == MAILSEC_OK && i < mailsec_dkim_verify_count(dkim);
-	    i++) {
-		const struct mailsec_dkim_sig_info *s =
-		    mailsec_dkim_verify_sig(dkim, i);
-
-		err = mailsec_authres_add_result(ar, "dkim",
-		    mailsec_dkim_result_name(s->result));
-		if (err == MAILSEC_OK && s->result != MAILSEC_DKIM_PASS)
-			err = mailsec_authres_set_reason(ar, s->reason_text);
-		if (err == MAILSEC_OK)
-			err = add_view_prop(ar, "header", "d", s->domain);
-		if (err == MAILSEC_OK)
-			err = add_view_prop(ar, "header", "s", s->selector);
-	}
+	if (err == MAILSEC_OK)
+		err = mailsec_dkim_authres_add(ar, dkim);
 	if (err == MAILSEC_OK)
 		err = mailsec_authres_add_result(ar, "dmarc",
 		    mailsec_dmarc_result_name(dmarc->result));

@@ -87,9 +87,7 @@ static mailsec_err
 build_authres(struct check *c)
 {
 	const struct mailsec_dmarc_outcome *d = c->dmarc;
-	size_t i, n = mailsec_dkim_verify_count(c->dkim);
 	mailsec_err err;
-	char *v;
 
 	if ((err = mailsec_authres_new(c->authserv_id, &c->ar)) != MAILSEC_OK)
 		return err;
@@ -102,47 +100,8 @@ build_authres(struct check *c)
 		err = mailsec_authres_add_prop(c->ar, "smtp", "mailfrom",
 		    c->spf->sender != NULL ? c->spf->sender : c->spf->domain,
 		    NULL);
-	if (err == MAILSEC_OK && n == 0) {
-		err = mailsec_authres_add_result(c->ar, "dkim", "none");
-		if (err == MAILSEC_OK)
-			err = mailsec_authres_set_comment(c->ar,
-			    "no signatures");
-	}
-	for (i = 0; err == MAILSEC_OK && i < n; i++) {
-		const struct mailsec_dkim_sig_info *s =
-		    mailsec_dkim_verify_sig(c->dkim, i);
-
-		err = mailsec_authres_add_result(c->ar, "dkim",
-		    mailsec_dkim_result_name(s->result));
-		if (err == MAILSEC_OK && s->result != MAILSEC_DKIM_PASS)
-			err = mailsec_authres_set_reason(c->ar,
-			    s->reason_text);
-		if (err == MAILSEC_OK && s->domain.len > 0) {
-			if ((v = str_dupz(s->domain)) == NULL)
-				return MAILSEC_ENOMEM;
-			err = mailsec_authres_add_prop(c->ar, "header", "d",
-			    v, NULL);
-			free(v);
-		}
-		if (err == MAILSEC_OK && s->selector.len > 0) {
-			if ((v = str_dupz(s->selector)) == NULL)
-				return MAILSEC_ENOMEM;
-			err = mailsec_authres_add_prop(c->ar, "header", "s",
-			    v, NULL);
-			free(v);
-		}
-		if (err == MAILSEC_OK && s->b_prefix != NULL &&
-		    s->b_prefix[0] != '\0')
-			err = mailsec_authres_add_prop(c->ar, "header", "b",
-			    s->b_prefix, NULL);
-		if (err == MAILSEC_OK && s->algorithm_text.len > 0) {
-			if ((v = str_dupz(s->algorithm_text)) == NULL)
-				return MAILSEC_ENOMEM;
-			err = mailsec_authres_add_prop(c->ar, "header", "a",
-			    v, NULL);
-			free(v);
-		}
-	}
+	if (err == MAILSEC_OK)
+		err = mailsec_dkim_authres_add(c->ar, c->dkim);
 	if (err == MAILSEC_OK)
 		err = mailsec_arc_authres_add(c->ar, c->arc, c->spf_req.ip);
 	if (err != MAILSEC_OK)
@@ -340,9 +299,8 @@ parse_args(struct check *c, int argc, char **argv)
 		    strcmp(a, "--authserv-id") == 0 ||
 		    strcmp(a, "--trusted-arc") == 0 ||
 		    strcmp(a, "--psl") == 0) {
-			if (i + 1 >= argc)
-				return cli_usage("check", "%s needs a value",
-				    a);
+			if (cli_need_value("check", argc, argv, i) != CLI_OK)
+				return CLI_USAGE;
 			i++;
 			if (strcmp(a, "--ip") == 0) {
 				c->spf_req.ip = argv[i];
@@ -361,13 +319,8 @@ parse_args(struct check *c, int argc, char **argv)
 			} else {
 				c->psl_path = argv[i];
 			}
-		} else if (a[0] == '-' && a[1] != '\0') {
-			return cli_usage("check", "unknown option '%s'", a);
-		} else if (c->file == NULL) {
-			c->file = a;
-		} else {
-			return cli_usage("check", "only one FILE, got '%s'", a);
-		}
+		} else if (cli_operand("check", a, &c->file) != CLI_OK)
+			return CLI_USAGE;
 	}
 	if (c->spf_req.ip == NULL)
 		return cli_usage("check", "--ip is required (the SMTP "

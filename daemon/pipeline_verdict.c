@@ -206,39 +206,6 @@ authres_spf(const struct pl_msg *m, struct mailsec_authres *ar)
 	return add_prop_z(ar, "smtp", "mailfrom", o->domain);
 }
 
-static mailsec_err
-authres_dkim(const struct pl_msg *m, struct mailsec_authres *ar)
-{
-	size_t i, n = mailsec_dkim_verify_count(m->dkim);
-	mailsec_err e = MAILSEC_OK;
-
-	if (n == 0) {
-		e = mailsec_authres_add_result(ar, "dkim", "none");
-		if (e == MAILSEC_OK)
-			e = mailsec_authres_set_comment(ar, "no signatures");
-		return e;
-	}
-	for (i = 0; i < n && e == MAILSEC_OK; i++) {
-		const struct mailsec_dkim_sig_info *s =
-		    mailsec_dkim_verify_sig(m->dkim, i);
-
-		e = mailsec_authres_add_result(ar, "dkim",
-		    mailsec_dkim_result_name(s->result));
-		if (e == MAILSEC_OK && s->result != MAILSEC_DKIM_PASS)
-			e = mailsec_authres_set_reason(ar, s->reason_text);
-		if (e == MAILSEC_OK)
-			e = add_prop_str(ar, "header", "d", s->domain);
-		if (e == MAILSEC_OK)
-			e = add_prop_str(ar, "header", "s", s->selector);
-		if (e == MAILSEC_OK)
-			e = add_prop_z(ar, "header", "b", s->b_prefix);
-		if (e == MAILSEC_OK)
-			e = add_prop_str(ar, "header", "a",
-			    s->algorithm_text);
-	}
-	return e;
-}
-
 /*
  * How many characters of b= header.b shows: PL_B_PREFIX, or more when
  * two signatures with different b= values would look the same (the
@@ -322,7 +289,7 @@ authres_field(const struct pl_msg *m, struct ms_buf *b)
 	} else {
 		e = authres_spf(m, ar);
 		if (e == MAILSEC_OK)
-			e = authres_dkim(m, ar);
+			e = mailsec_dkim_authres_add(ar, m->dkim);
 		if (e == MAILSEC_OK)
 			e = authres_arc(m, ar);
 		if (e == MAILSEC_OK)

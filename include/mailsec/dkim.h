@@ -25,6 +25,7 @@
 #include <mailsec/str.h>
 #include <mailsec/dns.h>
 #include <mailsec/msg.h>
+#include <mailsec/authres.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -214,6 +215,18 @@ MAILSEC_API size_t mailsec_dkim_verify_count(
     const struct mailsec_dkim_verify *ctx);
 MAILSEC_API const struct mailsec_dkim_sig_info *mailsec_dkim_verify_sig(
     const struct mailsec_dkim_verify *ctx, size_t i);
+
+/*
+ * Appends the dkim= results of a verification to an Authentication-Results
+ * model (RFC 8601 2.7.1), one per signature in header order: the result,
+ * reason= for anything but pass, then header.d, header.s, header.b (the
+ * b_prefix; the generator's b_prefix option shortens it) and header.a.
+ * A property whose value is empty or not all visible ASCII is left out.
+ * Without signatures: "dkim=none (no signatures)".
+ * MAILSEC_EINVAL (NULL ar or ctx), MAILSEC_ELIMIT, MAILSEC_ENOMEM.
+ */
+MAILSEC_API mailsec_err mailsec_dkim_authres_add(struct mailsec_authres *ar,
+    const struct mailsec_dkim_verify *ctx);
 
 /*
  * Synchronous: creates a context, feeds msg, waits on r until done.
