@@ -21,3 +21,22 @@ cli_number(const char *cmd, const char *opt, const char *s, long min,
 	*out = v;
 	return CLI_OK;
 }
+
+int
+cli_need_value(const char *cmd, int argc, char **argv, int i)
+{
+	if (i + 1 < argc)
+		return CLI_OK;
+	return cli_usage(cmd, "%s needs a value", argv[i]);
+}
+
+int
+cli_operand(const char *cmd, const char *arg, const char **file)
+{
+	if (arg[0] == '-' && arg[1] != '\0')
+		return cli_usage(cmd, "unknown option '%s'", arg);
+	if (*file != NULL)
+		return cli_usage(cmd, "only one FILE, got '%s'", arg);
+	*file = arg;
+	return CLI_OK;
+}

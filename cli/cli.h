@@ -45,6 +45,15 @@ int cli_dkim_rotate(int argc, char **argv);
 int cli_number(const char *cmd, const char *opt, const char *s, long min,
     long max, long *out);
 
+/* CLI_OK when option argv[i] has a value after it; else a usage error
+ * "OPT needs a value" for cmd (returned). */
+int cli_need_value(const char *cmd, int argc, char **argv, int i);
+
+/* A word of argv that no option took: the command's one FILE ("-" is
+ * stdin), kept in *file. A usage error for cmd (returned) when it looks
+ * like an option or a FILE was already given. */
+int cli_operand(const char *cmd, const char *arg, const char **file);
+
 /* Largest message the commands read. */
 #define CLI_MESSAGE_MAX ((size_t)64 * 1024 * 1024)
 

@@ -126,9 +126,8 @@ dkim_verify(int argc, char **argv)
 		} else if (strcmp(argv[i], "--clock-skew") == 0 ||
 		    strcmp(argv[i], "--max-signatures") == 0 ||
 		    strcmp(argv[i], "--now") == 0) {
-			if (i + 1 >= argc)
-				return cli_usage("dkim", "%s needs a value",
-				    argv[i]);
+			if (cli_need_value("dkim", argc, argv, i) != CLI_OK)
+				return CLI_USAGE;
 			if (cli_number("dkim", argv[i], argv[i + 1], 0,
 			    argv[i][2] == 'n' ? 999999999999L : 1000000,
 			    &v) != CLI_OK)
@@ -140,14 +139,8 @@ dkim_verify(int argc, char **argv)
 			else
 				vo.now = (time_t)v;
 			i++;
-		} else if (argv[i][0] == '-' && argv[i][1] != '\0') {
-			return cli_usage("dkim", "unknown option '%s'",
-			    argv[i]);
-		} else if (file == NULL) {
-			file = argv[i];
-		} else {
-			return cli_usage("dkim", "only one FILE");
-		}
+		} else if (cli_operand("dkim", argv[i], &file) != CLI_OK)
+			return CLI_USAGE;
 	}
 	vo.keep_trace = trace;
 	if (cli_read_msg(file, &data, &msg) != CLI_OK)
@@ -286,8 +279,8 @@ dkim_sign(int argc, char **argv)
 			cnt = &na;
 		}
 		if (dst != NULL) {
-			if (i + 1 >= argc)
-				return cli_usage("dkim", "%s needs a value", a);
+			if (cli_need_value("dkim", argc, argv, i) != CLI_OK)
+				return CLI_USAGE;
 			if (*cnt >= MAX_SIGNERS)
 				return cli_usage("dkim", "at most %d "
 				    "signatures", MAX_SIGNERS);
@@ -297,8 +290,8 @@ dkim_sign(int argc, char **argv)
 		if (strcmp(a, "--canon") == 0 || strcmp(a, "--headers") == 0 ||
 		    strcmp(a, "--expire") == 0 || strcmp(a, "--time") == 0 ||
 		    strcmp(a, "--identity") == 0) {
-			if (i + 1 >= argc)
-				return cli_usage("dkim", "%s needs a value", a);
+			if (cli_need_value("dkim", argc, argv, i) != CLI_OK)
+				return CLI_USAGE;
 			i++;
 			if (strcmp(a, "--canon") == 0) {
 				if (parse_canon(argv[i], &o) != CLI_OK)
@@ -318,13 +311,8 @@ dkim_sign(int argc, char **argv)
 			}
 		} else if (strcmp(a, "--body-length") == 0) {
 			o.body_length = true;
-		} else if (a[0] == '-' && a[1] != '\0') {
-			return cli_usage("dkim", "unknown option '%s'", a);
-		} else if (file == NULL) {
-			file = a;
-		} else {
-			return cli_usage("dkim", "only one FILE");
-		}
+		} else if (cli_operand("dkim", a, &file) != CLI_OK)
+			return CLI_USAGE;
 	}
 	if (nk == 0 || nd == 0 || ns == 0)
 		return cli_usage("dkim", "sign needs --key, --domain and "

@@ -135,14 +135,8 @@ cmd_message(int argc, char **argv)
 			json = true;
 		else if (strcmp(argv[i], "--headers") == 0)
 			headers = true;
-		else if (argv[i][0] == '-' && argv[i][1] != '\0')
-			return cli_usage("message", "unknown option '%s'",
-			    argv[i]);
-		else if (path == NULL)
-			path = argv[i];
-		else
-			return cli_usage("message", "only one FILE, got '%s'",
-			    argv[i]);
+		else if (cli_operand("message", argv[i], &path) != CLI_OK)
+			return CLI_USAGE;
 	}
 	if ((rc = cli_read_msg(path, &data, &m)) != CLI_OK)
 		return rc;
