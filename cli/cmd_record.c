@@ -128,40 +128,83 @@ parse_num(const char *opt, const char *s, unsigned long max,
 	return CLI_OK;
 }
 
+/* A word an option takes (or its alias), and the value it stands for. */
+struct word {
+	const char *name, *alias;
+	int value;
+};
+
+/* *out = the value of the word s in t (ending with a NULL name); else a
+ * usage error "opt: choices". */
+static int
+parse_word(const char *opt, const char *s, const struct word *t,
+    const char *choices, int *out)
+{
+	for (; t->name != NULL; t++)
+		if (strcmp(s, t->name) == 0 ||
+		    (t->alias != NULL && strcmp(s, t->alias) == 0)) {
+			*out = t->value;
+			return CLI_OK;
+		}
+	return cli_usage("record", "%s: %s", opt, choices);
+}
+
 static int
 parse_policy(const char *opt, const char *s, enum mailsec_dmarc_policy *p)
 {
-	if (strcmp(s, "none") == 0)
-		*p = MAILSEC_DMARC_POLICY_NONE;
-	else if (strcmp(s, "quarantine") == 0)
-		*p = MAILSEC_DMARC_POLICY_QUARANTINE;
-	else if (strcmp(s, "reject") == 0)
-		*p = MAILSEC_DMARC_POLICY_REJECT;
-	else
-		return cli_usage("record", "%s: none, quarantine or reject",
-		    opt);
+	static const struct word w[] = {
+		{ "none", NULL, MAILSEC_DMARC_POLICY_NONE },
+		{ "quarantine", NULL, MAILSEC_DMARC_POLICY_QUARANTINE },
+		{ "reject", NULL, MAILSEC_DMARC_POLICY_REJECT },
+		{ NULL, NULL, 0 },
+	};
+	int v;
+
+	if (parse_word(opt, s, w, "none, quarantine or reject", &v) !=
+	    CLI_OK)
+		return CLI_USAGE;
+	*p = (enum mailsec_dmarc_policy)v;
 	return CLI_OK;
 }
 
+/* A flag option of one builder: sets *on. */
+struct flag {
+	const char *name;
+	bool *on;
+};
+
 /*
- * The options every builder takes: --domain, --ttl, --json. Returns 1
- * when argv[*i] was one (advancing *i), 0 when not, -1 on a usage error.
+ * The options every builder takes (--domain, --ttl, --json) and its
+ * flags (up to a NULL name; flags may be NULL). Returns 1 when argv[*i]
+ * was one of those (advancing *i past a value), 0 when it is another
+ * option with a value after it, -1 on a usage error.
  */
 static int
-common_opt(int argc, char **argv, int *i, struct out_opts *o)
+common_opt(int argc, char **argv, int *i, struct out_opts *o,
+    const struct flag *flags)
 {
 	const char *a = argv[*i];
+	bool common = strcmp(a, "--domain") == 0 || strcmp(a, "--ttl") == 0;
 
 	if (strcmp(a, "--json") == 0) {
 		o->json = true;
 		return 1;
 	}
-	if (strcmp(a, "--domain") != 0 && strcmp(a, "--ttl") != 0)
-		return 0;
+	for (; flags != NULL && flags->name != NULL; flags++)
+		if (strcmp(a, flags->name) == 0) {
+			*flags->on = true;
+			return 1;
+		}
 	if (*i + 1 >= argc) {
-		cli_usage("record", "%s needs a value", a);
+		if (common)
+			cli_usage("record", "%s needs a value", a);
+		else
+			cli_usage("record", "unknown option or missing "
+			    "value: '%s'", a);
 		return -1;
 	}
+	if (!common)
+		return 0;
 	(*i)++;
 	if (strcmp(a, "--domain") == 0)
 		o->domain = argv[*i];
@@ -170,14 +213,25 @@ common_opt(int argc, char **argv, int *i, struct out_opts *o)
 	return 1;
 }
 
+/* What a builder returned (err, d): the record (and policy) printed,
+ * or the error; frees rec and policy. */
 static int
-built(mailsec_err err, const struct mailsec_diag *d)
+built(enum mailsec_record_type t, const struct out_opts *o, mailsec_err err,
+    const struct mailsec_diag *d, char *rec, char *policy)
 {
+	int rc;
+
 	if (err == MAILSEC_EINVAL)
-		return cli_usage("record", "%s", d->set ? d->text :
+		rc = cli_usage("record", "%s", d->set ? d->text :
 		    "bad arguments");
-	return cli_fail(CLI_ERR, "%s", d->set ? d->text :
-	    mailsec_strerror(err));
+	else if (err != MAILSEC_OK)
+		rc = cli_fail(CLI_ERR, "%s", d->set ? d->text :
+		    mailsec_strerror(err));
+	else
+		rc = print_record(t, o, rec, policy);
+	free(rec);
+	free(policy);
+	return rc;
 }
 
 static int
@@ -187,28 +241,26 @@ record_spf(int argc, char **argv)
 	struct out_opts o = { 0 };
 	struct mailsec_diag d = { 0 };
 	struct list ip4 = { { 0 }, 0 }, ip6 = { { 0 }, 0 }, inc = { { 0 }, 0 };
+	static const struct word all[] = {
+		{ "fail", "-all", MAILSEC_SPF_ALL_FAIL },
+		{ "softfail", "~all", MAILSEC_SPF_ALL_SOFTFAIL },
+		{ "neutral", "?all", MAILSEC_SPF_ALL_NEUTRAL },
+		{ NULL, NULL, 0 },
+	};
+	const struct flag flags[] = {
+		{ "--a", &b.a }, { "--mx", &b.mx }, { NULL, NULL },
+	};
 	char *rec = NULL;
-	int i, k, rc;
+	int i, k, rc, w;
 	mailsec_err err;
 
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
 
-		if ((k = common_opt(argc, argv, &i, &o)) < 0)
+		if ((k = common_opt(argc, argv, &i, &o, flags)) < 0)
 			return CLI_USAGE;
 		if (k > 0)
 			continue;
-		if (strcmp(a, "--a") == 0) {
-			b.a = true;
-			continue;
-		}
-		if (strcmp(a, "--mx") == 0) {
-			b.mx = true;
-			continue;
-		}
-		if (i + 1 >= argc)
-			return cli_usage("record", "unknown option or missing "
-			    "value: '%s'", a);
 		if (strcmp(a, "--ip4") == 0)
 			rc = list_add(&ip4, a, argv[++i]);
 		else if (strcmp(a, "--ip6") == 0)
@@ -220,20 +272,10 @@ record_spf(int argc, char **argv)
 			rc = CLI_OK;
 		} else if (strcmp(a, "--policy") == 0 || strcmp(a, "--all") ==
 		    0) {
-			const char *v = argv[++i];
-
-			rc = CLI_OK;
-			if (strcmp(v, "fail") == 0 || strcmp(v, "-all") == 0)
-				b.all = MAILSEC_SPF_ALL_FAIL;
-			else if (strcmp(v, "softfail") == 0 ||
-			    strcmp(v, "~all") == 0)
-				b.all = MAILSEC_SPF_ALL_SOFTFAIL;
-			else if (strcmp(v, "neutral") == 0 ||
-			    strcmp(v, "?all") == 0)
-				b.all = MAILSEC_SPF_ALL_NEUTRAL;
-			else
-				rc = cli_usage("record", "--policy: fail, "
-				    "softfail or neutral");
+			rc = parse_word("--policy", argv[++i], all,
+			    "fail, softfail or neutral", &w);
+			if (rc == CLI_OK)
+				b.all = (enum mailsec_spf_all)w;
 		} else
 			rc = cli_usage("record", "unknown option '%s'", a);
 		if (rc != CLI_OK)
@@ -245,11 +287,8 @@ record_spf(int argc, char **argv)
 	b.nip6 = ip6.n;
 	b.include = inc.v;
 	b.ninclude = inc.n;
-	if ((err = mailsec_record_spf(&b, &rec, &d)) != MAILSEC_OK)
-		return built(err, &d);
-	rc = print_record(MAILSEC_RECORD_SPF, &o, rec, NULL);
-	free(rec);
-	return rc;
+	err = mailsec_record_spf(&b, &rec, &d);
+	return built(MAILSEC_RECORD_SPF, &o, err, &d, rec, NULL);
 }
 
 static int
@@ -259,25 +298,25 @@ record_dmarc(int argc, char **argv)
 	struct out_opts o = { 0 };
 	struct mailsec_diag d = { 0 };
 	struct list rua = { { 0 }, 0 }, ruf = { { 0 }, 0 };
+	static const struct word align[] = {
+		{ "s", "strict", true }, { "r", "relaxed", false },
+		{ NULL, NULL, 0 },
+	};
+	const struct flag flags[] = {
+		{ "--testing", &b.testing }, { NULL, NULL },
+	};
 	char *rec = NULL;
-	int i, k, rc;
+	int i, k, rc, w;
 	mailsec_err err;
 
 	b.p = MAILSEC_DMARC_POLICY_NONE;
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
 
-		if ((k = common_opt(argc, argv, &i, &o)) < 0)
+		if ((k = common_opt(argc, argv, &i, &o, flags)) < 0)
 			return CLI_USAGE;
 		if (k > 0)
 			continue;
-		if (strcmp(a, "--testing") == 0) {
-			b.testing = true;
-			continue;
-		}
-		if (i + 1 >= argc)
-			return cli_usage("record", "unknown option or missing "
-			    "value: '%s'", a);
 		if (strcmp(a, "--policy") == 0 || strcmp(a, "-p") == 0)
 			rc = parse_policy(a, argv[++i], &b.p);
 		else if (strcmp(a, "--sp") == 0)
@@ -293,18 +332,11 @@ record_dmarc(int argc, char **argv)
 			rc = CLI_OK;
 		} else if (strcmp(a, "--adkim") == 0 ||
 		    strcmp(a, "--aspf") == 0) {
-			const char *v = argv[++i];
-			bool *s = strcmp(a, "--adkim") == 0 ? &b.adkim_strict :
-			    &b.aspf_strict;
-
-			rc = CLI_OK;
-			if (strcmp(v, "s") == 0 || strcmp(v, "strict") == 0)
-				*s = true;
-			else if (strcmp(v, "r") == 0 ||
-			    strcmp(v, "relaxed") == 0)
-				*s = false;
-			else
-				rc = cli_usage("record", "%s: r or s", a);
+			rc = parse_word(a, argv[++i], align, "r or s", &w);
+			if (rc == CLI_OK && strcmp(a, "--adkim") == 0)
+				b.adkim_strict = w;
+			else if (rc == CLI_OK)
+				b.aspf_strict = w;
 		} else
 			rc = cli_usage("record", "unknown option '%s'", a);
 		if (rc != CLI_OK)
@@ -314,11 +346,8 @@ record_dmarc(int argc, char **argv)
 	b.nrua = rua.n;
 	b.ruf = ruf.v;
 	b.nruf = ruf.n;
-	if ((err = mailsec_record_dmarc(&b, &rec, &d)) != MAILSEC_OK)
-		return built(err, &d);
-	rc = print_record(MAILSEC_RECORD_DMARC, &o, rec, NULL);
-	free(rec);
-	return rc;
+	err = mailsec_record_dmarc(&b, &rec, &d);
+	return built(MAILSEC_RECORD_DMARC, &o, err, &d, rec, NULL);
 }
 
 static int
@@ -328,21 +357,24 @@ record_mtasts(int argc, char **argv)
 	struct out_opts o = { 0 };
 	struct mailsec_diag d = { 0 };
 	struct list mx = { { 0 }, 0 };
+	static const struct word mode[] = {
+		{ "enforce", NULL, MAILSEC_MTASTS_ENFORCE },
+		{ "testing", NULL, MAILSEC_MTASTS_TESTING },
+		{ "none", NULL, MAILSEC_MTASTS_NONE },
+		{ NULL, NULL, 0 },
+	};
 	unsigned long v = 0;
 	char *txt = NULL, *pol = NULL;
-	int i, k, rc;
+	int i, k, rc, w;
 	mailsec_err err;
 
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
 
-		if ((k = common_opt(argc, argv, &i, &o)) < 0)
+		if ((k = common_opt(argc, argv, &i, &o, NULL)) < 0)
 			return CLI_USAGE;
 		if (k > 0)
 			continue;
-		if (i + 1 >= argc)
-			return cli_usage("record", "unknown option or missing "
-			    "value: '%s'", a);
 		rc = CLI_OK;
 		if (strcmp(a, "--mx") == 0)
 			rc = list_add(&mx, a, argv[++i]);
@@ -353,17 +385,10 @@ record_mtasts(int argc, char **argv)
 			    MAILSEC_MTASTS_MAX_AGE_MAX, &v);
 			b.max_age = (uint32_t)v;
 		} else if (strcmp(a, "--mode") == 0) {
-			const char *m = argv[++i];
-
-			if (strcmp(m, "enforce") == 0)
-				b.mode = MAILSEC_MTASTS_ENFORCE;
-			else if (strcmp(m, "testing") == 0)
-				b.mode = MAILSEC_MTASTS_TESTING;
-			else if (strcmp(m, "none") == 0)
-				b.mode = MAILSEC_MTASTS_NONE;
-			else
-				rc = cli_usage("record", "--mode: enforce, "
-				    "testing or none");
+			rc = parse_word(a, argv[++i], mode,
+			    "enforce, testing or none", &w);
+			if (rc == CLI_OK)
+				b.mode = (enum mailsec_mtasts_mode)w;
 		} else
 			rc = cli_usage("record", "unknown option '%s'", a);
 		if (rc != CLI_OK)
@@ -371,12 +396,8 @@ record_mtasts(int argc, char **argv)
 	}
 	b.mx = mx.v;
 	b.nmx = mx.n;
-	if ((err = mailsec_record_mtasts(&b, &txt, &pol, &d)) != MAILSEC_OK)
-		return built(err, &d);
-	rc = print_record(MAILSEC_RECORD_MTASTS, &o, txt, pol);
-	free(txt);
-	free(pol);
-	return rc;
+	err = mailsec_record_mtasts(&b, &txt, &pol, &d);
+	return built(MAILSEC_RECORD_MTASTS, &o, err, &d, txt, pol);
 }
 
 static int
@@ -393,11 +414,11 @@ record_tlsrpt(int argc, char **argv)
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
 
-		if ((k = common_opt(argc, argv, &i, &o)) < 0)
+		if ((k = common_opt(argc, argv, &i, &o, NULL)) < 0)
 			return CLI_USAGE;
 		if (k > 0)
 			continue;
-		if (strcmp(a, "--rua") == 0 && i + 1 < argc)
+		if (strcmp(a, "--rua") == 0)
 			rc = list_add(&rua, a, argv[++i]);
 		else
 			rc = cli_usage("record", "unknown option or missing "
@@ -407,11 +428,8 @@ record_tlsrpt(int argc, char **argv)
 	}
 	b.rua = rua.v;
 	b.nrua = rua.n;
-	if ((err = mailsec_record_tlsrpt(&b, &rec, &d)) != MAILSEC_OK)
-		return built(err, &d);
-	rc = print_record(MAILSEC_RECORD_TLSRPT, &o, rec, NULL);
-	free(rec);
-	return rc;
+	err = mailsec_record_tlsrpt(&b, &rec, &d);
+	return built(MAILSEC_RECORD_TLSRPT, &o, err, &d, rec, NULL);
 }
 
 int
