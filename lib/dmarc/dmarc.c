@@ -1491,19 +1491,13 @@ run_sync(struct mailsec_dmarc *d, struct mailsec_dmarc_outcome **out)
 	return *out != NULL ? MAILSEC_OK : MAILSEC_ENOMEM;
 }
 
-mailsec_err
-mailsec_dmarc_evaluate(struct mailsec_resolver *r,
-    const struct mailsec_dmarc_request *req,
-    const struct mailsec_dmarc_opts *opts,
-    struct mailsec_dmarc_outcome **out, struct mailsec_diag *diag)
+/* The synchronous calls: d as its constructor returned it (err), run
+ * to the end and freed. */
+static mailsec_err
+run_once(mailsec_err err, struct mailsec_dmarc *d,
+    struct mailsec_dmarc_outcome **out)
 {
-	struct mailsec_dmarc *d;
-	mailsec_err err;
-
-	if (out == NULL)
-		return MAILSEC_EINVAL;
-	*out = NULL;
-	if ((err = mailsec_dmarc_new(r, req, opts, &d, diag)) != MAILSEC_OK)
+	if (err != MAILSEC_OK)
 		return err;
 	err = run_sync(d, out);
 	mailsec_dmarc_free(d);
@@ -1511,20 +1505,32 @@ mailsec_dmarc_evaluate(struct mailsec_resolver *r,
 }
 
 mailsec_err
-mailsec_dmarc_discover(struct mailsec_resolver *r, const char *domain,
+mailsec_dmarc_evaluate(struct mailsec_resolver *r,
+    const struct mailsec_dmarc_request *req,
     const struct mailsec_dmarc_opts *opts,
     struct mailsec_dmarc_outcome **out, struct mailsec_diag *diag)
 {
-	struct mailsec_dmarc *d;
+	struct mailsec_dmarc *d = NULL;
 	mailsec_err err;
 
 	if (out == NULL)
 		return MAILSEC_EINVAL;
 	*out = NULL;
-	if ((err = mailsec_dmarc_discover_new(r, domain, opts, &d, diag)) !=
-	    MAILSEC_OK)
-		return err;
-	err = run_sync(d, out);
-	mailsec_dmarc_free(d);
-	return err;
+	err = mailsec_dmarc_new(r, req, opts, &d, diag);
+	return run_once(err, d, out);
+}
+
+mailsec_err
+mailsec_dmarc_discover(struct mailsec_resolver *r, const char *domain,
+    const struct mailsec_dmarc_opts *opts,
+    struct mailsec_dmarc_outcome **out, struct mailsec_diag *diag)
+{
+	struct mailsec_dmarc *d = NULL;
+	mailsec_err err;
+
+	if (out == NULL)
+		return MAILSEC_EINVAL;
+	*out = NULL;
+	err = mailsec_dmarc_discover_new(r, domain, opts, &d, diag);
+	return run_once(err, d, out);
 }
