@@ -17,31 +17,21 @@ dkimpy reads its DNS from a dnsfunc; mailsec from a zone file with the same
 records. Ed25519 chains go to dkimpy's verifier too; if this dkimpy cannot
 verify them, that is counted and reported as SKIPPED, not passed.
 """
-import atexit
-import base64
 import json
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 
 import dkim
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__))))
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+from common import (  # noqa: E402
+    count, counts, failures, key_record, make_dnsfunc, run, skipped, tmpdir,
+    write_file, zone_txt)
+
 MAILSEC = sys.argv[1]
-T = tempfile.mkdtemp(prefix="arc-interop-")
-atexit.register(shutil.rmtree, T, True)
-failures = []
-counts = {}
-skipped = []
-
-
-def count(k):
-    counts[k] = counts.get(k, 0) + 1
-
-
-def run(cmd, inp=None):
-    return subprocess.run(cmd, input=inp, capture_output=True)
+T = tmpdir("arc-interop-")
 
 
 # ---- keys and DNS ---------------------------------------------------------
@@ -59,27 +49,14 @@ for h, (dom, sel, typ) in HOPS.items():
         print("keygen failed: %s" % r.stderr.decode())
         sys.exit(1)
     KEY[h] = os.path.join(T, "%s.%s.private" % (sel, dom))
-    # the record built independently of mailsec (openssl)
-    der = run(["/usr/bin/openssl", "pkey", "-in", KEY[h], "-pubout",
-               "-outform", "DER"]).stdout
-    if typ == "ed25519":
-        RECORD[h] = "v=DKIM1; k=ed25519; p=" + base64.b64encode(
-            der[-32:]).decode()
-    else:
-        RECORD[h] = "v=DKIM1; k=rsa; p=" + base64.b64encode(der).decode()
+    RECORD[h] = key_record(KEY[h], typ)
 ZONE = os.path.join(T, "z.zone")
 with open(ZONE, "w") as z:
     for h, (dom, sel, typ) in HOPS.items():
-        rec = RECORD[h]
-        parts = " ".join('"%s"' % rec[i:i + 200]
-                         for i in range(0, len(rec), 200))
-        z.write("%s._domainkey.%s. IN TXT %s\n" % (sel, dom, parts))
-DNSMAP = {("%s._domainkey.%s." % (HOPS[h][1], HOPS[h][0])).encode():
-          RECORD[h].encode() for h in HOPS}
-
-
-def dnsfunc(name, timeout=5):
-    return DNSMAP.get(name if name.endswith(b".") else name + b".")
+        z.write("%s._domainkey.%s. IN TXT %s\n" % (sel, dom,
+                                                   zone_txt(RECORD[h])))
+dnsfunc = make_dnsfunc({("%s._domainkey.%s." % (HOPS[h][1], HOPS[h][0]))
+                        .encode(): RECORD[h].encode() for h in HOPS})
 
 
 # ---- messages -------------------------------------------------------------
@@ -124,10 +101,7 @@ def tamper(m):
 
 # ---- the two sealers and verifiers ----------------------------------------
 def write(name, data):
-    p = os.path.join(T, name)
-    with open(p, "wb") as f:
-        f.write(data)
-    return p
+    return write_file(os.path.join(T, name), data)
 
 
 def mailsec_verify(data):

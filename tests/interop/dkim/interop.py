@@ -17,37 +17,26 @@ Peers get the CRLF (wire) form. A missing peer is reported SKIPPED.
 Tampering: each peer-verified message is also checked after changing its
 body; every peer and mailsec must then not pass.
 """
-import atexit
 import base64
 import json
 import os
 import random
 import re
-import shutil
-import subprocess
 import sys
-import tempfile
 
 import dkim
 
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+from common import (  # noqa: E402
+    count, counts, failures, key_record, make_dnsfunc, run, skipped, tmpdir,
+    write_file, zone_txt)
+
 MAILSEC = sys.argv[1]
 ODK = sys.argv[2] if len(sys.argv) > 2 and sys.argv[2] != "-" else None
-HERE = os.path.dirname(os.path.abspath(__file__))
-T = tempfile.mkdtemp(prefix="dkim-interop-")
-atexit.register(shutil.rmtree, T, True)
+T = tmpdir("dkim-interop-")
 DOMAIN = "interop.example"
-
-failures = []
-counts = {}
-skipped = []
-
-
-def count(k):
-    counts[k] = counts.get(k, 0) + 1
-
-
-def run(cmd, inp=None):
-    return subprocess.run(cmd, input=inp, capture_output=True)
 
 
 # ---- keys and DNS -------------------------------------------------------
@@ -59,16 +48,8 @@ for sel, typ in (("rsa", "rsa"), ("ed", "ed25519")):
         sys.exit(1)
 KEY = {s: os.path.join(T, "%s.%s.private" % (s, DOMAIN)) for s in ("rsa",
                                                                    "ed")}
-RECORD = {}
-for s in KEY:
-    # The key records, built independently of mailsec (openssl).
-    der = run(["/usr/bin/openssl", "pkey", "-in", KEY[s], "-pubout",
-               "-outform", "DER"]).stdout
-    if s == "ed":
-        RECORD[s] = "v=DKIM1; k=ed25519; p=" + base64.b64encode(
-            der[-32:]).decode()
-    else:
-        RECORD[s] = "v=DKIM1; k=rsa; p=" + base64.b64encode(der).decode()
+RECORD = {s: key_record(KEY[s], "ed25519" if s == "ed" else "rsa")
+          for s in KEY}
 # Mail::DKIM reads traditional RSA PEM only ("BEGIN RSA PRIVATE KEY").
 KEY_TRAD = os.path.join(T, "rsa.trad.pem")
 run(["/usr/bin/openssl", "pkey", "-in", KEY["rsa"], "-traditional", "-out",
@@ -82,16 +63,10 @@ KEYS = os.path.join(T, "keys.txt")
 with open(ZONE, "w") as z, open(KEYS, "w") as k:
     for s, rec in RECORD.items():
         name = "%s._domainkey.%s" % (s, DOMAIN)
-        parts = " ".join('"%s"' % rec[i:i + 200]
-                         for i in range(0, len(rec), 200))
-        z.write("%s. IN TXT %s\n" % (name, parts))
+        z.write("%s. IN TXT %s\n" % (name, zone_txt(rec)))
         k.write("%s %s\n" % (name, rec))
-DNSMAP = {("%s._domainkey.%s." % (s, DOMAIN)).encode(): rec.encode()
-          for s, rec in RECORD.items()}
-
-
-def dnsfunc(name, timeout=5):
-    return DNSMAP.get(name if name.endswith(b".") else name + b".")
+dnsfunc = make_dnsfunc({("%s._domainkey.%s." % (s, DOMAIN)).encode():
+                        rec.encode() for s, rec in RECORD.items()})
 
 
 # ---- messages -------------------------------------------------------------
@@ -189,10 +164,7 @@ def crlf(b):
 
 
 def write(name, data):
-    p = os.path.join(T, name)
-    with open(p, "wb") as f:
-        f.write(data)
-    return p
+    return write_file(os.path.join(T, name), data)
 
 
 def mailsec_verify(path):
