@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 
@@ -39,4 +40,18 @@ cli_operand(const char *cmd, const char *arg, const char **file)
 		return cli_usage(cmd, "only one FILE, got '%s'", arg);
 	*file = arg;
 	return CLI_OK;
+}
+
+int
+cli_dns_json_opt(const char *cmd, int argc, char **argv, int *i,
+    struct cli_dns_opts *o, bool *json)
+{
+	int k;
+
+	if ((k = cli_dns_opt(cmd, argc, argv, i, o)) != 0)
+		return k;
+	if (strcmp(argv[*i], "--json") != 0)
+		return 0;
+	*json = true;
+	return 1;
 }

@@ -72,6 +72,9 @@ struct cli_dns_opts {
 };
 int cli_dns_opt(const char *cmd, int argc, char **argv, int *i,
     struct cli_dns_opts *o);
+/* The same, and --json (sets *json). */
+int cli_dns_json_opt(const char *cmd, int argc, char **argv, int *i,
+    struct cli_dns_opts *o, bool *json);
 /* Creates the resolver the options describe; prints why on failure. */
 int cli_dns_resolver(const struct cli_dns_opts *o,
     struct mailsec_resolver **out);

@@ -152,13 +152,12 @@ arc_verify(int argc, char **argv)
 	mailsec_err err;
 
 	for (i = 1; i < argc; i++) {
-		if ((k = cli_dns_opt("arc", argc, argv, &i, &dns)) < 0)
+		if ((k = cli_dns_json_opt("arc", argc, argv, &i, &dns,
+		    &json)) < 0)
 			return CLI_USAGE;
 		if (k > 0)
 			continue;
-		if (strcmp(argv[i], "--json") == 0) {
-			json = true;
-		} else if (strcmp(argv[i], "--now") == 0 ||
+		if (strcmp(argv[i], "--now") == 0 ||
 		    strcmp(argv[i], "--authserv-id") == 0) {
 			if (cli_need_value("arc", argc, argv, i) != CLI_OK)
 				return CLI_USAGE;

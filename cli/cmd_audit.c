@@ -150,13 +150,12 @@ cmd_audit(int argc, char **argv)
 	for (i = 1; i < argc; i++) {
 		const char *x = argv[i];
 
-		if ((k = cli_dns_opt("audit", argc, argv, &i, &dns)) < 0)
+		if ((k = cli_dns_json_opt("audit", argc, argv, &i, &dns,
+		    &json)) < 0)
 			return CLI_USAGE;
 		if (k > 0)
 			continue;
-		if (strcmp(x, "--json") == 0)
-			json = true;
-		else if (strcmp(x, "--no-common-selectors") == 0)
+		if (strcmp(x, "--no-common-selectors") == 0)
 			o.no_common_selectors = true;
 		else if (strcmp(x, "--no-fetch") == 0)
 			fetch = false;

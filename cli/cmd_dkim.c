@@ -115,13 +115,12 @@ dkim_verify(int argc, char **argv)
 	mailsec_err err;
 
 	for (i = 1; i < argc; i++) {
-		if ((k = cli_dns_opt("dkim", argc, argv, &i, &dns)) < 0)
+		if ((k = cli_dns_json_opt("dkim", argc, argv, &i, &dns,
+		    &json)) < 0)
 			return CLI_USAGE;
 		if (k > 0)
 			continue;
-		if (strcmp(argv[i], "--json") == 0) {
-			json = true;
-		} else if (strcmp(argv[i], "--trace") == 0) {
+		if (strcmp(argv[i], "--trace") == 0) {
 			trace = true;
 		} else if (strcmp(argv[i], "--clock-skew") == 0 ||
 		    strcmp(argv[i], "--max-signatures") == 0 ||
@@ -490,13 +489,12 @@ dkim_record(int argc, char **argv)
 	mailsec_err err;
 
 	for (i = 1; i < argc; i++) {
-		if ((k = cli_dns_opt("dkim", argc, argv, &i, &dns)) < 0)
+		if ((k = cli_dns_json_opt("dkim", argc, argv, &i, &dns,
+		    &json)) < 0)
 			return CLI_USAGE;
 		if (k > 0)
 			continue;
-		if (strcmp(argv[i], "--json") == 0)
-			json = true;
-		else if (strcmp(argv[i], "--domain") == 0 && i + 1 < argc)
+		if (strcmp(argv[i], "--domain") == 0 && i + 1 < argc)
 			dom = argv[++i];
 		else if (strcmp(argv[i], "--selector") == 0 && i + 1 < argc)
 			sel = argv[++i];
