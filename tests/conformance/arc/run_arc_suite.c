@@ -43,6 +43,7 @@
 
 #include "core/core.h"
 #include "../../common/yaml_doc.h"
+#include "../../common/zone_text.h"
 
 /* Validation time: the suite's seals carry t=12345 and t=12346, no x=. */
 #define SUITE_NOW 1500000000
@@ -91,35 +92,6 @@ rfc_case(const char *name)
 		if (strcmp(rfc_cases[i].name, name) == 0)
 			return &rfc_cases[i];
 	return NULL;
-}
-
-/* One character-string, quoted, split at 255 octets. */
-static mailsec_err
-put_txt(struct ms_buf *b, const char *p, size_t n)
-{
-	mailsec_err err;
-	size_t i, inchunk = 0;
-
-	err = ms_buf_appendz(b, " \"");
-	for (i = 0; i < n && err == MAILSEC_OK; i++) {
-		unsigned char c = (unsigned char)p[i];
-
-		if (inchunk == 255) {
-			if ((err = ms_buf_appendz(b, "\" \"")) != MAILSEC_OK)
-				break;
-			inchunk = 0;
-		}
-		inchunk++;
-		if (c == '"' || c == '\\')
-			err = ms_buf_printf(b, "\\%c", c);
-		else if (c < 0x20 || c > 0x7e)
-			err = ms_buf_printf(b, "\\%03u", c);
-		else
-			err = ms_buf_appendc(b, (char)c);
-	}
-	if (err == MAILSEC_OK)
-		err = ms_buf_appendc(b, '"');
-	return err;
 }
 
 /* txt-records: name -> TXT, one character-string per line. */

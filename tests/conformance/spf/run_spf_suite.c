@@ -25,6 +25,7 @@
 
 #include "core/core.h"
 #include "../../common/yaml_doc.h"
+#include "../../common/zone_text.h"
 
 static int verbose;
 
@@ -48,36 +49,6 @@ put_name(struct ms_buf *b, const char *name)
 	}
 	if (err == MAILSEC_OK)
 		err = ms_buf_appendc(b, '.');
-	return err;
-}
-
-/* One character-string content, quoted, split at 255 octets. */
-static mailsec_err
-put_txt(struct ms_buf *b, const char *p, size_t n)
-{
-	mailsec_err err = MAILSEC_OK;
-	size_t i, inchunk = 0;
-
-	err = ms_buf_appendz(b, " \"");
-	for (i = 0; i < n && err == MAILSEC_OK; i++) {
-		unsigned char c = (unsigned char)p[i];
-
-		if (inchunk == 255) {
-			err = ms_buf_appendz(b, "\" \"");
-			inchunk = 0;
-			if (err != MAILSEC_OK)
-				break;
-		}
-		inchunk++;
-		if (c == '"' || c == '\\')
-			err = ms_buf_printf(b, "\\%c", c);
-		else if (c < 0x20 || c > 0x7e)
-			err = ms_buf_printf(b, "\\%03u", c);
-		else
-			err = ms_buf_appendc(b, (char)c);
-	}
-	if (err == MAILSEC_OK)
-		err = ms_buf_appendc(b, '"');
 	return err;
 }
 
