@@ -1491,16 +1491,16 @@ run_sync(struct mailsec_dmarc *d, struct mailsec_dmarc_outcome **out)
 	return *out != NULL ? MAILSEC_OK : MAILSEC_ENOMEM;
 }
 
-/* The synchronous calls: d as its constructor returned it (err), run
- * to the end and freed. */
+/* The synchronous calls: *dp as its constructor left it (returning
+ * err), run to the end and freed. */
 static mailsec_err
-run_once(mailsec_err err, struct mailsec_dmarc *d,
+run_once(mailsec_err err, struct mailsec_dmarc **dp,
     struct mailsec_dmarc_outcome **out)
 {
 	if (err != MAILSEC_OK)
 		return err;
-	err = run_sync(d, out);
-	mailsec_dmarc_free(d);
+	err = run_sync(*dp, out);
+	mailsec_dmarc_free(*dp);
 	return err;
 }
 
@@ -1511,13 +1511,11 @@ mailsec_dmarc_evaluate(struct mailsec_resolver *r,
     struct mailsec_dmarc_outcome **out, struct mailsec_diag *diag)
 {
 	struct mailsec_dmarc *d = NULL;
-	mailsec_err err;
 
 	if (out == NULL)
 		return MAILSEC_EINVAL;
 	*out = NULL;
-	err = mailsec_dmarc_new(r, req, opts, &d, diag);
-	return run_once(err, d, out);
+	return run_once(mailsec_dmarc_new(r, req, opts, &d, diag), &d, out);
 }
 
 mailsec_err
@@ -1526,11 +1524,10 @@ mailsec_dmarc_discover(struct mailsec_resolver *r, const char *domain,
     struct mailsec_dmarc_outcome **out, struct mailsec_diag *diag)
 {
 	struct mailsec_dmarc *d = NULL;
-	mailsec_err err;
 
 	if (out == NULL)
 		return MAILSEC_EINVAL;
 	*out = NULL;
-	err = mailsec_dmarc_discover_new(r, domain, opts, &d, diag);
-	return run_once(err, d, out);
+	return run_once(mailsec_dmarc_discover_new(r, domain, opts, &d, diag),
+	    &d, out);
 }
