@@ -234,198 +234,235 @@ built(enum mailsec_record_type t, const struct out_opts *o, mailsec_err err,
 	return rc;
 }
 
+/* A builder's option a with its value v: CLI_OK or a usage error. */
+typedef int opt_fn(void *in, const char *a, const char *v);
+
+/* Reads the options after the record type: the common ones and flags
+ * here, the others (with their values) through opt. */
 static int
-record_spf(int argc, char **argv)
+read_opts(int argc, char **argv, struct out_opts *o,
+    const struct flag *flags, opt_fn *opt, void *in)
 {
-	struct mailsec_spf_build b = { 0 };
-	struct out_opts o = { 0 };
-	struct mailsec_diag d = { 0 };
-	struct list ip4 = { { 0 }, 0 }, ip6 = { { 0 }, 0 }, inc = { { 0 }, 0 };
+	int i, k, rc;
+
+	for (i = 1; i < argc; i++) {
+		if ((k = common_opt(argc, argv, &i, o, flags)) < 0)
+			return CLI_USAGE;
+		if (k > 0)
+			continue;
+		if ((rc = opt(in, argv[i], argv[i + 1])) != CLI_OK)
+			return rc;
+		i++;
+	}
+	return CLI_OK;
+}
+
+struct spf_in {
+	struct mailsec_spf_build b;
+	struct list ip4, ip6, inc;
+};
+
+static int
+spf_opt(void *in, const char *a, const char *v)
+{
 	static const struct word all[] = {
 		{ "fail", "-all", MAILSEC_SPF_ALL_FAIL },
 		{ "softfail", "~all", MAILSEC_SPF_ALL_SOFTFAIL },
 		{ "neutral", "?all", MAILSEC_SPF_ALL_NEUTRAL },
 		{ NULL, NULL, 0 },
 	};
+	struct spf_in *x = in;
+	int w;
+
+	if (strcmp(a, "--ip4") == 0)
+		return list_add(&x->ip4, a, v);
+	if (strcmp(a, "--ip6") == 0)
+		return list_add(&x->ip6, a, v);
+	if (strcmp(a, "--include") == 0)
+		return list_add(&x->inc, a, v);
+	if (strcmp(a, "--redirect") == 0) {
+		x->b.redirect = v;
+		return CLI_OK;
+	}
+	if (strcmp(a, "--policy") != 0 && strcmp(a, "--all") != 0)
+		return cli_usage("record", "unknown option '%s'", a);
+	if (parse_word("--policy", v, all, "fail, softfail or neutral",
+	    &w) != CLI_OK)
+		return CLI_USAGE;
+	x->b.all = (enum mailsec_spf_all)w;
+	return CLI_OK;
+}
+
+static int
+record_spf(int argc, char **argv)
+{
+	struct spf_in x;
 	const struct flag flags[] = {
-		{ "--a", &b.a }, { "--mx", &b.mx }, { NULL, NULL },
+		{ "--a", &x.b.a }, { "--mx", &x.b.mx }, { NULL, NULL },
 	};
+	struct out_opts o = { 0 };
+	struct mailsec_diag d = { 0 };
 	char *rec = NULL;
-	int i, k, rc, w;
+	int rc;
 	mailsec_err err;
 
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-		if ((k = common_opt(argc, argv, &i, &o, flags)) < 0)
-			return CLI_USAGE;
-		if (k > 0)
-			continue;
-		if (strcmp(a, "--ip4") == 0)
-			rc = list_add(&ip4, a, argv[++i]);
-		else if (strcmp(a, "--ip6") == 0)
-			rc = list_add(&ip6, a, argv[++i]);
-		else if (strcmp(a, "--include") == 0)
-			rc = list_add(&inc, a, argv[++i]);
-		else if (strcmp(a, "--redirect") == 0) {
-			b.redirect = argv[++i];
-			rc = CLI_OK;
-		} else if (strcmp(a, "--policy") == 0 || strcmp(a, "--all") ==
-		    0) {
-			rc = parse_word("--policy", argv[++i], all,
-			    "fail, softfail or neutral", &w);
-			if (rc == CLI_OK)
-				b.all = (enum mailsec_spf_all)w;
-		} else
-			rc = cli_usage("record", "unknown option '%s'", a);
-		if (rc != CLI_OK)
-			return rc;
-	}
-	b.ip4 = ip4.v;
-	b.nip4 = ip4.n;
-	b.ip6 = ip6.v;
-	b.nip6 = ip6.n;
-	b.include = inc.v;
-	b.ninclude = inc.n;
-	err = mailsec_record_spf(&b, &rec, &d);
+	memset(&x, 0, sizeof x);
+	if ((rc = read_opts(argc, argv, &o, flags, spf_opt, &x)) != CLI_OK)
+		return rc;
+	x.b.ip4 = x.ip4.v;
+	x.b.nip4 = x.ip4.n;
+	x.b.ip6 = x.ip6.v;
+	x.b.nip6 = x.ip6.n;
+	x.b.include = x.inc.v;
+	x.b.ninclude = x.inc.n;
+	err = mailsec_record_spf(&x.b, &rec, &d);
 	return built(MAILSEC_RECORD_SPF, &o, err, &d, rec, NULL);
+}
+
+struct dmarc_in {
+	struct mailsec_dmarc_build b;
+	struct list rua, ruf;
+};
+
+static int
+dmarc_opt(void *in, const char *a, const char *v)
+{
+	static const struct word align[] = {
+		{ "s", "strict", true }, { "r", "relaxed", false },
+		{ NULL, NULL, 0 },
+	};
+	struct dmarc_in *x = in;
+	int w;
+
+	if (strcmp(a, "--policy") == 0 || strcmp(a, "-p") == 0)
+		return parse_policy(a, v, &x->b.p);
+	if (strcmp(a, "--sp") == 0)
+		return parse_policy(a, v, &x->b.sp);
+	if (strcmp(a, "--np") == 0)
+		return parse_policy(a, v, &x->b.np);
+	if (strcmp(a, "--rua") == 0)
+		return list_add(&x->rua, a, v);
+	if (strcmp(a, "--ruf") == 0)
+		return list_add(&x->ruf, a, v);
+	if (strcmp(a, "--fo") == 0) {
+		x->b.fo = v;
+		return CLI_OK;
+	}
+	if (strcmp(a, "--adkim") != 0 && strcmp(a, "--aspf") != 0)
+		return cli_usage("record", "unknown option '%s'", a);
+	if (parse_word(a, v, align, "r or s", &w) != CLI_OK)
+		return CLI_USAGE;
+	if (strcmp(a, "--adkim") == 0)
+		x->b.adkim_strict = w;
+	else
+		x->b.aspf_strict = w;
+	return CLI_OK;
 }
 
 static int
 record_dmarc(int argc, char **argv)
 {
-	struct mailsec_dmarc_build b = { 0 };
+	struct dmarc_in x;
+	const struct flag flags[] = {
+		{ "--testing", &x.b.testing }, { NULL, NULL },
+	};
 	struct out_opts o = { 0 };
 	struct mailsec_diag d = { 0 };
-	struct list rua = { { 0 }, 0 }, ruf = { { 0 }, 0 };
-	static const struct word align[] = {
-		{ "s", "strict", true }, { "r", "relaxed", false },
-		{ NULL, NULL, 0 },
-	};
-	const struct flag flags[] = {
-		{ "--testing", &b.testing }, { NULL, NULL },
-	};
 	char *rec = NULL;
-	int i, k, rc, w;
+	int rc;
 	mailsec_err err;
 
-	b.p = MAILSEC_DMARC_POLICY_NONE;
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-		if ((k = common_opt(argc, argv, &i, &o, flags)) < 0)
-			return CLI_USAGE;
-		if (k > 0)
-			continue;
-		if (strcmp(a, "--policy") == 0 || strcmp(a, "-p") == 0)
-			rc = parse_policy(a, argv[++i], &b.p);
-		else if (strcmp(a, "--sp") == 0)
-			rc = parse_policy(a, argv[++i], &b.sp);
-		else if (strcmp(a, "--np") == 0)
-			rc = parse_policy(a, argv[++i], &b.np);
-		else if (strcmp(a, "--rua") == 0)
-			rc = list_add(&rua, a, argv[++i]);
-		else if (strcmp(a, "--ruf") == 0)
-			rc = list_add(&ruf, a, argv[++i]);
-		else if (strcmp(a, "--fo") == 0) {
-			b.fo = argv[++i];
-			rc = CLI_OK;
-		} else if (strcmp(a, "--adkim") == 0 ||
-		    strcmp(a, "--aspf") == 0) {
-			rc = parse_word(a, argv[++i], align, "r or s", &w);
-			if (rc == CLI_OK && strcmp(a, "--adkim") == 0)
-				b.adkim_strict = w;
-			else if (rc == CLI_OK)
-				b.aspf_strict = w;
-		} else
-			rc = cli_usage("record", "unknown option '%s'", a);
-		if (rc != CLI_OK)
-			return rc;
-	}
-	b.rua = rua.v;
-	b.nrua = rua.n;
-	b.ruf = ruf.v;
-	b.nruf = ruf.n;
-	err = mailsec_record_dmarc(&b, &rec, &d);
+	memset(&x, 0, sizeof x);
+	x.b.p = MAILSEC_DMARC_POLICY_NONE;
+	if ((rc = read_opts(argc, argv, &o, flags, dmarc_opt, &x)) != CLI_OK)
+		return rc;
+	x.b.rua = x.rua.v;
+	x.b.nrua = x.rua.n;
+	x.b.ruf = x.ruf.v;
+	x.b.nruf = x.ruf.n;
+	err = mailsec_record_dmarc(&x.b, &rec, &d);
 	return built(MAILSEC_RECORD_DMARC, &o, err, &d, rec, NULL);
 }
 
+struct mtasts_in {
+	struct mailsec_mtasts_build b;
+	struct list mx;
+};
+
 static int
-record_mtasts(int argc, char **argv)
+mtasts_opt(void *in, const char *a, const char *v)
 {
-	struct mailsec_mtasts_build b = { 0 };
-	struct out_opts o = { 0 };
-	struct mailsec_diag d = { 0 };
-	struct list mx = { { 0 }, 0 };
 	static const struct word mode[] = {
 		{ "enforce", NULL, MAILSEC_MTASTS_ENFORCE },
 		{ "testing", NULL, MAILSEC_MTASTS_TESTING },
 		{ "none", NULL, MAILSEC_MTASTS_NONE },
 		{ NULL, NULL, 0 },
 	};
-	unsigned long v = 0;
+	struct mtasts_in *x = in;
+	unsigned long n;
+	int w;
+
+	if (strcmp(a, "--mx") == 0)
+		return list_add(&x->mx, a, v);
+	if (strcmp(a, "--id") == 0) {
+		x->b.id = v;
+		return CLI_OK;
+	}
+	if (strcmp(a, "--max-age") == 0) {
+		if (parse_num(a, v, MAILSEC_MTASTS_MAX_AGE_MAX, &n) != CLI_OK)
+			return CLI_USAGE;
+		x->b.max_age = (uint32_t)n;
+		return CLI_OK;
+	}
+	if (strcmp(a, "--mode") != 0)
+		return cli_usage("record", "unknown option '%s'", a);
+	if (parse_word(a, v, mode, "enforce, testing or none", &w) != CLI_OK)
+		return CLI_USAGE;
+	x->b.mode = (enum mailsec_mtasts_mode)w;
+	return CLI_OK;
+}
+
+static int
+record_mtasts(int argc, char **argv)
+{
+	struct mtasts_in x;
+	struct out_opts o = { 0 };
+	struct mailsec_diag d = { 0 };
 	char *txt = NULL, *pol = NULL;
-	int i, k, rc, w;
+	int rc;
 	mailsec_err err;
 
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-		if ((k = common_opt(argc, argv, &i, &o, NULL)) < 0)
-			return CLI_USAGE;
-		if (k > 0)
-			continue;
-		rc = CLI_OK;
-		if (strcmp(a, "--mx") == 0)
-			rc = list_add(&mx, a, argv[++i]);
-		else if (strcmp(a, "--id") == 0)
-			b.id = argv[++i];
-		else if (strcmp(a, "--max-age") == 0) {
-			rc = parse_num(a, argv[++i],
-			    MAILSEC_MTASTS_MAX_AGE_MAX, &v);
-			b.max_age = (uint32_t)v;
-		} else if (strcmp(a, "--mode") == 0) {
-			rc = parse_word(a, argv[++i], mode,
-			    "enforce, testing or none", &w);
-			if (rc == CLI_OK)
-				b.mode = (enum mailsec_mtasts_mode)w;
-		} else
-			rc = cli_usage("record", "unknown option '%s'", a);
-		if (rc != CLI_OK)
-			return rc;
-	}
-	b.mx = mx.v;
-	b.nmx = mx.n;
-	err = mailsec_record_mtasts(&b, &txt, &pol, &d);
+	memset(&x, 0, sizeof x);
+	if ((rc = read_opts(argc, argv, &o, NULL, mtasts_opt, &x)) != CLI_OK)
+		return rc;
+	x.b.mx = x.mx.v;
+	x.b.nmx = x.mx.n;
+	err = mailsec_record_mtasts(&x.b, &txt, &pol, &d);
 	return built(MAILSEC_RECORD_MTASTS, &o, err, &d, txt, pol);
+}
+
+static int
+tlsrpt_opt(void *in, const char *a, const char *v)
+{
+	if (strcmp(a, "--rua") == 0)
+		return list_add(in, a, v);
+	return cli_usage("record", "unknown option or missing value: '%s'",
+	    a);
 }
 
 static int
 record_tlsrpt(int argc, char **argv)
 {
 	struct mailsec_tlsrpt_build b = { 0 };
+	struct list rua = { { 0 }, 0 };
 	struct out_opts o = { 0 };
 	struct mailsec_diag d = { 0 };
-	struct list rua = { { 0 }, 0 };
 	char *rec = NULL;
-	int i, k, rc;
+	int rc;
 	mailsec_err err;
 
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-		if ((k = common_opt(argc, argv, &i, &o, NULL)) < 0)
-			return CLI_USAGE;
-		if (k > 0)
-			continue;
-		if (strcmp(a, "--rua") == 0)
-			rc = list_add(&rua, a, argv[++i]);
-		else
-			rc = cli_usage("record", "unknown option or missing "
-			    "value: '%s'", a);
-		if (rc != CLI_OK)
-			return rc;
-	}
+	if ((rc = read_opts(argc, argv, &o, NULL, tlsrpt_opt, &rua)) != CLI_OK)
+		return rc;
 	b.rua = rua.v;
 	b.nrua = rua.n;
 	err = mailsec_record_tlsrpt(&b, &rec, &d);
