@@ -20,6 +20,8 @@
 
 #include <mailsec/dns.h>
 
+#include "../common/nsd_client.h"
+
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 #define ZONE_TTL 3600u
 
@@ -33,19 +35,6 @@ now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static struct mailsec_resolver *
-resolver_for(const char *spec)
-{
-	struct mailsec_unbound_opts o = { NULL, false, NULL };
-	struct mailsec_resolver *r = NULL;
-	struct mailsec_diag diag = { 0 };
-
-	o.forward = spec;
-	if (mailsec_resolver_new_unbound(&o, &r, &diag) != MAILSEC_OK)
-		fail_msg("resolver for '%s': %s", spec, diag.text);
-	return r;
 }
 
 static struct mailsec_dns_result *
@@ -63,7 +52,7 @@ lookup_in(struct mailsec_resolver *r, const char *name, uint16_t type)
 static struct mailsec_dns_result *
 lookup(const char *name, uint16_t type, enum mailsec_dns_status want)
 {
-	struct mailsec_resolver *r = resolver_for(server);
+	struct mailsec_resolver *r = nsd_resolver_for(server);
 	struct mailsec_dns_result *res;
 
 	res = lookup_in(r, name, type);
@@ -93,11 +82,6 @@ assert_ttl(const struct mailsec_dns_rr *rr)
 static int
 group_setup(void **state)
 {
-	struct mailsec_resolver *r;
-	struct mailsec_dns_result *res;
-	uint64_t end;
-	int ok = 0;
-
 	(void)state;
 	server = getenv("MAILSEC_TEST_DNS");
 	server6 = getenv("MAILSEC_TEST_DNS6");
@@ -109,24 +93,12 @@ group_setup(void **state)
 		    "(ctest does)\n");
 		return -1;
 	}
-	end = now_ms() + 5000;
-	while (!ok && now_ms() < end) {
-		/* a new context each time: none remembers a failure */
-		r = resolver_for(server);
-		mailsec_resolver_set_timeout(r, 500);
-		res = NULL;
-		if (mailsec_dns_lookup(r, "host.example.test", MAILSEC_DNS_A,
-		    &res) == MAILSEC_OK && res->status == MAILSEC_DNS_ANSWER)
-			ok = 1;
-		mailsec_dns_result_free(res);
-		mailsec_resolver_free(r);
-		if (!ok)
-			usleep(100 * 1000);
-	}
-	if (!ok)
+	if (!nsd_wait_answer(server, "host.example.test")) {
 		fprintf(stderr, "test_unbound_nsd: nsd at %s does not answer "
 		    "for example.test within 5 s\n", server);
-	return ok ? 0 : -1;
+		return -1;
+	}
+	return 0;
 }
 
 /* ---- record types ------------------------------------------------------- */
@@ -505,7 +477,7 @@ test_async_many(void **state)
 		{ "mx1.example.test", MAILSEC_DNS_A },
 		{ "mx2.example.test", MAILSEC_DNS_A },
 	};
-	struct mailsec_resolver *r = resolver_for(server);
+	struct mailsec_resolver *r = nsd_resolver_for(server);
 	struct tally t = { 0 };
 	size_t i;
 
@@ -546,7 +518,7 @@ test_async_many(void **state)
 static void
 test_cancel(void **state)
 {
-	struct mailsec_resolver *r = resolver_for(server);
+	struct mailsec_resolver *r = nsd_resolver_for(server);
 	struct tally t = { 0 };
 	uint64_t a, b, c;
 
@@ -606,7 +578,7 @@ test_query_from_callback(void **state)
 	struct tally t = { 0 };
 
 	(void)state;
-	t.r = resolver_for(server);
+	t.r = nsd_resolver_for(server);
 	assert_int_equal(mailsec_resolver_query(t.r, "example.test",
 	    MAILSEC_DNS_MX, chain_cb, &t, NULL), MAILSEC_OK);
 	drain(t.r, 5000);
@@ -621,7 +593,7 @@ test_query_from_callback(void **state)
 static void
 test_free_pending(void **state)
 {
-	struct mailsec_resolver *r = resolver_for(server);
+	struct mailsec_resolver *r = nsd_resolver_for(server);
 	struct tally t = { 0 };
 	int i;
 
@@ -631,7 +603,7 @@ test_free_pending(void **state)
 		    MAILSEC_DNS_A, tally_cb, &t, NULL), MAILSEC_OK);
 	mailsec_resolver_free(r);
 
-	r = resolver_for(server);
+	r = nsd_resolver_for(server);
 	for (i = 0; i < 3; i++)
 		assert_int_equal(mailsec_resolver_query(r, "multi.example.test",
 		    MAILSEC_DNS_TXT, tally_cb, &t, NULL), MAILSEC_OK);
@@ -666,13 +638,13 @@ test_from_args_and_lists(void **state)
 		return;
 	}
 	/* over IPv6, and a list with blanks */
-	r = resolver_for(server6);
+	r = nsd_resolver_for(server6);
 	res = lookup_in(r, "host.example.test", MAILSEC_DNS_A);
 	assert_int_equal(res->status, MAILSEC_DNS_ANSWER);
 	mailsec_dns_result_free(res);
 	mailsec_resolver_free(r);
 	snprintf(spec, sizeof spec, " %s , %s", server6, server);
-	r = resolver_for(spec);
+	r = nsd_resolver_for(spec);
 	res = lookup_in(r, "example.test", MAILSEC_DNS_MX);
 	assert_int_equal(res->status, MAILSEC_DNS_ANSWER);
 	assert_int_equal(res->count, 2);

@@ -32,6 +32,7 @@
 #include <mailsec/record.h>
 
 #include "https.h"
+#include "../../common/nsd_client.h"
 
 #define ZONE MAILSEC_SOURCE_DIR "/tests/integration/audit/audit.test.zone"
 #define POLICY_URL(d) "https://mta-sts." d "/.well-known/mta-sts.txt"
@@ -76,14 +77,7 @@ zone_resolver(void)
 static struct mailsec_resolver *
 nsd_resolver(void)
 {
-	struct mailsec_unbound_opts o = { NULL, false, NULL };
-	struct mailsec_resolver *r = NULL;
-	struct mailsec_diag d = { 0 };
-
-	o.forward = getenv("MAILSEC_TEST_DNS");
-	if (mailsec_resolver_new_unbound(&o, &r, &d) != MAILSEC_OK)
-		fail_msg("resolver for '%s': %s", o.forward, d.text);
-	return r;
+	return nsd_resolver_for(getenv("MAILSEC_TEST_DNS"));
 }
 
 static struct cli_https *
@@ -312,24 +306,8 @@ served(void)
 static void
 wait_dns(void)
 {
-	struct mailsec_resolver *r;
-	struct mailsec_dns_result *res;
-	int i, ok = 0;
-
-	for (i = 0; i < 50 && !ok; i++) {
-		r = nsd_resolver();
-		mailsec_resolver_set_timeout(r, 500);
-		res = NULL;
-		if (mailsec_dns_lookup(r, "mta-sts.stsgood.test",
-		    MAILSEC_DNS_A, &res) == MAILSEC_OK &&
-		    res->status == MAILSEC_DNS_ANSWER)
-			ok = 1;
-		mailsec_dns_result_free(res);
-		mailsec_resolver_free(r);
-		if (!ok)
-			usleep(100 * 1000);
-	}
-	if (!ok)
+	if (!nsd_wait_answer(getenv("MAILSEC_TEST_DNS"),
+	    "mta-sts.stsgood.test"))
 		fail_msg("nsd does not answer for mta-sts.stsgood.test");
 }
 

@@ -18,44 +18,31 @@
 #include <unistd.h>
 
 #include "audit_cases.h"
+#include "../../common/nsd_client.h"
+
+/* nsd's address, from run_audit_nsd.sh */
+static const char *
+test_dns(void)
+{
+	const char *spec = getenv("MAILSEC_TEST_DNS");
+
+	if (spec == NULL || spec[0] == '\0')
+		fail_msg("MAILSEC_TEST_DNS is not set: run me through "
+		    "run_audit_nsd.sh (ctest does)");
+	return spec;
+}
 
 static struct mailsec_resolver *
 resolver(void)
 {
-	struct mailsec_unbound_opts o = { NULL, false, NULL };
-	struct mailsec_resolver *r = NULL;
-	struct mailsec_diag d = { 0 };
-
-	o.forward = getenv("MAILSEC_TEST_DNS");
-	if (o.forward == NULL || o.forward[0] == '\0')
-		fail_msg("MAILSEC_TEST_DNS is not set: run me through "
-		    "run_audit_nsd.sh (ctest does)");
-	if (mailsec_resolver_new_unbound(&o, &r, &d) != MAILSEC_OK)
-		fail_msg("resolver for '%s': %s", o.forward, d.text);
-	return r;
+	return nsd_resolver_for(test_dns());
 }
 
 /* nsd is bound; wait (bounded, 5 s) until it answers from the zone. */
 static void
 wait_ready(void)
 {
-	struct mailsec_resolver *r;
-	struct mailsec_dns_result *res;
-	int i, ok = 0;
-
-	for (i = 0; i < 50 && !ok; i++) {
-		r = resolver();
-		mailsec_resolver_set_timeout(r, 500);
-		res = NULL;
-		if (mailsec_dns_lookup(r, "mx.good.test", MAILSEC_DNS_A,
-		    &res) == MAILSEC_OK && res->status == MAILSEC_DNS_ANSWER)
-			ok = 1;
-		mailsec_dns_result_free(res);
-		mailsec_resolver_free(r);
-		if (!ok)
-			usleep(100 * 1000);
-	}
-	if (!ok)
+	if (!nsd_wait_answer(test_dns(), "mx.good.test"))
 		fail_msg("nsd does not answer for mx.good.test");
 }
 
