@@ -17,6 +17,8 @@
 
 #include <mailsec/record.h>
 
+#include "../../common/audit_dump.h"
+
 struct audit_case {
 	const char *domain;
 	const char *planted;	/* the code that must be found */
@@ -92,20 +94,6 @@ word_in(const char *list, const char *w)
 		p += n;
 	}
 	return false;
-}
-
-static void
-audit_dump(const struct mailsec_audit *a)
-{
-	size_t i;
-
-	print_message("audit %s: grade %c (%u)\n", a->domain, a->grade,
-	    a->score);
-	for (i = 0; i < a->nfindings; i++)
-		print_message("  %s %s %s: %s | %s\n", a->findings[i].area,
-		    mailsec_severity_name(a->findings[i].severity),
-		    a->findings[i].code, a->findings[i].what,
-		    a->findings[i].fix);
 }
 
 static struct mailsec_audit *

@@ -32,6 +32,7 @@
 #include <mailsec/record.h>
 
 #include "https.h"
+#include "../../common/audit_dump.h"
 #include "../../common/nsd_client.h"
 
 #define ZONE MAILSEC_SOURCE_DIR "/tests/integration/audit/audit.test.zone"
@@ -113,20 +114,6 @@ get(struct cli_https *h, const char *url, size_t max, int *status,
 	} else
 		assert_non_null(*body);
 	return err;
-}
-
-static void
-audit_dump(const struct mailsec_audit *a)
-{
-	size_t i;
-
-	print_message("audit %s: grade %c (%u)\n", a->domain, a->grade,
-	    a->score);
-	for (i = 0; i < a->nfindings; i++)
-		print_message("  %s %s %s: %s | %s\n", a->findings[i].area,
-		    mailsec_severity_name(a->findings[i].severity),
-		    a->findings[i].code, a->findings[i].what,
-		    a->findings[i].fix);
 }
 
 static struct mailsec_audit *
