@@ -14,6 +14,8 @@
 #include <mailsec/dns.h>
 #include <mailsec/msg.h>
 
+#include "zone_txt.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define CHECK(c)	do { if (!(c)) abort(); } while (0)
@@ -59,25 +61,6 @@ check_record(const char *p, size_t len, enum mailsec_dmarc_mode mode)
 	mailsec_dmarc_record_free(rec);
 }
 
-/* The input as the TXT RR of name, every octet escaped, split into
- * 255-octet character-strings. */
-static size_t
-zone_txt(char *z, size_t cap, const char *name, const char *p, size_t len)
-{
-	size_t i, n = (size_t)snprintf(z, cap, "%s TXT \"", name);
-
-	for (i = 0; i < len; i++) {
-		if (i > 0 && i % 255 == 0) {
-			memcpy(z + n, "\" \"", 3);
-			n += 3;
-		}
-		n += (size_t)snprintf(z + n, cap - n, "\\%03u",
-		    (unsigned char)p[i]);
-	}
-	memcpy(z + n, "\"\n", 2);
-	return n + 2;
-}
-
 static void
 evaluate(const char *p, size_t len)
 {
@@ -94,7 +77,7 @@ evaluate(const char *p, size_t len)
 	struct mailsec_resolver *r = NULL;
 	struct mailsec_author *a = NULL;
 	struct mailsec_msg *m = NULL;
-	size_t cap = 2 * (40 + len * 4 + len / 255 * 3) + sizeof tail, n;
+	size_t cap = 2 * ZONE_TXT_CAP(len) + sizeof tail, n;
 	char *zone;
 
 	if ((zone = malloc(cap)) == NULL)

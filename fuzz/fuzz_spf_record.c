@@ -14,6 +14,7 @@
 #include <mailsec/spf.h>
 
 #include "spf/spf_int.h"
+#include "zone_txt.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -64,25 +65,14 @@ evaluate(const char *p, size_t len)
 	struct mailsec_spf_outcome *o = NULL;
 	struct mailsec_resolver *r = NULL;
 	char *zone;
-	size_t i, n = 0, cap;
+	size_t n = 0, cap;
 	char *rh = NULL;
 
-	/* Zone text: the record as one TXT RR, every octet escaped, split
-	 * into 255-octet character-strings. */
-	cap = 40 + len * 4 + len / 255 * 3 + sizeof zone_tail;
+	/* Zone text: the record as one TXT RR, then the rest of the zone. */
+	cap = ZONE_TXT_CAP(len) + sizeof zone_tail;
 	if ((zone = malloc(cap)) == NULL)
 		return;
-	n = (size_t)snprintf(zone, cap, "example.org. TXT \"");
-	for (i = 0; i < len; i++) {
-		if (i > 0 && i % 255 == 0) {
-			memcpy(zone + n, "\" \"", 3);
-			n += 3;
-		}
-		n += (size_t)snprintf(zone + n, cap - n, "\\%03u",
-		    (unsigned char)p[i]);
-	}
-	memcpy(zone + n, "\"\n", 2);
-	n += 2;
+	n = zone_txt(zone, cap, "example.org.", p, len);
 	memcpy(zone + n, zone_tail, sizeof zone_tail - 1);
 	n += sizeof zone_tail - 1;
 	if (mailsec_resolver_new_zone_mem(zone, n, NULL, &r, NULL) !=
