@@ -55,3 +55,16 @@ cli_dns_json_opt(const char *cmd, int argc, char **argv, int *i,
 	*json = true;
 	return 1;
 }
+
+char *
+cli_strz(struct mailsec_str s)
+{
+	char *p = malloc(s.len + 1);
+
+	if (p != NULL) {
+		if (s.len > 0)
+			memcpy(p, s.ptr, s.len);
+		p[s.len] = '\0';
+	}
+	return p;
+}

@@ -54,6 +54,9 @@ int cli_need_value(const char *cmd, int argc, char **argv, int i);
  * like an option or a FILE was already given. */
 int cli_operand(const char *cmd, const char *arg, const char **file);
 
+/* A NUL-terminated copy of s (free()), or NULL when out of memory. */
+char *cli_strz(struct mailsec_str s);
+
 /* Largest message the commands read. */
 #define CLI_MESSAGE_MAX ((size_t)64 * 1024 * 1024)
 

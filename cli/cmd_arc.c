@@ -204,18 +204,6 @@ struct seal_args {
 	time_t now;
 };
 
-static char *
-str_dupz(struct mailsec_str s)
-{
-	char *p = malloc(s.len + 1);
-
-	if (p != NULL) {
-		memcpy(p, s.ptr, s.len);
-		p[s.len] = '\0';
-	}
-	return p;
-}
-
 /*
  * Our own assessment of the message, as the AAR of a forwarder that
  * evaluates it on arrival: SPF, DKIM, DMARC (RFC 9989) and ARC.
@@ -257,8 +245,8 @@ assess(const struct seal_args *a, struct mailsec_resolver *r,
 		const struct mailsec_dkim_sig_info *s =
 		    mailsec_dkim_verify_sig(dkim, i);
 
-		if ((names[2 * i] = str_dupz(s->domain)) == NULL ||
-		    (names[2 * i + 1] = str_dupz(s->selector)) == NULL) {
+		if ((names[2 * i] = cli_strz(s->domain)) == NULL ||
+		    (names[2 * i + 1] = cli_strz(s->selector)) == NULL) {
 			cli_fail(CLI_ERR, "out of memory");
 			goto done;
 		}

@@ -70,18 +70,6 @@ check_free(struct check *c)
 	free(c->data);
 }
 
-static char *
-str_dupz(struct mailsec_str s)
-{
-	char *p = malloc(s.len + 1);
-
-	if (p != NULL) {
-		memcpy(p, s.ptr, s.len);
-		p[s.len] = '\0';
-	}
-	return p;
-}
-
 /* The spf, dkim and dmarc results as one Authentication-Results model. */
 static mailsec_err
 build_authres(struct check *c)
@@ -362,8 +350,8 @@ run_dmarc(struct check *c)
 		const struct mailsec_dkim_sig_info *s =
 		    mailsec_dkim_verify_sig(c->dkim, i);
 
-		names[2 * i] = str_dupz(s->domain);
-		names[2 * i + 1] = str_dupz(s->selector);
+		names[2 * i] = cli_strz(s->domain);
+		names[2 * i + 1] = cli_strz(s->selector);
 		if (names[2 * i] == NULL || names[2 * i + 1] == NULL) {
 			rc = cli_fail(CLI_ERR, "out of memory");
 			goto out;
