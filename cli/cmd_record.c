@@ -120,7 +120,7 @@ static int
 parse_num(const char *opt, const char *s, unsigned long max,
     unsigned long *out)
 {
-	long v;
+	long v = 0;
 
 	if (cli_number("record", opt, s, 0, (long)max, &v) != CLI_OK)
 		return CLI_USAGE;
@@ -158,7 +158,7 @@ parse_policy(const char *opt, const char *s, enum mailsec_dmarc_policy *p)
 		{ "reject", NULL, MAILSEC_DMARC_POLICY_REJECT },
 		{ NULL, NULL, 0 },
 	};
-	int v;
+	int v = 0;
 
 	if (parse_word(opt, s, w, "none, quarantine or reject", &v) !=
 	    CLI_OK)
@@ -272,7 +272,7 @@ spf_opt(void *in, const char *a, const char *v)
 		{ NULL, NULL, 0 },
 	};
 	struct spf_in *x = in;
-	int w;
+	int w = 0;
 
 	if (strcmp(a, "--ip4") == 0)
 		return list_add(&x->ip4, a, v);
@@ -332,7 +332,7 @@ dmarc_opt(void *in, const char *a, const char *v)
 		{ NULL, NULL, 0 },
 	};
 	struct dmarc_in *x = in;
-	int w;
+	int w = 0;
 
 	if (strcmp(a, "--policy") == 0 || strcmp(a, "-p") == 0)
 		return parse_policy(a, v, &x->b.p);
@@ -400,7 +400,7 @@ mtasts_opt(void *in, const char *a, const char *v)
 	};
 	struct mtasts_in *x = in;
 	unsigned long n;
-	int w;
+	int w = 0;
 
 	if (strcmp(a, "--mx") == 0)
 		return list_add(&x->mx, a, v);
