@@ -218,11 +218,8 @@ assess(const struct seal_args *a, struct mailsec_resolver *r,
 	struct mailsec_author *author = NULL;
 	struct mailsec_dmarc_outcome *dmarc = NULL;
 	struct mailsec_dmarc_request req = { 0 };
-	struct mailsec_dmarc_dkim dk[MAILSEC_DMARC_DKIM_MAX];
-	char *names[2 * MAILSEC_DMARC_DKIM_MAX] = { 0 };
 	struct mailsec_authres *ar = NULL;
 	struct mailsec_diag diag = { 0 };
-	size_t i, n;
 	mailsec_err err;
 	int rc = CLI_ERR;
 
@@ -238,29 +235,12 @@ assess(const struct seal_args *a, struct mailsec_resolver *r,
 		cli_fail(CLI_ERR, "dkim: %s", mailsec_strerror(err));
 		goto done;
 	}
-	n = mailsec_dkim_verify_count(dkim);
-	if (n > MAILSEC_DMARC_DKIM_MAX)
-		n = MAILSEC_DMARC_DKIM_MAX;
-	for (i = 0; i < n; i++) {
-		const struct mailsec_dkim_sig_info *s =
-		    mailsec_dkim_verify_sig(dkim, i);
-
-		if ((names[2 * i] = cli_strz(s->domain)) == NULL ||
-		    (names[2 * i + 1] = cli_strz(s->selector)) == NULL) {
-			cli_fail(CLI_ERR, "out of memory");
-			goto done;
-		}
-		dk[i].domain = names[2 * i];
-		dk[i].selector = names[2 * i + 1];
-		dk[i].result = s->result;
-	}
 	req.author = author;
 	req.spf_result = spf->result;
 	req.spf_domain = spf->domain;
 	req.spf_identity = spf->identity;
 	req.mail_from = a->spf.mail_from;
-	req.dkim = dk;
-	req.ndkim = n;
+	req.dkim_verify = dkim;
 	if ((err = mailsec_dmarc_evaluate(r, &req, NULL, &dmarc, &diag)) !=
 	    MAILSEC_OK) {
 		cli_fail(CLI_ERR, "dmarc: %s", diag.set ? diag.text :
@@ -295,8 +275,6 @@ assess(const struct seal_args *a, struct mailsec_resolver *r,
 oom:
 	cli_fail(CLI_ERR, "Authentication-Results: %s", mailsec_strerror(err));
 done:
-	for (i = 0; i < sizeof names / sizeof names[0]; i++)
-		free(names[i]);
 	mailsec_authres_free(ar);
 	mailsec_dmarc_outcome_free(dmarc);
 	mailsec_author_free(author);

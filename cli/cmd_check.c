@@ -335,38 +335,18 @@ parse_args(struct check *c, int argc, char **argv)
 static int
 run_dmarc(struct check *c)
 {
-	struct mailsec_dmarc_dkim dk[MAILSEC_DMARC_DKIM_MAX];
-	char *names[2 * MAILSEC_DMARC_DKIM_MAX] = { 0 };
 	struct mailsec_dmarc_request req = { 0 };
 	struct mailsec_dmarc_opts opts = { 0 };
 	struct mailsec_diag diag = { 0 };
-	size_t i, n = mailsec_dkim_verify_count(c->dkim);
 	mailsec_err err;
 	int rc = CLI_OK;
 
-	if (n > MAILSEC_DMARC_DKIM_MAX)
-		n = MAILSEC_DMARC_DKIM_MAX;
-	for (i = 0; i < n; i++) {
-		const struct mailsec_dkim_sig_info *s =
-		    mailsec_dkim_verify_sig(c->dkim, i);
-
-		names[2 * i] = cli_strz(s->domain);
-		names[2 * i + 1] = cli_strz(s->selector);
-		if (names[2 * i] == NULL || names[2 * i + 1] == NULL) {
-			rc = cli_fail(CLI_ERR, "out of memory");
-			goto out;
-		}
-		dk[i].domain = names[2 * i];
-		dk[i].selector = names[2 * i + 1];
-		dk[i].result = s->result;
-	}
 	req.author = c->author;
 	req.spf_result = c->spf->result;
 	req.spf_domain = c->spf->domain;
 	req.spf_identity = c->spf->identity;
 	req.mail_from = c->spf_req.mail_from;
-	req.dkim = dk;
-	req.ndkim = n;
+	req.dkim_verify = c->dkim;
 	if (c->rfc7489) {
 		opts.mode = MAILSEC_DMARC_RFC7489;
 		err = mailsec_dmarc_psl_load(c->psl_path, &c->psl, &diag);
@@ -392,8 +372,6 @@ run_dmarc(struct check *c)
 		rc = cli_fail(CLI_ERR, "dmarc: %s", diag.set ? diag.text :
 		    mailsec_strerror(err));
 out:
-	for (i = 0; i < 2 * n; i++)
-		free(names[i]);
 	return rc;
 }
 

@@ -1212,37 +1212,11 @@ dmarc_on_done(void *arg, struct mailsec_dmarc *d)
 static mailsec_err
 dmarc_start(struct pl_msg *m)
 {
-	struct mailsec_dmarc_dkim dk[MAILSEC_DMARC_DKIM_MAX];
-	char *names[2 * MAILSEC_DMARC_DKIM_MAX];
 	struct mailsec_dmarc_request req = { 0 };
 	struct mailsec_dmarc_opts opts = { 0 };
 	const struct mailsec_spf_outcome *so = NULL;
-	const struct mailsec_dkim_sig_info *s;
-	size_t i, nd = 0, nn = 0, n = mailsec_dkim_verify_count(m->dkim);
 	mailsec_err e = MAILSEC_OK;
 
-	for (i = 0; i < n && nd < MAILSEC_DMARC_DKIM_MAX; i++) {
-		s = mailsec_dkim_verify_sig(m->dkim, i);
-		if (s->domain.len == 0)
-			continue;
-		names[nn] = ms_memdupz(s->domain.ptr, s->domain.len);
-		if (names[nn++] == NULL) {
-			e = MAILSEC_ENOMEM;
-			goto out;
-		}
-		dk[nd].domain = names[nn - 1];
-		dk[nd].selector = NULL;
-		if (s->selector.len > 0) {
-			names[nn] = ms_memdupz(s->selector.ptr,
-			    s->selector.len);
-			if (names[nn++] == NULL) {
-				e = MAILSEC_ENOMEM;
-				goto out;
-			}
-			dk[nd].selector = names[nn - 1];
-		}
-		dk[nd++].result = s->result;
-	}
 	req.author = m->author;
 	if (m->spf != NULL)
 		so = mailsec_spf_outcome(m->spf);
@@ -1252,8 +1226,7 @@ dmarc_start(struct pl_msg *m)
 		req.spf_identity = so->identity;
 	}
 	req.mail_from = m->mail_from;
-	req.dkim = dk;
-	req.ndkim = nd;
+	req.dkim_verify = m->dkim;
 	if (m->gen->dmarc_mode == GW_DMARC_RFC7489) {
 		opts.mode = MAILSEC_DMARC_RFC7489;
 		opts.psl = m->p->psl;
@@ -1268,8 +1241,6 @@ dmarc_start(struct pl_msg *m)
 	if (e == MAILSEC_OK)
 		e = mailsec_dmarc_start(m->dmarc, dmarc_on_done, m);
 out:
-	for (i = 0; i < nn; i++)
-		free(names[i]);
 	return e;
 }
 

@@ -322,6 +322,10 @@ struct mailsec_dmarc_dkim {
  *              identity (CVE-2019-20790).
  *   dkim, ndkim: every DKIM signature checked (up to
  *              MAILSEC_DMARC_DKIM_MAX); only pass counts.
+ *   dkim_verify: or, instead of dkim/ndkim, a finished DKIM
+ *              verification: its signatures are taken in header
+ *              order (those without d= skipped, at most
+ *              MAILSEC_DMARC_DKIM_MAX).
  */
 struct mailsec_dmarc_request {
 	const struct mailsec_author *author;
@@ -331,6 +335,7 @@ struct mailsec_dmarc_request {
 	const char *mail_from;
 	const struct mailsec_dmarc_dkim *dkim;
 	size_t ndkim;
+	const struct mailsec_dkim_verify *dkim_verify;
 };
 
 struct mailsec_dmarc_override {

@@ -1270,6 +1270,60 @@ norm_dup(const char *s)
 	return ms_memdupz(n, strlen(n));
 }
 
+/* One DKIM result, copied: domain and selector as (ptr, len). */
+static mailsec_err
+add_dkim(struct mailsec_dmarc *d, enum mailsec_dkim_result result,
+    const char *dom, size_t dlen, const char *sel, size_t slen)
+{
+	struct dm_dkim *k = &d->dkim[d->ndkim++];
+
+	k->result = result;
+	if ((k->raw = ms_memdupz(dom, dlen)) == NULL)
+		return MAILSEC_ENOMEM;
+	k->domain = norm_dup(k->raw);
+	if (sel != NULL && (k->selector = ms_memdupz(sel, slen)) == NULL)
+		return MAILSEC_ENOMEM;
+	return MAILSEC_OK;
+}
+
+static mailsec_err
+take_dkim(struct mailsec_dmarc *d, const struct mailsec_dmarc_dkim *v,
+    size_t n)
+{
+	mailsec_err err = MAILSEC_OK;
+	size_t i;
+
+	if (n > 0 && (d->dkim = ms_calloc(n, sizeof *d->dkim)) == NULL)
+		return MAILSEC_ENOMEM;
+	for (i = 0; i < n && err == MAILSEC_OK; i++)
+		err = add_dkim(d, v[i].result, v[i].domain,
+		    strlen(v[i].domain), v[i].selector, v[i].selector != NULL ?
+		    strlen(v[i].selector) : 0);
+	return err;
+}
+
+static mailsec_err
+take_dkim_verify(struct mailsec_dmarc *d, const struct mailsec_dkim_verify *ctx)
+{
+	const struct mailsec_dkim_sig_info *s;
+	size_t i, n = mailsec_dkim_verify_count(ctx);
+	mailsec_err err = MAILSEC_OK;
+
+	if (n > MAILSEC_DMARC_DKIM_MAX)
+		n = MAILSEC_DMARC_DKIM_MAX;
+	if (n > 0 && (d->dkim = ms_calloc(n, sizeof *d->dkim)) == NULL)
+		return MAILSEC_ENOMEM;
+	for (i = 0; i < n && err == MAILSEC_OK; i++) {
+		s = mailsec_dkim_verify_sig(ctx, i);
+		if (s->domain.len == 0)
+			continue;
+		err = add_dkim(d, s->result, s->domain.ptr, s->domain.len,
+		    s->selector.len > 0 ? s->selector.ptr : NULL,
+		    s->selector.len);
+	}
+	return err;
+}
+
 mailsec_err
 mailsec_dmarc_new(struct mailsec_resolver *r,
     const struct mailsec_dmarc_request *req,
@@ -1309,22 +1363,13 @@ mailsec_dmarc_new(struct mailsec_resolver *r,
 		if (d->spf_raw == NULL)
 			goto fail;
 	}
-	if (req->ndkim > 0 &&
-	    (d->dkim = ms_calloc(req->ndkim, sizeof *d->dkim)) == NULL)
+	if (req->dkim_verify != NULL)
+		err = take_dkim_verify(d, req->dkim_verify);
+	else
+		err = take_dkim(d, req->dkim, req->ndkim);
+	if (err != MAILSEC_OK)
 		goto fail;
-	for (i = 0; i < req->ndkim; i++) {
-		const struct mailsec_dmarc_dkim *k = &req->dkim[i];
-
-		d->ndkim = i + 1;
-		d->dkim[i].result = k->result;
-		d->dkim[i].domain = norm_dup(k->domain);
-		if ((d->dkim[i].raw = ms_memdupz(k->domain,
-		    strlen(k->domain))) == NULL)
-			goto fail;
-		if (k->selector != NULL && (d->dkim[i].selector =
-		    ms_memdupz(k->selector, strlen(k->selector))) == NULL)
-			goto fail;
-	}
+	err = MAILSEC_ENOMEM;
 	if ((err = take_author(d, req->author, diag)) != MAILSEC_OK)
 		goto fail;
 	*out = d;
