@@ -9,6 +9,7 @@ PACKAGES="
 	build-essential cmake pkg-config clang libclang-rt-14-dev llvm
 	libssl-dev libcurl4-openssl-dev libunbound-dev nettle-dev libidn2-dev libpsl-dev publicsuffix
 	libevent-dev libyaml-dev libcmocka-dev
+	libxml2-dev libxml2-utils zlib1g-dev libsqlite3-dev
 	dns-root-data ca-certificates
 	nsd iproute2 util-linux python3 swaks
 	python3-spf spfquery python3-dkim python3-nacl python3-dnspython python3-yaml python3-authres
