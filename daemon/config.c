@@ -40,6 +40,8 @@
 #define GW_WORKERS_MAX		1024
 #define GW_TABLE_MAX		32	/* rows in one option table */
 #define GW_SUGGEST_MAXLEN	64	/* keys longer get no suggestion */
+#define GW_DELIVERY_THREADS_MAX	256
+#define GW_LIFETIME_MAX		(60 * 86400)	/* delivery.lifetime, s */
 
 /* Default signed header fields (RFC 6376 5.4.1's list, trimmed). */
 static const char *const dkim_default_headers[] = {
@@ -257,6 +259,36 @@ check_forwarder(const char *v, char **norm)
 bad:
 	return "is not a server address: write IP or IP@PORT (192.0.2.53, "
 	    "2001:db8::53@5353); names are not allowed";
+}
+
+/* delivery.relay.host: a host name or an IP literal. */
+static const char *
+check_host(const char *v, char **norm)
+{
+	unsigned char buf[16];
+
+	if (inet_pton(AF_INET, v, buf) == 1 || inet_pton(AF_INET6, v, buf) == 1)
+		return NULL;
+	if (check_domain(v, norm) != NULL)
+		return "is not a host name or IP address (example: "
+		    "smtp.example.org)";
+	return NULL;
+}
+
+/* delivery.relay.user: an AUTH login (RFC 4616: no NUL; we also refuse
+ * control bytes and spaces, which no login needs). */
+static const char *
+check_login(const char *v, char **norm)
+{
+	const unsigned char *p;
+
+	(void)norm;
+	if (*v == '\0')
+		return "is empty; give the login name";
+	for (p = (const unsigned char *)v; *p != '\0'; p++)
+		if (*p <= 0x20 || *p == 0x7f)
+			return "holds a space or a control character";
+	return NULL;
 }
 
 static const char *
@@ -652,6 +684,51 @@ static const struct opt limits_opts[] = {
 	{ NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0, false, false }
 };
 
+static const struct opt relay_opts[] = {
+	{ ROW("host", O_STR, SEC(gw_relay, host)), .check = check_host },
+	{ ROW("port", O_PORT, SEC(gw_relay, port)) },
+	{ ROW("implicit_tls", O_BOOL, SEC(gw_relay, implicit_tls)) },
+	{ ROW("user", O_STR, SEC(gw_relay, user)), .check = check_login },
+	{ ROW("password_file", O_PATH, SEC(gw_relay, password_file)) },
+	{ NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0, false, false }
+};
+
+static const struct opt delivery_tls_opts[] = {
+	{ ROW("mta_sts", O_BOOL, SEC(gw_delivery_tls, mta_sts)) },
+	{ ROW("dane", O_BOOL, SEC(gw_delivery_tls, dane)) },
+	{ ROW("tlsrpt", O_BOOL, SEC(gw_delivery_tls, tlsrpt)) },
+	{ ROW("ca_file", O_PATH, SEC(gw_delivery_tls, ca_file)) },
+	{ ROW("https_port", O_UINT, SEC(gw_delivery_tls, https_port)),
+	  .min = 1, .max = 65535 },
+	{ NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0, false, false }
+};
+
+#define DLV(f) SEC(gw_delivery, f)
+static const struct opt delivery_opts[] = {
+	{ ROW("enabled", O_BOOL, DLV(enabled)) },
+	{ ROW("helo", O_STR, DLV(helo)), .check = check_domain },
+	{ ROW("port", O_PORT, DLV(port)) },
+	{ ROW("threads", O_UINT, DLV(threads)), .min = 1,
+	  .max = GW_DELIVERY_THREADS_MAX },
+	{ ROW("per_destination", O_UINT, DLV(per_destination)), .min = 1,
+	  .max = 1000 },
+	{ ROW("lifetime", O_TIME, DLV(lifetime)), .unit_ms = 1000, .min = 1,
+	  .max = GW_LIFETIME_MAX },
+	{ ROW("delay_warning", O_TIME, DLV(delay_warning)), .unit_ms = 1000,
+	  .min = 0, .max = GW_LIFETIME_MAX },
+	{ ROW("bounce", O_BOOL, DLV(bounce)) },
+	{ ROW("connect_timeout", O_TIME, DLV(connect_timeout)),
+	  .unit_ms = 1000, .min = 1, .max = 600 },
+	{ ROW("command_timeout", O_TIME, DLV(command_timeout)),
+	  .unit_ms = 1000, .min = 1, .max = 3600 },
+	{ ROW("data_timeout", O_TIME, DLV(data_timeout)), .unit_ms = 1000,
+	  .min = 1, .max = 3600 },
+	{ ROW("require_tls", O_BOOL, DLV(require_tls)) },
+	{ ROW("relay", O_SECTION, DLV(relay)), .sub = relay_opts },
+	{ ROW("tls", O_SECTION, DLV(tls)), .sub = delivery_tls_opts },
+	{ NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0, false, false }
+};
+
 static const struct opt top_opts[] = {
 	{ ROW("state_dir", O_PATH, GOFF(state_dir)) },
 	{ ROW("user", O_STR, GOFF(user)), .check = check_sysname },
@@ -667,6 +744,7 @@ static const struct opt top_opts[] = {
 	{ ROW("dkim", O_SECTION, GOFF(dkim)), .sub = dkim_opts },
 	{ ROW("policy", O_SECTION, GOFF(policy)), .sub = policy_opts },
 	{ ROW("limits", O_SECTION, GOFF(limits)), .sub = limits_opts },
+	{ ROW("delivery", O_SECTION, GOFF(delivery)), .sub = delivery_opts },
 	{ NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0, false, false }
 };
 
@@ -1254,11 +1332,18 @@ gw_config_free(struct gw_config *cfg)
 	free(cfg->policy.quarantine_dir);
 	gw_strlist_free(&cfg->policy.trusted_forwarders);
 	gw_strlist_free(&cfg->policy.arc_sealers);
+	free(cfg->delivery.helo);
+	free(cfg->delivery.relay.host);
+	free(cfg->delivery.relay.user);
+	free(cfg->delivery.relay.password_file);
+	free(cfg->delivery.tls.ca_file);
 	memset(cfg, 0, sizeof *cfg);
 }
 
+/* The host name, normalized, else "localhost": the default of
+ * policy.authserv_id and delivery.helo. */
 static mailsec_err
-default_authserv_id(struct gw_config *cfg)
+set_host_name(char **dst)
 {
 	char host[256], out[MAILSEC_DOMAIN_MAX];
 
@@ -1268,7 +1353,7 @@ default_authserv_id(struct gw_config *cfg)
 	if (host[0] == '\0' || mailsec_domain_normalize(host, strlen(host),
 	    out, sizeof out, NULL, NULL) != MAILSEC_OK)
 		snprintf(out, sizeof out, "localhost");
-	return set_str(&cfg->policy.authserv_id, out);
+	return set_str(dst, out);
 }
 
 /*
@@ -1396,7 +1481,7 @@ gw_config_defaults(struct gw_config *cfg)
 		    MAILSEC_OK)
 			goto nomem;
 	cfg->dkim.expire = 0;
-	if (default_authserv_id(cfg) != MAILSEC_OK)
+	if (set_host_name(&cfg->policy.authserv_id) != MAILSEC_OK)
 		goto nomem;
 	cfg->policy.dmarc_mode = GW_DMARC_RFC9989;
 	cfg->policy.dmarc_reject = GW_ACT_REJECT;
@@ -1416,6 +1501,26 @@ gw_config_defaults(struct gw_config *cfg)
 	cfg->limits.connections_per_ip = 20;
 	cfg->limits.auth_failures = 3;
 	cfg->limits.errors = 10;
+	/* Delivery: RFC 5321 4.5.3.2 timeouts (connect: ours; command 5
+	 * min; the final dot 10 min); 4.5.4.1: give up after 4-5 days. */
+	cfg->delivery.enabled = true;
+	if (set_host_name(&cfg->delivery.helo) != MAILSEC_OK)
+		goto nomem;
+	cfg->delivery.port = 25;
+	cfg->delivery.threads = 4;
+	cfg->delivery.per_destination = 4;
+	cfg->delivery.lifetime = 5 * 86400;
+	cfg->delivery.delay_warning = 4 * 3600;
+	cfg->delivery.bounce = true;
+	cfg->delivery.connect_timeout = 30;
+	cfg->delivery.command_timeout = 300;
+	cfg->delivery.data_timeout = 600;
+	cfg->delivery.require_tls = false;
+	cfg->delivery.relay.port = 587;
+	cfg->delivery.tls.mta_sts = true;
+	cfg->delivery.tls.dane = true;
+	cfg->delivery.tls.tlsrpt = true;
+	cfg->delivery.tls.https_port = 443;
 	if (derive(cfg) != MAILSEC_OK)
 		goto nomem;
 	return MAILSEC_OK;
@@ -1545,6 +1650,21 @@ cross_check(struct load *ld)
 		return cfg_err(ld, line_of(r, "listen", NULL, NULL), "listen",
 		    MAILSEC_ESYNTAX, "every listener is disabled; enable at "
 		    "least one");
+	if (c->delivery.relay.user != NULL &&
+	    c->delivery.relay.password_file == NULL)
+		return cfg_err(ld, line_of(r, "delivery", "relay", "user"),
+		    "delivery.relay.user", MAILSEC_ESYNTAX, "set without "
+		    "delivery.relay.password_file; set both for AUTH");
+	if (c->delivery.relay.password_file != NULL &&
+	    c->delivery.relay.user == NULL)
+		return cfg_err(ld, line_of(r, "delivery", "relay",
+		    "password_file"), "delivery.relay.password_file",
+		    MAILSEC_ESYNTAX, "set without delivery.relay.user; set "
+		    "both for AUTH");
+	if (c->delivery.relay.user != NULL && c->delivery.relay.host == NULL)
+		return cfg_err(ld, line_of(r, "delivery", "relay", "user"),
+		    "delivery.relay.user", MAILSEC_ESYNTAX, "set without "
+		    "delivery.relay.host; name the smarthost");
 	if (c->limits.message_size > (uint64_t)SIZE_MAX)
 		return cfg_err(ld, line_of(r, "limits", "message_size", NULL),
 		    "limits.message_size", MAILSEC_ESYNTAX, "is too large for "
@@ -1902,6 +2022,39 @@ yn(bool b)
 	return b ? "yes" : "no";
 }
 
+static void
+dump_delivery(FILE *f, const struct gw_delivery *d)
+{
+	fprintf(f, "delivery {\n\tenabled %s;\n", yn(d->enabled));
+	dump_kv(f, "\t", "helo", d->helo);
+	fprintf(f, "\tport %u;\n\tthreads %u;\n\tper_destination %u;\n",
+	    (unsigned)d->port, d->threads, d->per_destination);
+	dump_time(f, "\t", "lifetime", (uint64_t)d->lifetime * 1000);
+	dump_time(f, "\t", "delay_warning", (uint64_t)d->delay_warning *
+	    1000);
+	fprintf(f, "\tbounce %s;\n", yn(d->bounce));
+	dump_time(f, "\t", "connect_timeout",
+	    (uint64_t)d->connect_timeout * 1000);
+	dump_time(f, "\t", "command_timeout",
+	    (uint64_t)d->command_timeout * 1000);
+	dump_time(f, "\t", "data_timeout", (uint64_t)d->data_timeout * 1000);
+	fprintf(f, "\trequire_tls %s;\n\trelay {\n", yn(d->require_tls));
+	if (d->relay.host != NULL)
+		dump_kv(f, "\t\t", "host", d->relay.host);
+	fprintf(f, "\t\tport %u;\n\t\timplicit_tls %s;\n",
+	    (unsigned)d->relay.port, yn(d->relay.implicit_tls));
+	if (d->relay.user != NULL)
+		dump_kv(f, "\t\t", "user", d->relay.user);
+	if (d->relay.password_file != NULL)
+		dump_kv(f, "\t\t", "password_file", d->relay.password_file);
+	fprintf(f, "\t}\n\ttls {\n\t\tmta_sts %s;\n\t\tdane %s;\n"
+	    "\t\ttlsrpt %s;\n", yn(d->tls.mta_sts), yn(d->tls.dane),
+	    yn(d->tls.tlsrpt));
+	if (d->tls.ca_file != NULL)
+		dump_kv(f, "\t\t", "ca_file", d->tls.ca_file);
+	fprintf(f, "\t\thttps_port %u;\n\t}\n}\n", d->tls.https_port);
+}
+
 void
 gw_config_dump(const struct gw_config *c, FILE *f)
 {
@@ -2038,4 +2191,5 @@ gw_config_dump(const struct gw_config *c, FILE *f)
 	    "\tauth_failures %u;\n\terrors %u;\n}\n", c->limits.connections,
 	    c->limits.connections_per_ip, c->limits.auth_failures,
 	    c->limits.errors);
+	dump_delivery(f, &c->delivery);
 }

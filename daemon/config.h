@@ -149,6 +149,42 @@ struct gw_limits {
 	unsigned errors;		/* 4xx/5xx replies, then disconnect */
 };
 
+/* delivery.relay: a smarthost all non-local mail goes to. */
+struct gw_relay {
+	char *host;		/* NULL: deliver to the MX hosts */
+	uint16_t port;		/* 587 (STARTTLS) or 465 (implicit_tls) */
+	bool implicit_tls;
+	char *user;		/* AUTH login, NULL: no AUTH */
+	char *password_file;	/* the password, first line of the file */
+};
+
+/* delivery.tls: the outbound TLS policy (daemon/tlspolicy.h). */
+struct gw_delivery_tls {
+	bool mta_sts;		/* RFC 8461 */
+	bool dane;		/* RFC 7672 */
+	bool tlsrpt;		/* RFC 8460 */
+	char *ca_file;		/* trust anchors, NULL: the system's */
+	unsigned https_port;	/* MTA-STS policy fetch port, 0: 443 */
+};
+
+/* delivery: the queue runner's remote delivery (docs/queue.md). */
+struct gw_delivery {
+	bool enabled;		/* off: remote recipients wait (deferred) */
+	char *helo;		/* EHLO name; default: the host name */
+	uint16_t port;		/* destination port (25) */
+	unsigned threads;	/* delivery threads per runner */
+	unsigned per_destination;	/* connections per destination */
+	unsigned lifetime;	/* s a message may stay queued */
+	unsigned delay_warning;	/* s before a delay DSN, 0: none */
+	bool bounce;		/* DSNs for failures and delays */
+	unsigned connect_timeout;	/* s */
+	unsigned command_timeout;	/* s */
+	unsigned data_timeout;	/* s, the final dot */
+	bool require_tls;	/* never plaintext, any destination */
+	struct gw_relay relay;
+	struct gw_delivery_tls tls;
+};
+
 struct gw_config {
 	char *source;		/* the file name, or "(defaults)" */
 	char *state_dir;
@@ -165,6 +201,7 @@ struct gw_config {
 	struct gw_dkim dkim;
 	struct gw_policy policy;
 	struct gw_limits limits;
+	struct gw_delivery delivery;
 	unsigned explicit_paths;	/* internal: GW_PATH_* set by file */
 };
 

@@ -502,6 +502,29 @@ static const char full_conf[] =
     "  connections_per_ip 5;\n"
     "  auth_failures 2;\n"
     "  errors 7;\n"
+    "}\n"
+    "delivery {\n"
+    "  enabled no;\n"
+    "  helo Out.Example.ORG;\n"
+    "  port 2526;\n"
+    "  threads 8;\n"
+    "  per_destination 2;\n"
+    "  lifetime 3d;\n"
+    "  delay_warning 0;\n"
+    "  bounce no;\n"
+    "  connect_timeout 10s;\n"
+    "  command_timeout 2min;\n"
+    "  data_timeout 15min;\n"
+    "  require_tls yes;\n"
+    "  relay {\n"
+    "    host smtp.example.net;\n"
+    "    port 465;\n"
+    "    implicit_tls yes;\n"
+    "    user \"out@example.org\";\n"
+    "    password_file \"/etc/mailsec/relay pw\";\n"
+    "  }\n"
+    "  tls { mta_sts no; dane no; tlsrpt no; ca_file /etc/ca.pem;"
+    " https_port 8443; }\n"
     "}\n";
 
 static void
@@ -592,6 +615,64 @@ check_full(const struct gw_config *c)
 	assert_int_equal(c->limits.connections_per_ip, 5);
 	assert_int_equal(c->limits.auth_failures, 2);
 	assert_int_equal(c->limits.errors, 7);
+	assert_false(c->delivery.enabled);
+	assert_string_equal(c->delivery.helo, "out.example.org");
+	assert_int_equal(c->delivery.port, 2526);
+	assert_int_equal(c->delivery.threads, 8);
+	assert_int_equal(c->delivery.per_destination, 2);
+	assert_int_equal(c->delivery.lifetime, 3 * 86400);
+	assert_int_equal(c->delivery.delay_warning, 0);
+	assert_false(c->delivery.bounce);
+	assert_int_equal(c->delivery.connect_timeout, 10);
+	assert_int_equal(c->delivery.command_timeout, 120);
+	assert_int_equal(c->delivery.data_timeout, 900);
+	assert_true(c->delivery.require_tls);
+	assert_string_equal(c->delivery.relay.host, "smtp.example.net");
+	assert_int_equal(c->delivery.relay.port, 465);
+	assert_true(c->delivery.relay.implicit_tls);
+	assert_string_equal(c->delivery.relay.user, "out@example.org");
+	assert_string_equal(c->delivery.relay.password_file,
+	    "/etc/mailsec/relay pw");
+	assert_false(c->delivery.tls.mta_sts);
+	assert_false(c->delivery.tls.dane);
+	assert_false(c->delivery.tls.tlsrpt);
+	assert_string_equal(c->delivery.tls.ca_file, "/etc/ca.pem");
+	assert_int_equal(c->delivery.tls.https_port, 8443);
+}
+
+/* The delivery defaults: on, port 25, 5 days, a delay DSN after 4 h. */
+static void
+test_delivery_defaults(void **state)
+{
+	struct gw_config c;
+	char err[GW_CONFIG_ERR_MAX];
+
+	(void)state;
+	assert_int_equal(load("delivery { relay { host 192.0.2.25; } }\n", &c,
+	    err), MAILSEC_OK);
+	assert_true(c.delivery.enabled);
+	assert_non_null(c.delivery.helo);
+	assert_string_equal(c.delivery.helo, c.policy.authserv_id);
+	assert_int_equal(c.delivery.port, 25);
+	assert_int_equal(c.delivery.threads, 4);
+	assert_int_equal(c.delivery.per_destination, 4);
+	assert_int_equal(c.delivery.lifetime, 5 * 86400);
+	assert_int_equal(c.delivery.delay_warning, 4 * 3600);
+	assert_true(c.delivery.bounce);
+	assert_int_equal(c.delivery.connect_timeout, 30);
+	assert_int_equal(c.delivery.command_timeout, 300);
+	assert_int_equal(c.delivery.data_timeout, 600);
+	assert_false(c.delivery.require_tls);
+	assert_string_equal(c.delivery.relay.host, "192.0.2.25");
+	assert_int_equal(c.delivery.relay.port, 587);
+	assert_false(c.delivery.relay.implicit_tls);
+	assert_null(c.delivery.relay.user);
+	assert_true(c.delivery.tls.mta_sts);
+	assert_true(c.delivery.tls.dane);
+	assert_true(c.delivery.tls.tlsrpt);
+	assert_null(c.delivery.tls.ca_file);
+	assert_int_equal(c.delivery.tls.https_port, 443);
+	gw_config_free(&c);
 }
 
 static void
@@ -651,6 +732,42 @@ static const struct err_case err_cases[] = {
 	  "t.conf:5: listen.mx.port: 70000 is not a port (1-65535)" },
 	{ "listen { mx { port 0; } }",
 	  "t.conf:1: listen.mx.port: 0 is not a port (1-65535)" },
+	/* delivery */
+	{ "delivery { lifetime 5m; }",
+	  "t.conf:1: delivery.lifetime: '5m' is not a duration (a number "
+	  "with ms, s, min, h or d: 300s); for minutes write min" },
+	{ "delivery { lifetime 0; }",
+	  "t.conf:1: delivery.lifetime: '0' is out of range (1s to 60d)" },
+	{ "delivery { delay_warning 61d; }",
+	  "t.conf:1: delivery.delay_warning: '61d' is out of range (0s to "
+	  "60d)" },
+	{ "delivery { threads 0; }",
+	  "t.conf:1: delivery.threads: '0' is not a whole number from 1 to "
+	  "256" },
+	{ "delivery { helo \"a b\"; }",
+	  "t.conf:1: delivery.helo: 'a b' is not a domain name (example: "
+	  "example.org)" },
+	{ "delivery { relay { host \"smtp host\"; } }",
+	  "t.conf:1: delivery.relay.host: 'smtp host' is not a host name or "
+	  "IP address (example: smtp.example.org)" },
+	{ "delivery { relay { user \"a b\"; } }",
+	  "t.conf:1: delivery.relay.user: 'a b' holds a space or a control "
+	  "character" },
+	{ "delivery {\nrelay { host h.example; user u; } }",
+	  "t.conf:2: delivery.relay.user: set without "
+	  "delivery.relay.password_file; set both for AUTH" },
+	{ "delivery { relay {\npassword_file /p; } }",
+	  "t.conf:2: delivery.relay.password_file: set without "
+	  "delivery.relay.user; set both for AUTH" },
+	{ "delivery { relay { user u;\npassword_file /p; } }",
+	  "t.conf:1: delivery.relay.user: set without delivery.relay.host; "
+	  "name the smarthost" },
+	{ "delivery { tls { https_port 0; } }",
+	  "t.conf:1: delivery.tls.https_port: '0' is not a whole number from "
+	  "1 to 65535" },
+	{ "delivery { relay { prot 25; } }",
+	  "t.conf:1: delivery.relay.prot: unknown option; did you mean "
+	  "'port'?" },
 	{ "listen { submissions { port x; } }",
 	  "t.conf:1: listen.submissions.port: x is not a port (1-65535)" },
 	/* unknown options, suggestions */
@@ -1137,6 +1254,7 @@ main(void)
 		cmocka_unit_test(test_state_dir),
 		cmocka_unit_test(test_questions),
 		cmocka_unit_test(test_recipients),
+		cmocka_unit_test(test_delivery_defaults),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
