@@ -135,10 +135,10 @@ cmd_audit(int argc, char **argv)
 	const char *sel[MAILSEC_AUDIT_SELECTOR_MAX];
 	struct cli_dns_opts dns = { 0 };
 	struct mailsec_audit_opts o = { 0 };
-	struct cli_https_opts ho = { 0 };
+	struct gw_https_opts ho = { 0 };
 	struct mailsec_https_client hc = { NULL, NULL };
 	struct mailsec_resolver *r = NULL;
-	struct cli_https *h = NULL;
+	struct gw_https *h = NULL;
 	struct mailsec_audit *a = NULL;
 	struct mailsec_diag d = { 0 };
 	const char *domain = NULL;
@@ -184,13 +184,13 @@ cmd_audit(int argc, char **argv)
 		if (dns.server != NULL || dns.zone != NULL)
 			ho.resolver = r;
 		why[0] = '\0';
-		if ((err = cli_https_new(&ho, &h, why, sizeof why)) !=
+		if ((err = gw_https_new(&ho, &h, why, sizeof why)) !=
 		    MAILSEC_OK) {
 			rc = cli_fail(CLI_ERR, "audit: HTTPS client: %s",
 			    why[0] != '\0' ? why : mailsec_strerror(err));
 			goto done;
 		}
-		cli_https_client(h, &hc);
+		gw_https_client(h, &hc);
 		o.https = &hc;
 	}
 	err = mailsec_audit_run(r, domain, &o, &a, &d);
@@ -210,7 +210,7 @@ cmd_audit(int argc, char **argv)
 	rc = CLI_OK;
 done:
 	mailsec_audit_free(a);
-	cli_https_free(h);
+	gw_https_free(h);
 	mailsec_resolver_free(r);
 	return rc;
 }

@@ -81,31 +81,31 @@ nsd_resolver(void)
 	return nsd_resolver_for(getenv("MAILSEC_TEST_DNS"));
 }
 
-static struct cli_https *
+static struct gw_https *
 client(const char *ca, struct mailsec_resolver *r)
 {
-	struct cli_https_opts o = { 0 };
-	struct cli_https *h = NULL;
+	struct gw_https_opts o = { 0 };
+	struct gw_https *h = NULL;
 	char why[256] = "";
 
 	o.ca_file = ca;
 	o.resolver = r;
 	o.connect_ms = 5000;
 	o.total_ms = 10000;
-	if (cli_https_new(&o, &h, why, sizeof why) != MAILSEC_OK)
+	if (gw_https_new(&o, &h, why, sizeof why) != MAILSEC_OK)
 		fail_msg("https client: %s", why);
 	return h;
 }
 
 /* One GET; returns the error, the status and body in the out-params. */
 static mailsec_err
-get(struct cli_https *h, const char *url, size_t max, int *status,
+get(struct gw_https *h, const char *url, size_t max, int *status,
     char **body, size_t *len, char *why, size_t whysz)
 {
 	mailsec_err err;
 
 	why[0] = '\0';
-	err = cli_https_get(h, url, max, status, body, len, why, whysz);
+	err = gw_https_get(h, url, max, status, body, len, why, whysz);
 	print_message("GET %s: %s, status %d, %zu bytes%s%s\n", url,
 	    mailsec_strerror(err), *status, *len, why[0] ? ": " : "", why);
 	if (err != MAILSEC_OK) {
@@ -117,7 +117,7 @@ get(struct cli_https *h, const char *url, size_t max, int *status,
 }
 
 static struct mailsec_audit *
-audit(struct mailsec_resolver *r, struct cli_https *h, const char *domain)
+audit(struct mailsec_resolver *r, struct gw_https *h, const char *domain)
 {
 	static const char *const sel[] = { "s1" };
 	struct mailsec_https_client hc;
@@ -125,7 +125,7 @@ audit(struct mailsec_resolver *r, struct cli_https *h, const char *domain)
 	struct mailsec_audit *a = NULL;
 	struct mailsec_diag d = { 0 };
 
-	cli_https_client(h, &hc);
+	gw_https_client(h, &hc);
 	o.selectors = sel;
 	o.nselectors = 1;
 	o.https = &hc;
@@ -183,7 +183,7 @@ test_bad_urls(void **state)
 		"",
 	};
 	struct mailsec_resolver *r = zone_resolver();
-	struct cli_https *h = client(NULL, r);
+	struct gw_https *h = client(NULL, r);
 	char *body, why[256];
 	size_t i, len;
 	int status;
@@ -195,24 +195,24 @@ test_bad_urls(void **state)
 	/* no limit */
 	assert_int_equal(get(h, POLICY_URL("stsgood.test"), 0, &status,
 	    &body, &len, why, sizeof why), MAILSEC_EINVAL);
-	cli_https_free(h);
+	gw_https_free(h);
 	mailsec_resolver_free(r);
 }
 
 static void
 test_ca_file_unreadable(void **state)
 {
-	struct cli_https_opts o = { 0 };
-	struct cli_https *h = NULL;
+	struct gw_https_opts o = { 0 };
+	struct gw_https *h = NULL;
 	char why[256] = "";
 
 	(void)state;
 	o.ca_file = "/nonexistent/mailsec-test-ca.pem";
-	assert_int_equal(cli_https_new(&o, &h, why, sizeof why),
+	assert_int_equal(gw_https_new(&o, &h, why, sizeof why),
 	    MAILSEC_EINVAL);
 	assert_null(h);
 	assert_non_null(strstr(why, "/nonexistent/mailsec-test-ca.pem"));
-	cli_https_free(NULL);
+	gw_https_free(NULL);
 }
 
 /* Through the audit's DNS source: no address, no connection attempt. */
@@ -220,7 +220,7 @@ static void
 test_no_address(void **state)
 {
 	struct mailsec_resolver *r = zone_resolver();
-	struct cli_https *h = client(NULL, r);
+	struct gw_https *h = client(NULL, r);
 	char *body, why[256];
 	size_t len;
 	int status;
@@ -231,7 +231,7 @@ test_no_address(void **state)
 	assert_non_null(strstr(why, "mta-sts.stsnohost.test has no address"));
 	assert_int_equal(get(h, POLICY_URL("nosuchdomain.test"), POLICY_MAX,
 	    &status, &body, &len, why, sizeof why), MAILSEC_ENOTFOUND);
-	cli_https_free(h);
+	gw_https_free(h);
 	mailsec_resolver_free(r);
 }
 
@@ -241,7 +241,7 @@ static void
 test_refused(void **state)
 {
 	struct mailsec_resolver *r = zone_resolver();
-	struct cli_https *h = client(NULL, r);
+	struct gw_https *h = client(NULL, r);
 	char *body, why[256];
 	size_t len;
 	int status;
@@ -251,7 +251,7 @@ test_refused(void **state)
 	    "mta-sts.txt", POLICY_MAX, &status, &body, &len, why,
 	    sizeof why), MAILSEC_EIO);
 	assert_non_null(strstr(why, "onnect"));
-	cli_https_free(h);
+	gw_https_free(h);
 	mailsec_resolver_free(r);
 }
 
@@ -261,7 +261,7 @@ test_audit_no_address(void **state)
 	static const struct https_case c = { "stsnohost.test",
 	    "mtasts-policy-fetch", "has no address" };
 	struct mailsec_resolver *r = zone_resolver();
-	struct cli_https *h = client(NULL, r);
+	struct gw_https *h = client(NULL, r);
 	struct mailsec_audit *a;
 
 	(void)state;
@@ -269,7 +269,7 @@ test_audit_no_address(void **state)
 	assert_true(planted_only(a, &c));
 	assert_null(a->mtasts_policy);
 	mailsec_audit_free(a);
-	cli_https_free(h);
+	gw_https_free(h);
 	mailsec_resolver_free(r);
 }
 
@@ -303,7 +303,7 @@ static void
 test_get_served(void **state)
 {
 	struct mailsec_resolver *r;
-	struct cli_https *h, *sys;
+	struct gw_https *h, *sys;
 	char *body, why[256];
 	size_t len;
 	int status;
@@ -359,9 +359,9 @@ test_get_served(void **state)
 	assert_int_equal(get(sys, POLICY_URL("stsgood.test"), POLICY_MAX,
 	    &status, &body, &len, why, sizeof why), MAILSEC_EIO);
 	assert_non_null(strstr(why, "certificate"));
-	cli_https_free(sys);
+	gw_https_free(sys);
 
-	cli_https_free(h);
+	gw_https_free(h);
 	mailsec_resolver_free(r);
 }
 
@@ -371,7 +371,7 @@ test_audit_served(void **state)
 {
 	struct mailsec_resolver *r;
 	struct mailsec_audit *a;
-	struct cli_https *h;
+	struct gw_https *h;
 	size_t i, k, bad = 0;
 
 	(void)state;
@@ -400,7 +400,7 @@ test_audit_served(void **state)
 		mailsec_audit_free(a);
 	}
 	assert_int_equal(bad, 0);
-	cli_https_free(h);
+	gw_https_free(h);
 	mailsec_resolver_free(r);
 }
 

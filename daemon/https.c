@@ -1,14 +1,16 @@
 /*
- * cli/https.c - the MTA-STS policy fetch over libcurl (RFC 8461 3.3):
+ * daemon/https.c - the MTA-STS policy fetch over libcurl (RFC 8461 3.3):
  * "HTTPS GET https://mta-sts.DOMAIN/.well-known/mta-sts.txt", the
  * certificate valid for that host, redirects not followed, the body at
- * most the library's limit, text/plain. See cli/https.h.
+ * most the caller's limit, text/plain; and the TLS-RPT report POST (RFC
+ * 8460 5.4). See daemon/https.h.
  *
- * One easy handle per request: the audit fetches one file, and a fresh
- * handle carries no connection, cookie or DNS state from another domain.
+ * One easy handle per request: a fresh handle carries no connection,
+ * cookie or DNS state from another domain.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -21,7 +23,7 @@
 
 #include "https.h"
 
-struct cli_https {
+struct gw_https {
 	char *ca_file;
 	struct mailsec_resolver *resolver;	/* borrowed */
 	long connect_ms;
@@ -39,8 +41,10 @@ struct https_body {
 };
 
 /* Clients alive: curl_global_init() with the first, curl_global_cleanup()
- * after the last (the CLI is single-threaded). */
+ * after the last; delivery threads create clients concurrently, so the
+ * count and both calls are under one lock. */
 static unsigned https_clients;
+static pthread_mutex_t https_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void
 https_why(char *why, size_t whysz, const char *fmt, ...)
@@ -81,7 +85,7 @@ https_host_ok(const char *p, size_t len)
 {
 	size_t i, label = 0;
 
-	if (len == 0 || len > CLI_HTTPS_HOST_MAX)
+	if (len == 0 || len > GW_HTTPS_HOST_MAX)
 		return false;
 	for (i = 0; i < len; i++) {
 		char c = p[i];
@@ -152,8 +156,8 @@ https_resolve(struct mailsec_resolver *r, const char *host, unsigned port,
     struct curl_slist **out, char *why, size_t whysz)
 {
 	static const uint16_t types[] = { MAILSEC_DNS_A, MAILSEC_DNS_AAAA };
-	char line[CLI_HTTPS_HOST_MAX + 16 +
-	    2 * CLI_HTTPS_ADDR_MAX * (INET6_ADDRSTRLEN + 3)];
+	char line[GW_HTTPS_HOST_MAX + 16 +
+	    2 * GW_HTTPS_ADDR_MAX * (INET6_ADDRSTRLEN + 3)];
 	char addr[INET6_ADDRSTRLEN], tmp[200];
 	struct mailsec_dns_result *res = NULL;
 	size_t t, i, off, naddr = 0, nfam;
@@ -181,7 +185,7 @@ https_resolve(struct mailsec_resolver *r, const char *host, unsigned port,
 			    res->why[0] != '\0' ? res->why : "no answer");
 		nfam = 0;
 		for (i = 0; res->status == MAILSEC_DNS_ANSWER &&
-		    i < res->count && nfam < CLI_HTTPS_ADDR_MAX; i++) {
+		    i < res->count && nfam < GW_HTTPS_ADDR_MAX; i++) {
 			const struct mailsec_dns_rr *rr = &res->rrs[i];
 			bool v6 = rr->type == MAILSEC_DNS_AAAA;
 
@@ -277,32 +281,35 @@ https_text_plain(const char *ct)
 }
 
 mailsec_err
-cli_https_new(const struct cli_https_opts *o, struct cli_https **out,
+gw_https_new(const struct gw_https_opts *o, struct gw_https **out,
     char *why, size_t whysz)
 {
 	const curl_version_info_data *v;
-	struct cli_https *h = NULL;
+	struct gw_https *h = NULL;
 	mailsec_err err = MAILSEC_OK;
 	FILE *f;
 
 	*out = NULL;
 	if ((h = calloc(1, sizeof *h)) == NULL)
 		return MAILSEC_ENOMEM;
+	(void)pthread_mutex_lock(&https_lock);
 	if (https_clients == 0 &&
 	    curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		(void)pthread_mutex_unlock(&https_lock);
 		free(h);
 		https_why(why, whysz, "libcurl failed to start");
 		return MAILSEC_EIO;
 	}
 	https_clients++;
+	(void)pthread_mutex_unlock(&https_lock);
 	v = curl_version_info(CURLVERSION_NOW);
 	if (v == NULL || (v->features & CURL_VERSION_SSL) == 0) {
 		https_why(why, whysz, "libcurl has no TLS support");
 		err = MAILSEC_EUNSUPPORTED;
 		goto done;
 	}
-	h->connect_ms = CLI_HTTPS_CONNECT_MS;
-	h->total_ms = CLI_HTTPS_TOTAL_MS;
+	h->connect_ms = GW_HTTPS_CONNECT_MS;
+	h->total_ms = GW_HTTPS_TOTAL_MS;
 	if (o != NULL) {
 		if (o->connect_ms > 0)
 			h->connect_ms = o->connect_ms;
@@ -327,31 +334,33 @@ cli_https_new(const struct cli_https_opts *o, struct cli_https **out,
 	*out = h;
 	h = NULL;
 done:
-	cli_https_free(h);
+	gw_https_free(h);
 	return err;
 }
 
 void
-cli_https_free(struct cli_https *h)
+gw_https_free(struct gw_https *h)
 {
 	if (h == NULL)
 		return;
 	free(h->ca_file);
 	free(h);
+	(void)pthread_mutex_lock(&https_lock);
 	if (https_clients > 0 && --https_clients == 0)
 		curl_global_cleanup();
+	(void)pthread_mutex_unlock(&https_lock);
 }
 
 void
-cli_https_client(struct cli_https *h, struct mailsec_https_client *c)
+gw_https_client(struct gw_https *h, struct mailsec_https_client *c)
 {
-	c->get = cli_https_get;
+	c->get = gw_https_get;
 	c->arg = h;
 }
 
 /* Sets the options of one policy GET on c. */
 static CURLcode
-https_setup(const struct cli_https *h, CURL *c, const char *url,
+https_setup(const struct gw_https *h, CURL *c, const char *url,
     struct https_body *b, struct curl_slist *resolve, char *errbuf)
 {
 	CURLcode rc;
@@ -405,13 +414,13 @@ https_setup(const struct cli_https *h, CURL *c, const char *url,
 }
 
 mailsec_err
-cli_https_get(void *arg, const char *url, size_t max, int *status,
+gw_https_get(void *arg, const char *url, size_t max, int *status,
     char **body, size_t *len, char *why, size_t whysz)
 {
-	const struct cli_https *h = arg;
+	const struct gw_https *h = arg;
 	struct https_body b = { NULL, 0, 0, 0, false, false };
 	struct curl_slist *resolve = NULL;
-	char host[CLI_HTTPS_HOST_MAX + 1], errbuf[CURL_ERROR_SIZE];
+	char host[GW_HTTPS_HOST_MAX + 1], errbuf[CURL_ERROR_SIZE];
 	const char *ct = NULL;
 	mailsec_err err = MAILSEC_OK;
 	unsigned port;
@@ -485,6 +494,89 @@ cli_https_get(void *arg, const char *url, size_t max, int *status,
 	b.ptr = NULL;
 done:
 	free(b.ptr);
+	curl_slist_free_all(resolve);
+	if (c != NULL)
+		curl_easy_cleanup(c);
+	return err;
+}
+
+/* The POST answer's body is not wanted; this much of it is read. */
+#define HTTPS_POST_ANSWER_MAX 65536
+
+mailsec_err
+gw_https_post(struct gw_https *h, const char *url, const char *content_type,
+    const void *body, size_t len, int *status, char *why, size_t whysz)
+{
+	struct https_body b = { NULL, 0, 0, HTTPS_POST_ANSWER_MAX, false,
+	    false };
+	struct curl_slist *resolve = NULL, *hdr = NULL;
+	char host[GW_HTTPS_HOST_MAX + 1], errbuf[CURL_ERROR_SIZE];
+	char ctline[128];
+	mailsec_err err = MAILSEC_OK;
+	unsigned port;
+	long code = 0;
+	CURL *c = NULL;
+	CURLcode rc;
+	int w;
+
+	*status = 0;
+	if (h == NULL || content_type == NULL || (body == NULL && len > 0) ||
+	    len > (size_t)INT32_MAX) {
+		https_why(why, whysz, "bad arguments");
+		return MAILSEC_EINVAL;
+	}
+	errbuf[0] = '\0';
+	w = snprintf(ctline, sizeof ctline, "Content-Type: %s", content_type);
+	if (w < 0 || (size_t)w >= sizeof ctline) {
+		https_why(why, whysz, "content type too long");
+		return MAILSEC_EINVAL;
+	}
+	if ((err = https_url_host(url, host, sizeof host, &port, why,
+	    whysz)) != MAILSEC_OK)
+		goto done;
+	if (h->resolver != NULL && (err = https_resolve(h->resolver, host,
+	    port, &resolve, why, whysz)) != MAILSEC_OK)
+		goto done;
+	if ((c = curl_easy_init()) == NULL ||
+	    (hdr = curl_slist_append(NULL, ctline)) == NULL) {
+		err = MAILSEC_ENOMEM;
+		goto done;
+	}
+	if ((rc = https_setup(h, c, url, &b, resolve, errbuf)) != CURLE_OK ||
+	    (rc = curl_easy_setopt(c, CURLOPT_POST, 1L)) != CURLE_OK ||
+	    (rc = curl_easy_setopt(c, CURLOPT_POSTFIELDS, body)) !=
+	    CURLE_OK ||
+	    (rc = curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+	    (curl_off_t)len)) != CURLE_OK ||
+	    (rc = curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr)) !=
+	    CURLE_OK) {
+		https_why(why, whysz, "libcurl: %s", curl_easy_strerror(rc));
+		err = MAILSEC_EUNSUPPORTED;
+		goto done;
+	}
+	rc = curl_easy_perform(c);
+	if (b.nomem) {
+		err = MAILSEC_ENOMEM;
+		goto done;
+	}
+	/* an answer too long to keep still answered */
+	if (rc != CURLE_OK && !b.over && rc != CURLE_FILESIZE_EXCEEDED) {
+		https_why(why, whysz, "%s", errbuf[0] != '\0' ? errbuf :
+		    curl_easy_strerror(rc));
+		err = rc == CURLE_OPERATION_TIMEDOUT ? MAILSEC_ETIMEOUT :
+		    MAILSEC_EIO;
+		goto done;
+	}
+	if (curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code) != CURLE_OK ||
+	    code == 0) {
+		https_why(why, whysz, "no HTTP response");
+		err = MAILSEC_EIO;
+		goto done;
+	}
+	*status = (int)code;
+done:
+	free(b.ptr);
+	curl_slist_free_all(hdr);
 	curl_slist_free_all(resolve);
 	if (c != NULL)
 		curl_easy_cleanup(c);
