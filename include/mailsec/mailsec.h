@@ -18,5 +18,6 @@
 #include <mailsec/dmarc.h>
 #include <mailsec/arc.h>
 #include <mailsec/smtp.h>
+#include <mailsec/smtp_client.h>
 
 #endif /* MAILSEC_H */

@@ -1,2 +1,3 @@
 set(MAILSEC_SMTP_SOURCES smtp/line.c smtp/cmd.c smtp/data.c smtp/reply.c
-	smtp/sasl.c smtp/session.c)
+	smtp/sasl.c smtp/session.c
+	smtp/client.c)
