@@ -160,8 +160,9 @@ struct mailsec_smtp_mailparams {
  * What the message described by from (the reverse-path, may be NULL) and
  * mp needs that the server behind eh does not offer: MAILSEC_SMTP_NEED_*
  * bits, 0 when it can be sent as it is. NEED_8BITMIME is the caller's
- * decision (send anyway, convert or bounce: RFC 6152 3 leaves it to
- * the sender); mailsec_smtp_cmd_mail() refuses the other three.
+ * decision: RFC 1652 3 allows converting to 7bit MIME or a permanent
+ * failure (the caller knows whether the body really holds 8-bit
+ * octets); mailsec_smtp_cmd_mail() refuses the other three.
  * SMTPUTF8 is needed when mp->smtputf8 is set or from holds a byte over
  * 0x7f.
  */
