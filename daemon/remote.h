@@ -32,6 +32,8 @@ struct remote_cfg {
 	unsigned per_destination;	/* connections per destination; 0: 4 */
 	unsigned reuse_idle;		/* s an idle connection is kept; 0: 30 */
 	unsigned reuse_max;		/* messages per connection; 0: 100 */
+	unsigned slot_wait;		/* s to wait for a free connection
+					 * slot of the destination; 0: 30 */
 	/* smarthost: when relay_host is set, all non-local mail goes
 	 * there (relay_port 587 STARTTLS required, or 465 implicit TLS) */
 	const char *relay_host;

@@ -234,23 +234,39 @@ MAILSEC_API void mailsec_report_docs_free(struct mailsec_report_doc *docs,
  * Writes r as an XML document: RFC 9990 (namespace
  * urn:ietf:params:xml:ns:dmarc-2.0, valid against its schema) or, with
  * format MAILSEC_REPORT_FMT_RFC7489, the RFC 7489 appendix C form (no
- * namespace, version 1.0). Fields the chosen format lacks are left out.
- * *out: malloc'd, *outlen bytes (NUL-terminated). MAILSEC_EINVAL: r
- * lacks a required field (diag names it).
+ * namespace). Both carry <version>1.0</version>: RFC 9990 3.1.1.2 says
+ * the element "MUST have the value 1.0"; the namespace tells the formats
+ * apart. format MAILSEC_REPORT_FMT_UNKNOWN takes r->format (RFC 9990 when
+ * that is unknown too). Fields the chosen format lacks are left out
+ * (RFC 7489: generator, np, testing, discovery_method, human_result of
+ * SPF; RFC 9990: pct, SPF results of scope helo); values it has no name
+ * for are mapped (docs/reports.md, "Writing reports"); RFC 7489's
+ * required sp, pct and fo get their defaults (p, 100, "0") when absent.
+ * Strings are escaped; bytes that are not UTF-8 or not XML 1.0
+ * characters become U+FFFD. *out: malloc'd, *outlen bytes
+ * (NUL-terminated), at most MAILSEC_REPORT_XML_MAX (else ELIMIT).
+ * MAILSEC_EINVAL: r lacks a required field or holds a value the format
+ * cannot express (diag names it).
  */
 MAILSEC_API mailsec_err mailsec_agg_report_write(
     const struct mailsec_agg_report *r, enum mailsec_report_format format,
     char **out, size_t *outlen, struct mailsec_diag *diag);
 
-/* gzip (RFC 1952) of (in, len) into *out (malloc'd). */
+/* gzip (RFC 1952) of (in, len) into *out (malloc'd); no file name, time
+ * 0 in the member header, so equal input gives equal bytes.
+ * MAILSEC_ELIMIT: len above MAILSEC_REPORT_XML_MAX. */
 MAILSEC_API mailsec_err mailsec_report_gzip(const void *in, size_t len,
     void **out, size_t *outlen);
 
 /*
- * The report's file name as RFC 9990 says: "receiver!policy-domain!
- * begin!end!unique-id.xml.gz" (unique-id optional, here the report_id
- * made file-name safe). buf: at least 512 bytes.
+ * The report's file name as RFC 9990 3.5.2 says: "receiver!policy-domain!
+ * begin!end!unique-id.xml.gz" (unique-id optional, here the letters and
+ * digits of report_id, at most MAILSEC_REPORT_UID_MAX of them; left out
+ * when report_id has none). receiver and r->domain must be domain names
+ * (a final dot is dropped), the dates not negative: else MAILSEC_EINVAL.
+ * buf: at least 512 bytes; MAILSEC_ELIMIT when the name does not fit.
  */
+#define MAILSEC_REPORT_UID_MAX		64
 MAILSEC_API mailsec_err mailsec_agg_report_filename(
     const struct mailsec_agg_report *r, const char *receiver, char *buf,
     size_t bufsz);
@@ -268,6 +284,11 @@ struct mailsec_report_mail {
  * Composes the whole message (header, a short text part, the gzip'd
  * report as application/gzip with its file name; Subject "Report Domain:
  * D Submitter: S Report-ID: <ID>") into *out (malloc'd, CRLF lines).
+ * to may carry the "mailto:" of the rua URI. The Report-ID part of the
+ * Subject is left out when report_id is not RFC 9990 3.5.1 ridtxt; the
+ * Message-ID is derived from report_id and the period, so a re-sent
+ * report keeps it. MAILSEC_EINVAL (diag): a missing or unusable address
+ * or domain (control characters, 8-bit bytes: no header injection).
  */
 MAILSEC_API mailsec_err mailsec_agg_report_mail(
     const struct mailsec_agg_report *r, const void *gz, size_t gzlen,
@@ -297,17 +318,46 @@ struct mailsec_failure_report {
 					 * the body is never included */
 	const char *headers;		/* the original header section */
 	size_t headers_len;
+	/* RFC 9991 4 Identity-Alignment ("dkim", "spf", "dkim, spf" or
+	 * "none"); NULL: from auth_failure ("dmarc": "dkim, spf"). */
+	const char *identity_alignment;
+	const char *dkim_identity;	/* DKIM-Identity (i=), or NULL */
 };
 
 /*
  * Composes the AFRF message: multipart/report; report-type=
  * feedback-report with a text part, message/feedback-report
  * (Feedback-Type: auth-failure) and text/rfc822-headers of the original
- * (redacted as asked). *out malloc'd, CRLF lines.
+ * (redacted as asked). *out malloc'd, CRLF lines. Only the header
+ * section of headers is used (up to the first empty line). Redaction
+ * replaces every local part before an '@' (in the reported header, in
+ * Original-Mail-From and Authentication-Results) by the first 16 hex
+ * digits of the SHA-256 of the local part, unsalted: equal addresses
+ * give equal tokens, and a guessed address can be confirmed.
+ * MAILSEC_EINVAL (diag): a missing field, or one with control
+ * characters (no header injection).
  */
 MAILSEC_API mailsec_err mailsec_failure_report_compose(
     const struct mailsec_failure_report *f, char **out, size_t *outlen,
     struct mailsec_diag *diag);
+
+struct mailsec_resolver;
+
+/*
+ * RFC 9990 4 (and RFC 9991 5 for ruf): may reports about policy_domain
+ * (where the DMARC record was found) go to an address at dest_domain?
+ * Yes without a query when both have the same Organizational Domain
+ * (RFC 9989 4.10.2 tree walk through the resolver; equal names need no
+ * walk). Otherwise yes when the TXT record set at
+ * <policy_domain>._report._dmarc.<dest_domain> holds a record whose
+ * first tag is v=DMARC1. *authorized false: not authorized (also when
+ * the name is longer than DNS allows). MAILSEC_EDNS: a temporary DNS
+ * failure decided it (retry later; *authorized false); MAILSEC_EINVAL:
+ * a name that is not a domain name.
+ */
+MAILSEC_API mailsec_err mailsec_report_dest_verify(
+    struct mailsec_resolver *res, const char *policy_domain,
+    const char *dest_domain, bool *authorized, struct mailsec_diag *diag);
 
 #ifdef __cplusplus
 }
