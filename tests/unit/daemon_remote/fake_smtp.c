@@ -229,26 +229,36 @@ fake_thread(void *arg)
 int
 fake_smtp_start(struct fake_smtp *f, const char *addr, uint16_t port)
 {
-	struct sockaddr_in sin;
-	socklen_t sl = sizeof sin;
-	int one = 1;
+	struct sockaddr_storage ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+	socklen_t sl = sizeof ss;
+	int one = 1, af = strchr(addr, ':') != NULL ? AF_INET6 : AF_INET, ok;
 
 	(void)snprintf(f->addr, sizeof f->addr, "%s", addr);
-	f->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	f->lfd = socket(af, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (f->lfd == -1)
 		return -1;
 	(void)setsockopt(f->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons(port);
-	if (inet_pton(AF_INET, addr, &sin.sin_addr) != 1 ||
-	    bind(f->lfd, (struct sockaddr *)&sin, sizeof sin) == -1 ||
+	memset(&ss, 0, sizeof ss);
+	if (af == AF_INET) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		ok = inet_pton(AF_INET, addr, &sin->sin_addr);
+		sl = sizeof *sin;
+	} else {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(port);
+		ok = inet_pton(AF_INET6, addr, &sin6->sin6_addr);
+		sl = sizeof *sin6;
+	}
+	if (ok != 1 || bind(f->lfd, (struct sockaddr *)&ss, sl) == -1 ||
 	    listen(f->lfd, 16) == -1 ||
-	    getsockname(f->lfd, (struct sockaddr *)&sin, &sl) == -1) {
+	    getsockname(f->lfd, (struct sockaddr *)&ss, &sl) == -1) {
 		(void)close(f->lfd);
 		return -1;
 	}
-	f->port = ntohs(sin.sin_port);
+	f->port = ntohs(af == AF_INET ? sin->sin_port : sin6->sin6_port);
 	(void)pthread_mutex_init(&f->mu, NULL);
 	f->stop = false;
 	if (pthread_create(&f->th, NULL, fake_thread, f) != 0) {

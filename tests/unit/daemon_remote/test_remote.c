@@ -57,7 +57,9 @@ static const char zone[] =
     "mx.noaddr      TXT \"no address here\"\n"
     "$SERVFAIL      dnsfail.test.\n"
     "relay          A 127.0.0.1\n"
-    "other          A 127.0.0.1\n";
+    "other          A 127.0.0.1\n"
+    "v6             MX 10 mx.v6.test.\n"
+    "mx.v6          AAAA ::1\n";
 
 #define CERT_PATH	"/tmp/mailsec-test-remote-ca.pem"
 
@@ -92,7 +94,7 @@ src_rewind(void *arg)
 
 struct fx {
 	struct mailsec_resolver *res;
-	struct fake_smtp f1, f3;
+	struct fake_smtp f1, f3, f6;
 	struct remote_cfg cfg;
 	struct remote_ctx *rc;
 	struct src src;
@@ -135,6 +137,7 @@ teardown(void **state)
 	remote_free(x->rc);
 	fake_smtp_stop(&x->f1);
 	fake_smtp_stop(&x->f3);
+	fake_smtp_stop(&x->f6);
 	if (x->f1.ssl_ctx != NULL)
 		SSL_CTX_free(x->f1.ssl_ctx);
 	mailsec_resolver_free(x->res);
@@ -631,6 +634,75 @@ test_smarthost_name_mismatch(void **state)
 	assert_string_equal(finish(x), "EHLO client.test\r\nSTARTTLS\r\n");
 }
 
+static void
+test_helo_fallback(void **state)
+{
+	struct fx *x = *state;
+
+	x->f1.ehlo = "502 5.5.1 EHLO not implemented\r\n";
+	set_msg(x, "Subject: s\r\n\r\nold\r\n");
+	set_rcpts(x, 1, "a@one.test");
+	assert_int_equal(run(x, "one.test", 1), MAILSEC_OK);
+	assert_int_equal(x->rcpt[0].result, REMOTE_OK);
+	assert_true(starts_with(finish(x), "EHLO client.test\r\n"
+	    "HELO client.test\r\nMAIL FROM:<s@x.test>\r\n"));
+}
+
+static void
+test_ipv6(void **state)
+{
+	struct fx *x = *state;
+
+	if (fake_smtp_start(&x->f6, "::1", x->f1.port) != 0)
+		skip();		/* no IPv6 loopback here */
+	set_msg(x, "Subject: s\r\n\r\nx\r\n");
+	set_rcpts(x, 1, "a@v6.test");
+	assert_int_equal(run(x, "v6.test", 1), MAILSEC_OK);
+	assert_int_equal(x->rcpt[0].result, REMOTE_OK);
+	assert_string_equal(x->info.ip, "::1");
+	assert_string_equal(x->rcpt[0].text,
+	    "mx.v6.test[::1]: 250 2.0.0 queued");
+	(void)finish(x);
+	assert_int_equal(x->f6.nconns, 1);
+}
+
+static void
+test_tls_failure_retried_in_clear(void **state)
+{
+	struct fx *x = *state;
+	const char *rec;
+
+	/* A server whose TLS we refuse (nothing newer than TLS 1.1):
+	 * opportunistic, so the same address again without STARTTLS. */
+	x->f1.ssl_ctx = fake_tls_ctx("mx1.one.test", NULL);
+	assert_non_null(x->f1.ssl_ctx);
+	assert_int_equal(SSL_CTX_set_max_proto_version(x->f1.ssl_ctx,
+	    TLS1_1_VERSION), 1);
+	x->f1.ehlo = "250-fake\r\n250 STARTTLS\r\n";
+	set_msg(x, "Subject: s\r\n\r\nx\r\n");
+	set_rcpts(x, 1, "a@one.test");
+	assert_int_equal(run(x, "one.test", 1), MAILSEC_OK);
+	assert_int_equal(x->rcpt[0].result, REMOTE_OK);
+	assert_string_equal(x->info.tls, "none");
+	rec = finish(x);
+	assert_int_equal(x->f1.nconns, 2);
+	assert_int_equal(x->f1.ntls, 0);
+	assert_true(starts_with(rec, "EHLO client.test\r\nSTARTTLS\r\n"
+	    "EHLO client.test\r\nMAIL FROM:"));
+
+	/* with require_tls: never in clear */
+	x->cfg.require_tls = true;
+	assert_int_equal(fake_smtp_start(&x->f1, "127.0.0.1", x->f1.port), 0);
+	x->f1.reclen = 0;
+	x->f1.nconns = 0;
+	set_rcpts(x, 1, "a@one.test");
+	assert_int_equal(run(x, "one.test", 1), MAILSEC_OK);
+	assert_int_equal(x->rcpt[0].result, REMOTE_TEMP);
+	assert_string_equal(x->rcpt[0].enhanced, "4.7.5");
+	assert_string_equal(finish(x), "EHLO client.test\r\nSTARTTLS\r\n");
+	assert_int_equal(x->f1.nconns, 1);
+}
+
 /* ---- reuse and limits -------------------------------------------------- */
 
 static void
@@ -810,6 +882,9 @@ main(void)
 		T(test_connection_refused),
 		T(test_starttls_opportunistic),
 		T(test_require_tls_not_offered),
+		T(test_tls_failure_retried_in_clear),
+		T(test_helo_fallback),
+		T(test_ipv6),
 		T(test_smarthost_auth_implicit_tls),
 		T(test_smarthost_name_mismatch),
 		T(test_reuse),
