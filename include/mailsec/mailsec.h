@@ -18,6 +18,7 @@
 #include <mailsec/dmarc.h>
 #include <mailsec/arc.h>
 #include <mailsec/smtp.h>
+#include <mailsec/dsn.h>
 #include <mailsec/smtp_client.h>
 
 #endif /* MAILSEC_H */
