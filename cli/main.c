@@ -19,6 +19,7 @@ int cmd_dmarc(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_arc(int argc, char **argv);
 int cmd_queue(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_record(int argc, char **argv);
 int cmd_lint(int argc, char **argv);
@@ -182,6 +183,31 @@ const struct cli_cmd cli_cmds[] = {
 	  "while it is being delivered). flush: retry everything now.\n"
 	  "See docs/queue.md.\n",
 	  cmd_queue },
+	{ "report", "DMARC aggregate reports: import, summary, send",
+	  "usage: mailsec report [--state-dir DIR] import FILE|DIR|- ...\n"
+	  "       mailsec report [--state-dir DIR] summary [--domain D]\n"
+	  "           [--since YYYY-MM-DD] [--json|--csv]\n"
+	  "       mailsec report [--state-dir DIR] send [--now] [--dry-run]\n"
+	  "           [--receiver DOMAIN] [--from ADDR] [--org NAME] [--rfc7489]\n"
+	  "           [--dns ... | --dns-zone FILE]\n"
+	  "\n"
+	  "The report store is DIR/reports.db (default ./var, as for serve).\n"
+	  "import: stores the aggregate reports in each FILE (XML, .gz, .zip\n"
+	  "or a whole report e-mail), every file below DIR, or standard input;\n"
+	  "one already stored (same reporter, report ID and domain) is not\n"
+	  "stored again. Exit status 1 when an input could not be parsed\n"
+	  "(the others are still stored).\n"
+	  "summary: per source IP the messages and how many passed SPF, DKIM\n"
+	  "and DMARC (aligned, as policy_evaluated says), and who sends as the\n"
+	  "domain and fails; --domain and --since (report end) filter;\n"
+	  "--json: {\"reports\", \"messages\", \"sources\": [...], ...}.\n"
+	  "send: builds the reports of the gateway's DMARC evaluations for\n"
+	  "every day that ended (--now: also today so far), checks external\n"
+	  "destinations (_report._dmarc), and writes each report mail to\n"
+	  "DIR/reports/outbox/; --dry-run only says what it would send.\n"
+	  "--rfc7489 writes the RFC 7489 format. See docs/reports.md.\n"
+	  DNS_USAGE,
+	  cmd_report },
 	{ "record", "write SPF, DMARC, MTA-STS and TLS-RPT records",
 	  "usage: mailsec record spf [--ip4 NET]... [--ip6 NET]...\n"
 	  "           [--include DOMAIN]... [--a] [--mx]\n"
