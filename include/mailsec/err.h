@@ -32,7 +32,8 @@ extern "C" {
 	X(EDNS, "DNS resolver failure")                                  \
 	X(ETIMEOUT, "timed out")                                         \
 	X(EUNSUPPORTED, "not supported")                                 \
-	X(ESTATE, "call not valid in this state")
+	X(ESTATE, "call not valid in this state")                        \
+	X(EAGAIN, "need more input")
 
 typedef enum mailsec_err {
 #define MAILSEC_ERR_ENUM(name, text) MAILSEC_##name,

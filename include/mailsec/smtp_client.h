@@ -27,14 +27,6 @@
 extern "C" {
 #endif
 
-/*
- * "Need more bytes" of mailsec_smtp_creader_feed(). err.h has no
- * MAILSEC_EAGAIN yet: until it gets one (X(EAGAIN, "need more input") in
- * MAILSEC_ERR_MAP, and this alias goes), it is the otherwise unused
- * MAILSEC_ENOTFOUND: "no complete reply found yet".
- */
-#define MAILSEC_EAGAIN	MAILSEC_ENOTFOUND
-
 /* ---- limits ------------------------------------------------------------ */
 
 /* Reply text kept, NUL included (longer replies are cut). */
