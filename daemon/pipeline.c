@@ -26,13 +26,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 #include <openssl/crypto.h>
 
 #include "core/core.h"
+#include "log.h"
 #include "pipeline_int.h"
+#include "report_store.h"
 
 /* A key file is a PEM private key or a base64 seed: far below this. */
 #define PL_KEY_FILE_MAX	65536
@@ -606,6 +609,48 @@ fail:
 
 /* ---- the pipeline -------------------------------------------------------- */
 
+/*
+ * The report store (STATE_DIR/reports.db) that every DMARC evaluation is
+ * recorded in. Mail never waits for it: a store that cannot be opened
+ * is logged and the gateway runs without recording.
+ */
+static void
+reports_open(struct pipeline *p, const struct gw_config *cfg)
+{
+	char err[256];
+
+	if (cfg->state_dir == NULL)
+		return;
+	err[0] = '\0';
+	if (report_store_open(cfg->state_dir, &p->reports, err, sizeof err) !=
+	    MAILSEC_OK) {
+		log_warnx("report store: %s: DMARC evaluations are not "
+		    "recorded", err[0] != '\0' ? err : "cannot open");
+		p->reports = NULL;
+	}
+}
+
+void
+pl_report_record(struct pl_msg *m)
+{
+	struct report_eval_src src = { 0 };
+	const struct mailsec_dmarc_outcome *o;
+	struct timespec now;
+
+	if (m->p->reports == NULL || m->dmarc == NULL ||
+	    (o = mailsec_dmarc_outcome(m->dmarc)) == NULL)
+		return;
+	(void)clock_gettime(CLOCK_REALTIME, &now);
+	src.time = (int64_t)now.tv_sec;
+	src.source_ip = m->ip;
+	src.mail_from = m->mail_from;
+	src.spf = mailsec_spf_outcome(m->spf);
+	src.dkim = m->dkim;
+	if (report_store_add_outcome(m->p->reports, o, &src) != MAILSEC_OK)
+		log_warnx("report store: %s: evaluation not recorded",
+		    report_store_error(m->p->reports));
+}
+
 mailsec_err
 pipeline_new(struct event_base *base, const struct gw_config *cfg,
     struct pipeline **out, char *err, size_t errlen)
@@ -631,6 +676,7 @@ pipeline_new(struct event_base *base, const struct gw_config *cfg,
 	}
 	if ((e = gen_new(p, cfg, &p->gen, err, errlen)) != MAILSEC_OK)
 		goto fail;
+	reports_open(p, cfg);
 	*out = p;
 	return MAILSEC_OK;
 fail:
@@ -660,6 +706,7 @@ pipeline_free(struct pipeline *p)
 	if (p == NULL)
 		return;
 	gen_unref(p->gen);
+	report_store_close(p->reports);
 	mailsec_dmarc_psl_free(p->psl);
 	mailsec_spf_cache_free(p->spfcache);
 	mailsec_dkim_keycache_free(p->keycache);

@@ -68,12 +68,16 @@ struct pl_gen {
 	unsigned sign_expire;		/* x= after t=, seconds; 0: none */
 };
 
+struct report_store;
+
 struct pipeline {
 	struct event_base *base;
 	struct pl_gen *gen;		/* for new transactions */
 	struct mailsec_dkim_keycache *keycache;
 	struct mailsec_spf_cache *spfcache;
 	struct mailsec_dmarc_psl *psl;	/* loaded once, for RFC 7489 */
+	struct report_store *reports;	/* DMARC evaluations recorded for
+				   the aggregate reports; NULL: not */
 	struct pl_msg *waiting;		/* ended, DKIM or ARC keys
 				   outstanding */
 	size_t nmsgs;
@@ -136,6 +140,9 @@ struct pl_msg {
  * what the stages found. Never fails: a local error becomes
  * PL_TEMPFAIL. */
 void pl_verdict_make(struct pl_msg *m);
+/* Records the message's DMARC evaluation in the report store (when the
+ * pipeline has one and a policy applied); failures are logged only. */
+void pl_report_record(struct pl_msg *m);
 
 /* pipeline.c: the signer failed; the log's dkim_sign says why. */
 void pl_sign_note_error(struct pl_msg *m, mailsec_err e,

@@ -535,4 +535,5 @@ pl_verdict_make(struct pl_msg *m)
 	v->log = m->log != NULL ? m->log : "";
 	v->spf = mailsec_spf_outcome(m->spf);
 	v->dmarc = mailsec_dmarc_outcome(m->dmarc);
+	pl_report_record(m);
 }

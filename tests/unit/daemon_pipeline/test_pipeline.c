@@ -32,6 +32,7 @@
 
 #include "config.h"
 #include "pipeline.h"
+#include "report_store.h"
 #include "testdir.h"
 
 #define AUTHSERV "mx.test.example"
@@ -535,6 +536,98 @@ test_verdicts(void **state)
 			assert_holds("log", r.log, vc->log[k]);
 	}
 	result_clear(&r);
+}
+
+/* ---- report rows ------------------------------------------------------- */
+
+struct seen_rows {
+	size_t rows;
+	uint64_t messages;
+	bool pass_seen;			/* 192.0.2.5, aligned SPF pass */
+	bool reject_seen;		/* 203.0.113.9, disposition reject */
+};
+
+/* The period's published policy: example.org's p=reject. */
+static int
+policy_row(void *arg, const struct report_eval *row, uint64_t count)
+{
+	(void)count;
+	*(enum mailsec_report_disp *)arg = row->p;
+	return 0;
+}
+
+static int
+count_row(void *arg, const struct report_eval *row, uint64_t count)
+{
+	struct seen_rows *s = arg;
+
+	s->rows++;
+	s->messages += count;
+	assert_string_equal(row->header_from, "example.org");
+	if (strcmp(row->source_ip, "192.0.2.5") == 0 &&
+	    row->dmarc_spf == MAILSEC_REVAL_PASS &&
+	    row->spf_result == MAILSEC_RRES_PASS)
+		s->pass_seen = true;
+	if (strcmp(row->source_ip, "203.0.113.9") == 0 &&
+	    row->disposition == MAILSEC_RDISP_REJECT &&
+	    row->dmarc_spf == MAILSEC_REVAL_FAIL)
+		s->reject_seen = true;
+	return 0;
+}
+
+/*
+ * Every DMARC evaluation is a row in STATE_DIR/reports.db, rejected
+ * messages included (they are in the aggregate report too); a message
+ * without a DMARC policy adds none.
+ */
+static void
+test_report_rows(void **state)
+{
+	struct fixture *f = *state;
+	struct result r = { 0 };
+	const struct send pass = { .ip = "192.0.2.5",
+	    .mail_from = "alice@example.org" };
+	const struct send fail = { .ip = "203.0.113.9",
+	    .mail_from = "alice@example.org" };
+	const struct send none = { .ip = "203.0.113.9",
+	    .mail_from = "carol@plain.example" };
+	struct report_store *st;
+	struct report_period *per = NULL;
+	struct seen_rows seen = { 0 };
+	enum mailsec_report_disp p = MAILSEC_RDISP_ABSENT;
+	char err[256];
+	size_t n = 0;
+
+	start(f, NULL, NULL);
+	send_msg(f, &pass, msg_plain, &r, NULL);
+	assert_int_equal(r.action, PL_ACCEPT);
+	result_clear(&r);
+	send_msg(f, &fail, msg_plain, &r, NULL);
+	assert_int_equal(r.action, PL_REJECT);
+	result_clear(&r);
+	send_msg(f, &pass, msg_plain, &r, NULL);
+	result_clear(&r);
+	send_msg(f, &none, msg_plain_domain, &r, NULL);
+	result_clear(&r);
+
+	assert_int_equal(report_store_open(f->dir, &st, err, sizeof err),
+	    MAILSEC_OK);
+	assert_int_equal(report_store_periods_new(st, INT64_MAX, &per, &n),
+	    MAILSEC_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(per[0].domain, "example.org");
+	assert_int_equal(per[0].evals, 3);
+	assert_int_equal(report_store_period_rows(st, &per[0], count_row,
+	    &seen), MAILSEC_OK);
+	assert_int_equal(seen.rows, 2);		/* two passes: one row */
+	assert_int_equal(seen.messages, 3);
+	assert_true(seen.pass_seen);
+	assert_true(seen.reject_seen);
+	assert_int_equal(report_store_period_policy(st, &per[0], policy_row,
+	    &p), MAILSEC_OK);
+	assert_int_equal(p, MAILSEC_RDISP_REJECT);
+	report_periods_free(per, n);
+	report_store_close(st);
 }
 
 /*
@@ -1462,6 +1555,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_verdicts, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_report_rows, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_unbound_timeout, setup,
 		    teardown),
