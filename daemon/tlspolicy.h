@@ -39,6 +39,10 @@ struct tlsp_cfg {
 mailsec_err tlsp_new(struct tlsp_ctx **out, const struct tlsp_cfg *cfg);
 void tlsp_free(struct tlsp_ctx *t);
 
+/* Added: the clock of the caches and reports (tests move it); NULL
+ * restores time(). */
+void tlsp_set_clock(struct tlsp_ctx *t, int64_t (*now)(void *), void *arg);
+
 enum tlsp_sts {
 	TLSP_STS_NONE = 0,		/* no policy: opportunistic */
 	TLSP_STS_TESTING,		/* report failures, deliver anyway */
@@ -49,10 +53,13 @@ enum tlsp_sts {
 /* A destination domain's MTA-STS policy (owned copy). */
 struct tlsp_domain {
 	enum tlsp_sts sts;
-	char **mx_patterns;		/* "mail.example.org", "*.example.net" */
+	char **mx_patterns;		/* "mail.example.org",
+					 * "*.example.net" */
 	size_t nmx;
 	char *policy_id;		/* the TXT record's id= */
 	char *rua;			/* TLS-RPT rua of the domain, or NULL */
+	uint32_t max_age;		/* the policy's max_age (added: the
+					 * TLS-RPT policy-string) */
 };
 
 /*
@@ -91,6 +98,15 @@ struct tlsp_dane {
 mailsec_err tlsp_dane_lookup(struct tlsp_ctx *t, struct mailsec_resolver *res,
     const char *mx_host, uint16_t port, struct tlsp_dane *out);
 void tlsp_dane_free(struct tlsp_dane *d);
+
+/*
+ * Added: makes ctx (the delivery threads' client SSL_CTX) able to do
+ * DANE (SSL_CTX_dane_enable). Call once, before SSL objects are made
+ * from it; tlsp_ssl_prepare() with a usable DANE policy fails
+ * (MAILSEC_EINVAL) on an SSL of a context that skipped it.
+ * MAILSEC_EUNSUPPORTED when OpenSSL refuses.
+ */
+mailsec_err tlsp_ssl_ctx_init(SSL_CTX *ctx);
 
 /*
  * Prepares ssl for the handshake with mx_host: SNI, and the verification

@@ -3,8 +3,9 @@
  * loaded from an RFC 1035 master file (parsed by zone_parse.c), the way a
  * recursive resolver would present them: CNAME chains followed (RFC 1034
  * 3.6.2, 4.3.2), empty non-terminals answered NODATA (RFC 8020), basic
- * wildcard matching (RFC 4592 section 3), and the $TIMEOUT / $SERVFAIL
- * test directives (docs/dns.md).
+ * wildcard matching (RFC 4592 section 3), the $TIMEOUT / $SERVFAIL /
+ * $BOGUS test directives, and answers marked DNSSEC-secure where the
+ * zone says $SECURE on (docs/dns.md).
  *
  * Names live in a hash table keyed by their lowercase text (zone_int.h);
  * each name's records sit together in one array, sorted by type. A query
@@ -161,8 +162,11 @@ ms_zone_add_rr(struct ms_zone *z, const struct ms_zname *name,
 	r->seq = z->nrecs;
 	r->line = line;
 	r->off = off;
+	r->secure = z->secure_now;
 	r->rr = *rr;
 	z->nrecs++;
+	if (z->secure_now)
+		z->nodes[idx].secure = true;
 	if (z->nodes[idx].exists)
 		return MAILSEC_OK;
 	z->nodes[idx].exists = true;
@@ -183,6 +187,9 @@ ms_zone_add_rr(struct ms_zone *z, const struct ms_zname *name,
 		if (z->nodes[idx].exists)
 			break;
 		z->nodes[idx].exists = true;
+		/* an empty non-terminal of a secure name: its NODATA and
+		 * the NXDOMAIN below it are secure too */
+		z->nodes[idx].secure = z->secure_now;
 	}
 	return MAILSEC_OK;
 fail:
@@ -192,7 +199,7 @@ fail:
 
 mailsec_err
 ms_zone_add_dir(struct ms_zone *z, const struct ms_zname *name,
-    uint16_t type, enum mailsec_dns_status status)
+    uint16_t type, enum mailsec_dns_status status, bool bogus)
 {
 	char key[MS_ZONE_TEXT_MAX];
 	struct ms_zdir *d;
@@ -217,6 +224,7 @@ ms_zone_add_dir(struct ms_zone *z, const struct ms_zname *name,
 	d->seq = z->ndirs;
 	d->type = type;
 	d->status = status;
+	d->bogus = bogus;
 	z->ndirs++;
 	return MAILSEC_OK;
 }
@@ -397,6 +405,30 @@ wildcard_of(const struct ms_zone *z, const char *key, size_t klen)
 	return SIZE_MAX;
 }
 
+/* For a name that does not exist: whether its closest encloser (the
+ * longest ancestor that exists) is secure, so the NXDOMAIN is. */
+static bool
+encloser_secure(const struct ms_zone *z, const char *key, size_t klen)
+{
+	const char *p = key, *dot;
+	size_t left = klen, n;
+
+	while (left > 0) {
+		dot = memchr(p, '.', left);
+		if (dot == NULL) {
+			p += left;
+			left = 0;
+		} else {
+			left -= (size_t)(dot + 1 - p);
+			p = dot + 1;
+		}
+		n = node_find(z, p, left);
+		if (n != SIZE_MAX && z->nodes[n].exists)
+			return z->nodes[n].secure;
+	}
+	return false;
+}
+
 static mailsec_err
 rr_copy(struct mailsec_dns_rr *d, const struct mailsec_dns_rr *s)
 {
@@ -460,6 +492,7 @@ zone_answer(const struct ms_zone *z, const char *qname, uint16_t qtype,
 	const char *cur = qname;
 	size_t klen, n, first, count, i, steps = 0;
 	mailsec_err err = MAILSEC_OK;
+	bool secure = true;	/* every record and denial on the way is */
 
 	if (ms_zname_from_text(qname, strlen(qname), &zn) != MAILSEC_OK)
 		return MAILSEC_EINVAL;
@@ -471,22 +504,32 @@ zone_answer(const struct ms_zone *z, const char *qname, uint16_t qtype,
 		n = node_find(z, key, klen);
 		if (n != SIZE_MAX && (d = directive_of(z, n, qtype)) != NULL) {
 			res->status = d->status;
-			snprintf(res->why, sizeof res->why,
-			    "%s forced by the zone's %s directive for %s",
-			    mailsec_dns_status_name(d->status),
-			    d->status == MAILSEC_DNS_TIMEOUT ? "$TIMEOUT" :
-			    "$SERVFAIL", cur);
+			res->bogus = d->bogus;
+			secure = false;
+			if (d->bogus)
+				snprintf(res->why, sizeof res->why, "DNSSEC "
+				    "validation failed: forced by the zone's "
+				    "$BOGUS directive for %s", cur);
+			else
+				snprintf(res->why, sizeof res->why,
+				    "%s forced by the zone's %s directive "
+				    "for %s", mailsec_dns_status_name(
+				    d->status), d->status ==
+				    MAILSEC_DNS_TIMEOUT ? "$TIMEOUT" :
+				    "$SERVFAIL", cur);
 			break;
 		}
 		if (n == SIZE_MAX || !z->nodes[n].exists)
 			n = wildcard_of(z, key, klen);
 		if (n == SIZE_MAX) {
 			res->status = MAILSEC_DNS_NXDOMAIN;
+			secure = secure && encloser_secure(z, key, klen);
 			break;
 		}
 		first = records_of(z, n, qtype, &count);
 		if (count > 0) {
 			for (i = 0; i < count && err == MAILSEC_OK; i++) {
+				secure = secure && z->recs[first + i].secure;
 				err = rr_copy(&rr, &z->recs[first + i].rr);
 				if (err == MAILSEC_OK)
 					err = ms_dns_result_add(res, &rr);
@@ -498,6 +541,7 @@ zone_answer(const struct ms_zone *z, const char *qname, uint16_t qtype,
 		first = records_of(z, n, MAILSEC_DNS_CNAME, &count);
 		if (qtype == MAILSEC_DNS_CNAME || count == 0) {
 			res->status = MAILSEC_DNS_NODATA;
+			secure = secure && z->nodes[n].secure;
 			break;
 		}
 		/* RFC 1034 4.3.2: restart at the canonical name */
@@ -511,6 +555,7 @@ zone_answer(const struct ms_zone *z, const char *qname, uint16_t qtype,
 			break;
 		}
 		visited[steps++] = n;
+		secure = secure && z->recs[first].secure;
 		cname = &z->recs[first].rr;
 		cur = cname->u.name;
 		if ((err = set_canonical(res, cur)) != MAILSEC_OK)
@@ -527,6 +572,8 @@ zone_answer(const struct ms_zone *z, const char *qname, uint16_t qtype,
 		mailsec_dns_result_free(res);
 		return err;
 	}
+	/* a CNAME loop is SERVFAIL: never secure */
+	res->secure = secure && !mailsec_dns_status_is_temporary(res->status);
 	*out = res;
 	return MAILSEC_OK;
 }

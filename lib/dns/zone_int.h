@@ -41,6 +41,8 @@ struct ms_znode {
 	size_t rcount;
 	size_t dfirst;		/* its test directives in zone->dirs */
 	size_t dcount;
+	bool secure;		/* named by a record under $SECURE on:
+				   negative answers here are secure */
 };
 
 struct ms_zrec {
@@ -48,6 +50,7 @@ struct ms_zrec {
 	size_t seq;		/* file order, to keep it within an RRset */
 	size_t line;		/* where the entry starts, for diagnostics */
 	size_t off;
+	bool secure;		/* loaded under $SECURE on */
 	struct mailsec_dns_rr rr; /* type and ttl; data for decoded types */
 };
 
@@ -56,6 +59,7 @@ struct ms_zdir {
 	size_t seq;
 	uint16_t type;		/* 0: every type */
 	enum mailsec_dns_status status;	/* TIMEOUT or SERVFAIL */
+	bool bogus;		/* $BOGUS: SERVFAIL with bogus set */
 };
 
 struct ms_zone {
@@ -68,6 +72,7 @@ struct ms_zone {
 	size_t nrecs, reccap;
 	struct ms_zdir *dirs;
 	size_t ndirs, dircap;
+	bool secure_now;	/* while parsing: $SECURE on */
 };
 
 /* ---- zone_parse.c ------------------------------------------------------- */
@@ -97,13 +102,15 @@ char *ms_zname_text(const struct ms_zname *n);
 /* ---- zone.c ------------------------------------------------------------- */
 
 /* Adds one record owned by name; takes rr's pointers even on failure.
+ * The record (and its name) count as DNSSEC-secure when z->secure_now.
  * ELIMIT past MS_ZONE_MAX_RECORDS / _NAMES / _KEYBYTES. */
 mailsec_err ms_zone_add_rr(struct ms_zone *z, const struct ms_zname *name,
     struct mailsec_dns_rr *rr, size_t line, size_t off);
 
-/* Adds a $TIMEOUT / $SERVFAIL directive for name (type 0: all types). */
+/* Adds a $TIMEOUT / $SERVFAIL / $BOGUS (SERVFAIL, bogus) directive for
+ * name (type 0: all types). */
 mailsec_err ms_zone_add_dir(struct ms_zone *z, const struct ms_zname *name,
-    uint16_t type, enum mailsec_dns_status status);
+    uint16_t type, enum mailsec_dns_status status, bool bogus);
 
 /* Indexes the records by name and type, and refuses names that hold a
  * CNAME and other data (RFC 1034 3.6.2) or several CNAMEs. */

@@ -2,8 +2,9 @@
  * lib/dns/zone_parse.c - the master-file parser of the zone backend:
  * RFC 1035 section 5.1 (entries, $ORIGIN, parentheses, comments, quoted
  * character-strings, \X and \DDD escapes), RFC 2308 section 4 ($TTL),
- * RFC 3597 section 5 (TYPEnnn and the \# generic RDATA form), and two
- * test directives of ours, $TIMEOUT and $SERVFAIL (docs/dns.md).
+ * RFC 3597 section 5 (TYPEnnn and the \# generic RDATA form), and test
+ * directives of ours: $TIMEOUT, $SERVFAIL and $BOGUS (forced failures),
+ * $SECURE on|off (answers marked DNSSEC-secure) (docs/dns.md).
  *
  * The text is read in entries: the items up to the end of a line that is
  * not inside parentheses. Items keep their escapes; each use (a name, a
@@ -1033,9 +1034,11 @@ rdata_decoded(struct zparse *zp, const struct zitem *typeit,
 
 /* ---- entries ------------------------------------------------------------ */
 
-/* $TIMEOUT name [TYPE...] and $SERVFAIL name [TYPE...] */
+/* $TIMEOUT name [TYPE...], $SERVFAIL name [TYPE...], $BOGUS name
+ * [TYPE...] (a SERVFAIL whose result says bogus) */
 static mailsec_err
-entry_test_directive(struct zparse *zp, enum mailsec_dns_status status)
+entry_test_directive(struct zparse *zp, enum mailsec_dns_status status,
+    bool bogus)
 {
 	const struct zitem *it = zp->items;
 	struct ms_zname name;
@@ -1052,12 +1055,12 @@ entry_test_directive(struct zparse *zp, enum mailsec_dns_status status)
 	if (err != MAILSEC_OK)
 		return err;
 	if (zp->nitems == 2)
-		err = ms_zone_add_dir(zp->z, &name, 0, status);
+		err = ms_zone_add_dir(zp->z, &name, 0, status, bogus);
 	for (i = 2; i < zp->nitems && err == MAILSEC_OK; i++) {
 		if (!type_lookup(&it[i], &type, &kind))
 			return ierr(zp, MAILSEC_ESYNTAX, &it[i],
 			    "unknown type '%s'", show(&it[i], sb, sizeof sb));
-		err = ms_zone_add_dir(zp->z, &name, type, status);
+		err = ms_zone_add_dir(zp->z, &name, type, status, bogus);
 	}
 	if (err == MAILSEC_ELIMIT)
 		return ierr(zp, err, &it[0], "more than %u directives or %u "
@@ -1100,9 +1103,26 @@ entry_directive(struct zparse *zp)
 		return ierr(zp, MAILSEC_EUNSUPPORTED, it,
 		    "$INCLUDE is not supported: put everything in one file");
 	if (ms_ascii_eqz(it->p, it->len, "$TIMEOUT"))
-		return entry_test_directive(zp, MAILSEC_DNS_TIMEOUT);
+		return entry_test_directive(zp, MAILSEC_DNS_TIMEOUT, false);
 	if (ms_ascii_eqz(it->p, it->len, "$SERVFAIL"))
-		return entry_test_directive(zp, MAILSEC_DNS_SERVFAIL);
+		return entry_test_directive(zp, MAILSEC_DNS_SERVFAIL, false);
+	if (ms_ascii_eqz(it->p, it->len, "$BOGUS"))
+		return entry_test_directive(zp, MAILSEC_DNS_SERVFAIL, true);
+	if (ms_ascii_eqz(it->p, it->len, "$SECURE")) {
+		/* records after it are DNSSEC-secure (on) or not (off) */
+		if (zp->nitems != 2 || it[1].quoted)
+			return ierr(zp, MAILSEC_ESYNTAX, it,
+			    "$SECURE needs 'on' or 'off'");
+		if (ms_ascii_eqz(it[1].p, it[1].len, "on"))
+			zp->z->secure_now = true;
+		else if (ms_ascii_eqz(it[1].p, it[1].len, "off"))
+			zp->z->secure_now = false;
+		else
+			return ierr(zp, MAILSEC_ESYNTAX, &it[1],
+			    "$SECURE needs 'on' or 'off', not '%s'",
+			    show(&it[1], sb, sizeof sb));
+		return MAILSEC_OK;
+	}
 	return ierr(zp, MAILSEC_ESYNTAX, it, "unknown directive '%s'",
 	    show(it, sb, sizeof sb));
 }

@@ -16,6 +16,7 @@
 #include <mailsec/dmarc.h>
 
 #include "core/tagvalue.h"
+#include "record/mtasts_int.h"
 #include "record/record_int.h"
 
 /* The offset of tag name's value in a ';'-separated list, or MS_NOOFF. */
@@ -550,9 +551,6 @@ unknown_tag(struct ms_lint_ctx *c, const char *p, const struct ms_tag *t,
 		    shown);
 }
 
-/* RFC 8461 3.1: sts-id = 1*32(ALPHA / DIGIT). */
-#define MTASTS_ID_MAX 32
-
 /* For a record of v= and one other tag, known[1]: that tag (the last
  * one, NULL when absent); every other tag after v= is reported as
  * unknown under code. */
@@ -579,8 +577,6 @@ ms_lint_mtasts(struct ms_lint_ctx *c, const char *p, size_t len)
 	static const char *const known[] = { "v", "id" };
 	struct ms_taglist tl;
 	const struct ms_tag *id;
-	size_t i;
-	bool ok;
 
 	if (!tags_frame(c, p, len, &tl, "mtasts", "STSv1"))
 		return MAILSEC_OK;
@@ -592,10 +588,7 @@ ms_lint_mtasts(struct ms_lint_ctx *c, const char *p, size_t len)
 		    "when the policy changed (RFC 8461 3.1)");
 		return MAILSEC_OK;
 	}
-	ok = id->value.len >= 1 && id->value.len <= MTASTS_ID_MAX;
-	for (i = 0; ok && i < id->value.len; i++)
-		ok = ms_isalnum((unsigned char)id->value.ptr[i]);
-	if (!ok)
+	if (!ms_mtasts_id_ok(id->value.ptr, id->value.len))
 		ms_finding_add(c->f, MAILSEC_SEV_ERROR, "mtasts-id",
 		    (size_t)(id->value.ptr - p), "use 1 to 32 letters and "
 		    "digits, e.g. id=20240101000000", "id= must be 1 to 32 "
@@ -673,13 +666,8 @@ ms_lint_tlsrpt(struct ms_lint_ctx *c, const char *p, size_t len)
 
 /* ---- the MTA-STS policy file (RFC 8461 3.2) ---------------------------- */
 
-struct policy_line {
-	const char *key, *val;
-	size_t klen, vlen, off, voff;
-};
-
 static void
-policy_value(struct ms_lint_ctx *c, const struct policy_line *l,
+policy_value(struct ms_lint_ctx *c, const struct ms_mtasts_line *l,
     unsigned *seen, enum mailsec_mtasts_mode *mode, size_t *nmx)
 {
 	static const char *const modes[] = { "enforce", "testing", "none" };
@@ -687,8 +675,8 @@ policy_value(struct ms_lint_ctx *c, const struct policy_line *l,
 	    "mx" };
 	char shown[96];
 	const char *sug;
-	size_t k, i;
-	uint64_t age = 0;
+	size_t k;
+	uint32_t age = 0;
 
 	ms_rec_printable(shown, sizeof shown, l->val, l->vlen);
 	for (k = 0; k < MS_ARRAY_LEN(keys); k++)
@@ -729,11 +717,7 @@ policy_value(struct ms_lint_ctx *c, const struct policy_line *l,
 			    "'version: STSv1' (not '%s')", shown);
 		break;
 	case 1:
-		for (i = 0; i < MS_ARRAY_LEN(modes); i++)
-			if (l->vlen == strlen(modes[i]) &&
-			    memcmp(l->val, modes[i], l->vlen) == 0)
-				break;
-		if (i == MS_ARRAY_LEN(modes)) {
+		if (!ms_mtasts_mode_parse(l->val, l->vlen, mode)) {
 			sug = ms_rec_suggest(l->val, l->vlen, modes,
 			    MS_ARRAY_LEN(modes), 3);
 			if (sug != NULL)
@@ -749,27 +733,20 @@ policy_value(struct ms_lint_ctx *c, const struct policy_line *l,
 				    "unknown mode '%s'", shown);
 			break;
 		}
-		*mode = (enum mailsec_mtasts_mode)i;
-		if (i == MAILSEC_MTASTS_TESTING)
+		if (*mode == MAILSEC_MTASTS_TESTING)
 			ms_finding_add(c->f, MAILSEC_SEV_WARNING,
 			    "mtasts-policy-testing", l->voff, "switch to mode: "
 			    "enforce once TLS-RPT reports show no failures",
 			    "mode: testing: failures are reported, mail is "
 			    "still delivered without TLS");
-		else if (i == MAILSEC_MTASTS_NONE)
+		else if (*mode == MAILSEC_MTASTS_NONE)
 			ms_finding_add(c->f, MAILSEC_SEV_WARNING,
 			    "mtasts-policy-none", l->voff, "use mode: testing "
 			    "or enforce (none is for withdrawing a policy)",
 			    "mode: none: MTA-STS is switched off");
 		break;
 	case 2:
-		for (i = 0; i < l->vlen && i < 11; i++) {
-			if (!ms_isdigit((unsigned char)l->val[i]))
-				break;
-			age = age * 10 + (uint64_t)(l->val[i] - '0');
-		}
-		if (l->vlen == 0 || i != l->vlen ||
-		    age > MAILSEC_MTASTS_MAX_AGE_MAX) {
+		if (!ms_mtasts_max_age(l->val, l->vlen, &age)) {
 			ms_finding_add(c->f, MAILSEC_SEV_ERROR,
 			    "mtasts-policy-max-age", l->voff, "write max_age: "
 			    "604800 (a week) up to 31557600 (a year)",
@@ -794,10 +771,7 @@ policy_value(struct ms_lint_ctx *c, const struct policy_line *l,
 				    "lines", MAILSEC_MTASTS_MX_MAX);
 			break;
 		}
-		if ((l->vlen > 2 && l->val[0] == '*' && l->val[1] == '.' &&
-		    ms_rec_domain_ok(l->val + 2, l->vlen - 2)) ||
-		    (l->vlen > 0 && l->val[0] != '*' &&
-		    ms_rec_domain_ok(l->val, l->vlen)))
+		if (ms_mtasts_mx_pattern_ok(l->val, l->vlen))
 			break;
 		ms_finding_add(c->f, MAILSEC_SEV_ERROR, "mtasts-policy-mx",
 		    l->voff, "write a host name (mx1.example.org) or a "
@@ -811,50 +785,28 @@ mailsec_err
 ms_lint_mtasts_policy(struct ms_lint_ctx *c, const char *p, size_t len)
 {
 	static const char *const need[] = { "version", "mode", "max_age" };
-	struct policy_line l;
+	struct ms_mtasts_line l;
 	enum mailsec_mtasts_mode mode = MAILSEC_MTASTS_NONE;
 	unsigned seen = 0;
-	size_t i = 0, e, k, nmx = 0;
+	size_t pos = 0, k, nmx = 0;
 	bool lf = false;
 
-	while (i < len) {
-		for (e = i; e < len && p[e] != '\n'; e++)
-			;
-		k = e;
-		if (k > i && p[k - 1] == '\r')
-			k--;
-		else if (e < len)
-			lf = true;
-		if (k == i) {
-			i = e + 1;
+	while (ms_mtasts_line_next(p, len, &pos, &l)) {
+		lf = lf || l.lf;
+		if (l.len == 0)
 			continue;
-		}
-		memset(&l, 0, sizeof l);
-		l.key = p + i;
-		l.off = i;
-		for (l.klen = 0; i + l.klen < k && p[i + l.klen] != ':';
-		    l.klen++)
-			;
-		if (i + l.klen == k || l.klen == 0) {
+		if (!l.kv) {
 			char shown[64];
 
 			ms_finding_add(c->f, MAILSEC_SEV_ERROR,
-			    "mtasts-policy-syntax", i, "write 'key: value' "
-			    "lines (version, mode, mx, max_age)", "line '%s' "
-			    "is not 'key: value'", ms_rec_printable(shown,
-			    sizeof shown, p + i, k - i));
-			i = e + 1;
+			    "mtasts-policy-syntax", l.off, "write 'key: "
+			    "value' lines (version, mode, mx, max_age)",
+			    "line '%s' is not 'key: value'",
+			    ms_rec_printable(shown, sizeof shown, p + l.off,
+			    l.len));
 			continue;
 		}
-		l.val = p + i + l.klen + 1;
-		while (l.val < p + k && ms_iswsp((unsigned char)*l.val))
-			l.val++;
-		l.vlen = (size_t)(p + k - l.val);
-		while (l.vlen > 0 && ms_iswsp((unsigned char)l.val[l.vlen - 1]))
-			l.vlen--;
-		l.voff = (size_t)(l.val - p);
 		policy_value(c, &l, &seen, &mode, &nmx);
-		i = e + 1;
 	}
 	for (k = 0; k < MS_ARRAY_LEN(need); k++)
 		if (!(seen & (1u << k)))
