@@ -79,6 +79,16 @@ print_rcpt_json(FILE *f, const struct queue_rcpt *r)
 	json_member(f, "reason", r->reason);
 	json_member(f, "notify", r->notify);
 	json_member(f, "orcpt", r->orcpt);
+	fprintf(f, ", \"attempts\": %u, \"code\": ", r->attempts);
+	if (r->code > 0)
+		fprintf(f, "%d", r->code);
+	else
+		fputs("null", f);
+	json_member(f, "status_code", r->status_code);
+	json_member(f, "mx", r->mx);
+	json_member(f, "tls", r->tls);
+	fprintf(f, ", \"dsn_sent\": %s", r->dsn_done &&
+	    r->status == QUEUE_RCPT_FAILED ? "true" : "false");
 	fputc('}', f);
 }
 
@@ -94,8 +104,10 @@ print_entry_json(FILE *f, const struct queue_entry *e, bool full)
 	    (long long)(time(NULL) - e->env.received));
 	json_member(f, "sender", e->env.mail_from);
 	json_member(f, "state", entry_state(e));
-	fprintf(f, ", \"attempts\": %u, \"next_attempt\": %lld",
-	    e->attempts, (long long)e->next_attempt);
+	fprintf(f, ", \"attempts\": %u, \"next_attempt\": %lld, "
+	    "\"last_attempt\": %lld, \"delay_dsn\": %s", e->attempts,
+	    (long long)e->next_attempt, (long long)e->last_attempt,
+	    e->delay_dsn ? "true" : "false");
 	if (full) {
 		json_member(f, "client_ip", e->env.client_ip);
 		json_member(f, "helo", e->env.helo);
@@ -126,13 +138,23 @@ print_entry_text(FILE *f, const struct queue_entry *e)
 {
 	const struct queue_rcpt *r;
 	char age[32];
+	int64_t next;
 	size_t i;
 
 	age_text(e->env.received, age, sizeof age);
 	fprintf(f, "%s %9llu %5s  <", e->id, (unsigned long long)e->size,
 	    age);
 	put_safe(f, e->env.mail_from);
-	fprintf(f, ">  %s\n", entry_state(e));
+	fprintf(f, ">  %s", entry_state(e));
+	if (e->attempts > 0 && e->next_attempt > 0) {
+		next = e->next_attempt - (int64_t)time(NULL);
+		if (next > 0)
+			fprintf(f, "  next in %llds", (long long)next);
+		else
+			fputs("  next now", f);
+		fprintf(f, " (attempt %u)", e->attempts);
+	}
+	fputc('\n', f);
 	for (i = 0; i < e->env.nrcpt; i++) {
 		r = &e->env.rcpt[i];
 		fputs("    ", f);
@@ -141,6 +163,14 @@ print_entry_text(FILE *f, const struct queue_entry *e)
 		if (r->reason != NULL) {
 			fputs(": ", f);
 			put_safe(f, r->reason);
+		}
+		fputc('\n', f);
+		if (r->attempts == 0 && r->tls == NULL)
+			continue;
+		fprintf(f, "        attempts %u", r->attempts);
+		if (r->tls != NULL) {
+			fputs(", tls ", f);
+			put_safe(f, r->tls);
 		}
 		fputc('\n', f);
 	}

@@ -523,6 +523,62 @@ env_line(void *ctx, const char *key, size_t keylen, char *val, size_t vallen,
 	return MAILSEC_OK;
 }
 
+/* Splits the next space-separated token off [*p, end): NUL-terminated in
+ * place; NULL when none is left. */
+static char *
+next_token(char **p, char *end)
+{
+	char *t = *p, *sp;
+
+	if (t >= end)
+		return NULL;
+	sp = memchr(t, ' ', (size_t)(end - t));
+	if (sp == NULL) {
+		*p = end;
+		return t;
+	}
+	*sp = '\0';
+	*p = sp + 1;
+	return t;
+}
+
+/*
+ * "rinfo IDX ATTEMPTS DSN CODE STATUS MX" (STATUS and MX "-" when
+ * absent) or "rtls IDX TEXT" (the rest of the line): docs/queue.md.
+ */
+static mailsec_err
+rcpt_info_line(struct parse_ctx *c, bool tls, char *val, size_t vallen)
+{
+	struct queue_rcpt *r;
+	char *p = val, *end = val + vallen, *t[5];
+	uint64_t idx, n, code;
+	size_t i;
+
+	if ((t[0] = next_token(&p, end)) == NULL ||
+	    !parse_u64(t[0], strlen(t[0]), &idx) || idx >= c->nrcpt)
+		return MAILSEC_ESYNTAX;
+	r = &c->e->rcpts[idx];
+	if (tls) {
+		if (p >= end)
+			return MAILSEC_ESYNTAX;
+		r->tls = p;
+		return MAILSEC_OK;
+	}
+	for (i = 0; i < 5; i++)
+		if ((t[i] = next_token(&p, end)) == NULL)
+			return MAILSEC_ESYNTAX;
+	if (!parse_u64(t[0], strlen(t[0]), &n) || n > UINT32_MAX ||
+	    !parse_u64(t[2], strlen(t[2]), &code) || code > 999 ||
+	    strlen(t[1]) != 1 || (t[1][0] != '0' && t[1][0] != '1'))
+		return MAILSEC_ESYNTAX;
+	r->attempts = (unsigned)n;
+	r->dsn_done = t[1][0] == '1';
+	r->code = (int)code;
+	r->status_code = strcmp(t[3], "-") != 0 ? t[3] : NULL;
+	r->mx = strcmp(t[4], "-") != 0 ? t[4] : NULL;
+	return MAILSEC_OK;
+}
+
 static mailsec_err
 state_line(void *ctx, const char *key, size_t keylen, char *val,
     size_t vallen, size_t line)
@@ -543,6 +599,14 @@ state_line(void *ctx, const char *key, size_t keylen, char *val,
 		if (!parse_u64(val, vallen, &n) || n > INT64_MAX)
 			return MAILSEC_ESYNTAX;
 		e->next_attempt = (int64_t)n;
+	} else if (KEY("last")) {
+		if (!parse_u64(val, vallen, &n) || n > INT64_MAX)
+			return MAILSEC_ESYNTAX;
+		e->last_attempt = (int64_t)n;
+	} else if (KEY("delay-dsn")) {
+		e->delay_dsn = vallen == 1 && val[0] == '1';
+	} else if (KEY("rinfo") || KEY("rtls")) {
+		return rcpt_info_line(c, KEY("rtls"), val, vallen);
 	} else if (KEY("rcpt")) {
 		/* "rcpt IDX STATUS[ REASON]", decoded already: the reason is
 		 * the rest of the line. */
@@ -1096,6 +1160,7 @@ queue_open(struct queue **out, const char *state_dir,
 	pthread_mutex_init(&q->deliver_mu, NULL);
 	pthread_cond_init(&q->commit_cv, NULL);
 	pthread_cond_init(&q->run_cv, NULL);
+	pthread_cond_init(&q->work_cv, NULL);
 	if ((q->state_dir = ms_memdupz(state_dir, strlen(state_dir))) ==
 	    NULL) {
 		err = MAILSEC_ENOMEM;
@@ -1181,6 +1246,7 @@ queue_close(struct queue *q)
 	pthread_mutex_destroy(&q->deliver_mu);
 	pthread_cond_destroy(&q->commit_cv);
 	pthread_cond_destroy(&q->run_cv);
+	pthread_cond_destroy(&q->work_cv);
 	free(q);
 }
 
@@ -1455,6 +1521,45 @@ msg_finish(struct queue_msg *m)
 	    qf_write_all(m->fd, t, QF_TRAILER_LEN) != 0)
 		return m->err = MAILSEC_EIO;
 	return MAILSEC_OK;
+}
+
+mailsec_err
+queue_inject(struct queue *q, const struct queue_env *env, const void *bytes,
+    size_t len, char *id_out)
+{
+	struct queue_msg *m = NULL;
+	mailsec_err err;
+
+	if ((err = queue_msg_new(q, &m)) != MAILSEC_OK)
+		return err;
+	if ((err = queue_msg_write(m, bytes, len)) != MAILSEC_OK ||
+	    (err = queue_msg_envelope(m, env)) != MAILSEC_OK ||
+	    (err = msg_finish(m)) != MAILSEC_OK)
+		goto fail;
+	err = MAILSEC_EIO;
+	if (fdatasync(m->fd) != 0)
+		goto fail;
+	/* RENAME_NOREPLACE as in commit_batch(): never over another. */
+	if (renameat2(q->tmpfd, m->id, q->incfd, m->id,
+	    RENAME_NOREPLACE) != 0) {
+		if (errno != EINVAL ||
+		    linkat(q->tmpfd, m->id, q->incfd, m->id, 0) != 0)
+			goto fail;
+		(void)unlinkat(q->tmpfd, m->id, 0);
+	}
+	m->created = false;	/* it is in incoming/ now */
+	if (fsync(q->incfd) != 0) {
+		(void)unlinkat(q->incfd, m->id, 0);
+		goto fail;
+	}
+	if (id_out != NULL)
+		memcpy(id_out, m->id, QUEUE_ID_LEN + 1);
+	qrun_handoff_id(q, m->id);
+	msg_free(m);
+	return MAILSEC_OK;
+fail:
+	queue_msg_abort(m);
+	return err;
 }
 
 static void

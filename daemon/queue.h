@@ -1,6 +1,7 @@
 /*
  * daemon/queue.h - the durable spool under STATE_DIR/queue/ and the
- * queue runner for local (Maildir) delivery.
+ * queue runner: local (Maildir) delivery, remote delivery through a
+ * transport, retries and DSNs.
  *
  * Principle 6 of DESIGN.md: "250" is said only once the message and its
  * envelope are on stable storage. A message is streamed into
@@ -24,7 +25,10 @@
 
 #include <mailsec/err.h>
 
+#include "remote.h"
+
 struct event_base;
+struct mailsec_resolver;
 
 /* Queue IDs: 16 characters of base32hex (RFC 4648 section 7, lowercase),
  * 80 bits: 34 bits of seconds since 2020-01-01, 20 bits of microseconds
@@ -54,7 +58,20 @@ struct queue_rcpt {
 	const char *notify;	/* DSN NOTIFY= value, or NULL */
 	const char *orcpt;	/* DSN ORCPT= value (as received), or NULL */
 	enum queue_rcpt_status status;	/* from the state file */
-	const char *reason;	/* why deferred/failed, or NULL */
+	const char *reason;	/* why deferred/failed (the last error:
+				 * "mx.example.org[192.0.2.1]: 451 4.3.0
+				 * try later"), or the remote server's
+				 * answer once done; NULL */
+	/* From the state file (remote delivery): */
+	unsigned attempts;	/* delivery attempts for this recipient */
+	int code;		/* last SMTP reply code, 0: none */
+	const char *status_code;	/* RFC 3463 "5.1.1" of the last
+					 * answer, or NULL */
+	const char *mx;		/* the host that answered last, or NULL */
+	const char *tls;	/* TLS of the last attempt ("TLSv1.3 ...",
+				 * "none"), or NULL (never tried remotely) */
+	bool dsn_done;		/* its final status was reported (or
+				 * needed no DSN) */
 };
 
 /*
@@ -205,7 +222,37 @@ enum queue_sync_mode {
 };
 void queue_set_sync_mode(struct queue *q, enum queue_sync_mode mode);
 
-/* ---- local delivery ----------------------------------------------------- */
+/*
+ * Writes a complete message (bytes: CRLF lines, as if received) with
+ * envelope env into the queue synchronously: tmp/ID, fsync, rename into
+ * incoming/ (never replacing), fsync of incoming/. When it returns
+ * MAILSEC_OK the message is durable and a running runner has been handed
+ * its ID. id_out (QUEUE_ID_LEN + 1 bytes) receives the ID; may be NULL.
+ * For DSNs (the runner's threads) and reports; any thread.
+ * Errors: those of queue_msg_envelope(), MAILSEC_EIO, ENOMEM.
+ */
+mailsec_err queue_inject(struct queue *q, const struct queue_env *env,
+    const void *bytes, size_t len, char *id_out);
+
+/* ---- delivery ----------------------------------------------------------- */
+
+/*
+ * Remote delivery of one message to the recipients it has in one domain:
+ * remote_deliver() (daemon/remote.h) in the daemon, a fake in tests.
+ * res is the calling delivery thread's own resolver (NULL when the
+ * configuration has no resolver factory). Must give every rcpt a result.
+ */
+struct queue_transport {
+	mailsec_err (*deliver)(void *arg, struct mailsec_resolver *res,
+	    const char *domain, const struct remote_msg *msg,
+	    struct remote_rcpt *rcpts, size_t n, struct remote_info *info);
+	void *arg;
+};
+
+/* Creates a resolver for one delivery thread (each owns one: resolvers
+ * are not thread-safe). Called from that thread. */
+typedef mailsec_err queue_resolver_fn(void *arg,
+    struct mailsec_resolver **out);
 
 struct queue_local {
 	const char *const *domains;	/* local domains (any case) */
@@ -216,6 +263,20 @@ struct queue_local {
 				 * NULL: STATE_DIR/mail */
 	const char *quarantine_dir;	/* root for quarantined messages;
 					 * NULL: STATE_DIR/quarantine */
+	/* Remote delivery (retained, not copied: must outlive the
+	 * runner). NULL: remote recipients are deferred "no relay
+	 * configured". */
+	const struct queue_transport *transport;
+	queue_resolver_fn *resolver_new;	/* NULL: no resolver */
+	void *resolver_arg;			/* retained too */
+	unsigned threads;	/* delivery threads; 0: 4 (start only) */
+	unsigned lifetime;	/* s after received a deferred recipient
+				 * fails; 0: 5 days */
+	unsigned delay_warning;	/* s after received: one delay DSN; 0:
+				 * none */
+	bool bounce;		/* DSNs (RFC 3464) for failures, delays */
+	const char *mta_name;	/* Reporting-MTA, MAILER-DAEMON@...;
+				 * NULL: the host name */
 };
 
 /* What one queue_run() pass did. */
@@ -229,16 +290,21 @@ struct queue_run_stats {
 };
 
 /*
- * Starts the runner thread: messages are delivered as soon as their
- * commit is durable, every queue file is looked at on start, on
- * queue_flush() and every rescan_secs (those whose retry time came).
- * Recipients in a local domain go to <maildir>/<domain>/<local-part>/
- * (Maildir, created as needed); others stay queued as "deferred: no
- * relay yet". A message whose envelope has "quarantine" goes, for every
- * recipient (local or not: quarantined mail is never relayed), to
- * <quarantine_dir>/<domain>/<local-part>/ instead. cfg is copied.
- * MAILSEC_ESTATE: already started; EINVAL: a domain that does not
- * normalize.
+ * Starts the runner: a dispatcher thread and cfg->threads delivery
+ * threads. Messages are delivered as soon as their commit is durable,
+ * every queue file is looked at on start, on queue_flush() and every
+ * rescan_secs (those whose retry time came); one thread handles a
+ * message at a time (an exclusive flock on its file). Recipients in a
+ * local domain go to <maildir>/<domain>/<local-part>/ (Maildir, created
+ * as needed); the others, grouped by domain, go through cfg->transport
+ * (without one they stay queued as "deferred: no relay configured"),
+ * with retries (backoff from 60 s doubling to 4 h) until cfg->lifetime,
+ * then fail; failures and delays are reported to the sender with DSNs
+ * (queue_inject()). A message whose envelope has "quarantine" goes, for
+ * every recipient (local or not: quarantined mail is never relayed), to
+ * <quarantine_dir>/<domain>/<local-part>/ instead. cfg is copied (the
+ * transport and resolver factory are retained). MAILSEC_ESTATE: already
+ * started; EINVAL: a domain that does not normalize; EIO: no thread.
  */
 mailsec_err queue_runner_start(struct queue *q, const struct queue_local *cfg);
 
@@ -277,6 +343,8 @@ struct queue_entry {
 	struct queue_env env;	/* borrows from the entry */
 	unsigned attempts;	/* delivery passes so far */
 	int64_t next_attempt;	/* Unix time of the next, 0 = now */
+	int64_t last_attempt;	/* Unix time of the last, 0 = none */
+	bool delay_dsn;		/* the delay DSN was sent */
 	bool active;		/* being delivered right now */
 	/* owned storage */
 	char *env_text;

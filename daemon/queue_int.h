@@ -52,14 +52,36 @@ struct queue_msg {
 	struct queue_msg *next;
 };
 
-/* The runner's copy of struct queue_local. */
+/*
+ * The runner's copy of struct queue_local: reference-counted (under
+ * q->mu), so a reload swaps it at once while deliveries in progress
+ * finish under the one they started with.
+ */
 struct queue_local_cfg {
+	unsigned refs;		/* under q->mu */
+	unsigned gen;		/* changes with each reload */
 	char **domains;		/* normalized */
 	size_t ndomains;
 	char host[256];		/* Maildir-safe host name */
+	char mta[256];		/* Reporting-MTA (the host name) */
 	unsigned rescan_secs;
 	char *maildir;		/* NULL: STATE_DIR/mail */
 	char *quarantine_dir;	/* NULL: STATE_DIR/quarantine */
+	const struct queue_transport *transport;	/* retained */
+	queue_resolver_fn *resolver_new;
+	void *resolver_arg;
+	unsigned threads;
+	unsigned lifetime;	/* s */
+	unsigned delay_warning;	/* s, 0: none */
+	bool bounce;
+};
+
+/* One message for a delivery thread. */
+struct qrun_work {
+	char id[QUEUE_ID_LEN + 1];
+	bool careful;		/* may have been (partly) delivered before */
+	bool force;		/* ignore its retry time */
+	bool scan;		/* from a rescan (counted in nscan) */
 };
 
 struct queue {
@@ -80,17 +102,18 @@ struct queue {
 	struct queue_commit_stats stats;
 
 	/* The runner (queue_run.c); under mu unless noted. */
-	pthread_cond_t run_cv;
+	pthread_cond_t run_cv;	/* the dispatcher waits here */
+	pthread_cond_t work_cv;	/* the delivery threads wait here */
 	bool run_started, run_stop, run_flush;
-	pthread_t run_thr;
-	char (*handoff)[QUEUE_ID_LEN + 1];
-	size_t nhandoff, handoff_cap;
-	struct queue_local_cfg local;	/* the runner's; under deliver_mu
-					 * once the thread runs */
-	bool local_set;
-	struct queue_local_cfg local_next;	/* queue_runner_reconfigure() */
-	bool local_next_set;			/* (under mu) */
-	pthread_mutex_t deliver_mu;	/* one delivery pass at a time */
+	pthread_t run_thr;	/* the dispatcher: rescans */
+	pthread_t *workers;	/* the delivery threads */
+	size_t nworkers;
+	struct qrun_work *work;	/* FIFO: work[work_head..nwork) */
+	size_t nwork, work_head, work_cap;
+	size_t nscan;		/* rescan items queued or in progress */
+	struct queue_local_cfg *cfg;	/* the current one (a reference) */
+	unsigned cfg_gen;
+	pthread_mutex_t deliver_mu;	/* one queue_run() at a time */
 };
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -176,6 +199,9 @@ mailsec_err qf_env_putz(struct ms_buf *b, const char *key, const char *v);
 /* Hands the committed messages of a batch to the runner (commit thread;
  * nothing when no runner runs). */
 void qrun_handoff(struct queue *q, const struct queue_msg *batch);
+
+/* The same for one message (queue_inject(); any thread). */
+void qrun_handoff_id(struct queue *q, const char *id);
 
 /* Stops the runner thread if it runs and frees the runner's state (from
  * queue_close()). */

@@ -811,7 +811,7 @@ test_maildir_delivery(void **state)
 	assert_int_equal(e[0].rcpts[0].status, QUEUE_RCPT_DONE);
 	assert_int_equal(e[0].rcpts[1].status, QUEUE_RCPT_DONE);
 	assert_int_equal(e[0].rcpts[2].status, QUEUE_RCPT_DEFERRED);
-	assert_string_equal(e[0].rcpts[2].reason, "no relay yet");
+	assert_string_equal(e[0].rcpts[2].reason, "no relay configured");
 	assert_int_equal(e[0].attempts, 1);
 	assert_true(e[0].next_attempt > time(NULL));
 	queue_entries_free(e, n);
@@ -1196,6 +1196,550 @@ test_runner_reconfigure(void **state)
 	    MAILSEC_OK);
 }
 
+/* ---- remote delivery through a transport ---------------------------------- */
+
+/* A fake transport: answers per domain, records what it was given. */
+struct fake_call {
+	char domain[64];
+	size_t n;
+	char rcpts[4][64];
+	char notify0[32];
+	size_t bytes;
+	bool bytes_ok;		/* headers + message, as queued */
+	char from[64];
+};
+
+struct fake {
+	pthread_mutex_t mu;
+	struct fake_call calls[64];
+	size_t ncalls;
+	int crash_on;		/* _exit() on the call with this index, or
+				 * -1 */
+	unsigned delay_ms;	/* per call: lets threads overlap */
+};
+
+static void
+fake_init(struct fake *fk)
+{
+	memset(fk, 0, sizeof *fk);
+	pthread_mutex_init(&fk->mu, NULL);
+	fk->crash_on = -1;
+}
+
+static mailsec_err
+fake_deliver(void *arg, struct mailsec_resolver *res, const char *domain,
+    const struct remote_msg *msg, struct remote_rcpt *r, size_t n,
+    struct remote_info *info)
+{
+	struct fake *fk = arg;
+	struct fake_call *c;
+	char buf[4096], want[4096];
+	size_t got, len = 0, i;
+	int wl;
+
+	(void)res;
+	/* What the transport reads: the verdict headers, then the message
+	 * (no Return-Path: that is for final delivery). */
+	while (msg->read(msg->arg, buf + len, sizeof buf - len, &got) ==
+	    MAILSEC_OK && got > 0)
+		len += got;
+	wl = snprintf(want, sizeof want, "%s%s", verdict, msg_text);
+	pthread_mutex_lock(&fk->mu);
+	if ((int)fk->ncalls == fk->crash_on)
+		_exit(3);	/* the crash: after the remote said 250 */
+	c = &fk->calls[fk->ncalls < 64 ? fk->ncalls++ : 63];
+	snprintf(c->domain, sizeof c->domain, "%s", domain);
+	snprintf(c->from, sizeof c->from, "%s", msg->mail_from);
+	c->n = n;
+	c->bytes = len;
+	c->bytes_ok = len == (size_t)wl && msg->size == len &&
+	    memcmp(buf, want, len) == 0;
+	snprintf(c->notify0, sizeof c->notify0, "%s",
+	    r[0].notify != NULL ? r[0].notify : "");
+	for (i = 0; i < n && i < 4; i++)
+		snprintf(c->rcpts[i], sizeof c->rcpts[i], "%s", r[i].addr);
+	pthread_mutex_unlock(&fk->mu);
+	if (fk->delay_ms > 0)
+		usleep(fk->delay_ms * 1000);
+	snprintf(info->tls, sizeof info->tls, "TLSv1.3 TLS_FAKE (test)");
+	snprintf(info->mx, sizeof info->mx, "mx.%s", domain);
+	snprintf(info->ip, sizeof info->ip, "192.0.2.7");
+	for (i = 0; i < n; i++) {
+		snprintf(r[i].mx, sizeof r[i].mx, "mx.%s", domain);
+		if (strncmp(domain, "perm", 4) == 0) {
+			r[i].result = REMOTE_PERM;
+			r[i].code = 550;
+			snprintf(r[i].enhanced, sizeof r[i].enhanced, "5.1.1");
+			snprintf(r[i].text, sizeof r[i].text,
+			    "mx.%s[192.0.2.7]: 550 5.1.1 no such user",
+			    domain);
+		} else if (strncmp(domain, "temp", 4) == 0) {
+			r[i].result = REMOTE_TEMP;
+			r[i].code = 451;
+			snprintf(r[i].enhanced, sizeof r[i].enhanced, "4.3.0");
+			snprintf(r[i].text, sizeof r[i].text,
+			    "mx.%s[192.0.2.7]: 451 4.3.0 try later", domain);
+		} else {
+			r[i].result = REMOTE_OK;
+			r[i].code = 250;
+			snprintf(r[i].text, sizeof r[i].text,
+			    "mx.%s[192.0.2.7]: 250 2.0.0 queued", domain);
+		}
+	}
+	return MAILSEC_OK;
+}
+
+/* Commits msg_text from sender to rcpts (received: 0 = now). */
+static void
+commit_from(struct fixture *f, const char *sender, const struct queue_rcpt *r,
+    size_t n, int64_t received, char *id)
+{
+	struct queue_env env = env_for(r, n);
+	struct queue_msg *m;
+	struct done d = { .f = f };
+
+	env.mail_from = sender;
+	env.received = received;
+	assert_int_equal(queue_msg_new(f->q, &m), MAILSEC_OK);
+	assert_int_equal(queue_msg_write(m, S(msg_text)), MAILSEC_OK);
+	assert_int_equal(queue_msg_envelope(m, &env), MAILSEC_OK);
+	queue_commit(f->q, m, on_commit, &d);
+	run_until(f, &d.calls, 1);
+	assert_int_equal(d.err, MAILSEC_OK);
+	memcpy(id, d.id, QUEUE_ID_LEN + 1);
+}
+
+/* The queued messages other than id (the DSNs a pass injected). */
+static size_t
+other_entries(struct fixture *f, const char *id, struct queue_entry **out,
+    size_t *n)
+{
+	struct queue_entry *e;
+	size_t i, k = 0;
+
+	assert_int_equal(queue_list(f->q, &e, n), MAILSEC_OK);
+	for (i = 0; i < *n; i++)
+		if (id == NULL || strcmp(e[i].id, id) != 0)
+			k++;
+	*out = e;
+	return k;
+}
+
+/* The message bytes of queued message id (without the envelope). */
+static char *
+queued_bytes(struct fixture *f, const char *id)
+{
+	char *data, *out;
+	size_t len;
+	uint64_t mlen = 0;
+	const char *t;
+
+	data = slurp(fpath(f, "queue/incoming/%s", id), &len);
+	assert_non_null(data);
+	t = data + len - 114 + 8;
+	for (size_t i = 0; i < 16; i++)
+		mlen = mlen * 16 + (uint64_t)(t[i] <= '9' ? t[i] - '0' :
+		    t[i] - 'a' + 10);
+	out = strndup(data + 16, (size_t)mlen);
+	free(data);
+	assert_non_null(out);
+	return out;
+}
+
+static const char *const local_domains_t[] = { "localhost" };
+
+static struct queue_local
+remote_cfg(const struct queue_transport *tr)
+{
+	struct queue_local c = {
+		.domains = local_domains_t,
+		.ndomains = 1,
+		.hostname = "mx/1:a",
+		.transport = tr,
+		.threads = 2,
+		.bounce = true,
+		.mta_name = "mx.localhost",
+	};
+	return c;
+}
+
+/* Per-domain transport calls, per-recipient results, TLS, attempts, and
+ * one failure DSN (RFC 3464) to the sender for the 5xx recipient. */
+static void
+test_remote_results_and_bounce(void **state)
+{
+	struct fixture *f = *state;
+	static const struct queue_rcpt r[] = {
+		{ .addr = "postmaster@localhost" },
+		{ .addr = "a@ok.test", .notify = "SUCCESS,FAILURE" },
+		{ .addr = "c@perm.test", .orcpt = "rfc822;C@perm.test" },
+		{ .addr = "b@OK.test" },
+		{ .addr = "d@temp.test" },
+		{ .addr = "e@perm.test", .notify = "NEVER" },
+	};
+	struct fake fk;
+	struct queue_transport tr = { fake_deliver, &fk };
+	struct queue_local cfg = remote_cfg(&tr);
+	struct queue_run_stats st;
+	struct queue_entry *e, one;
+	char id[QUEUE_ID_LEN + 1], *hdr, *dsn;
+	size_t n, hlen, i;
+	int64_t now = time(NULL);
+
+	fake_init(&fk);
+	commit_from(f, "alice@example.org", r, 6, 0, id);
+	assert_int_equal(queue_run(f->q, &cfg, true, &st), MAILSEC_OK);
+	assert_int_equal(st.messages, 1);
+	assert_int_equal(st.delivered, 3);
+	assert_int_equal(st.failed, 2);
+	assert_int_equal(st.deferred, 1);
+	/* One call per domain, in recipient order, with all its rcpts. */
+	assert_int_equal(fk.ncalls, 3);
+	assert_string_equal(fk.calls[0].domain, "ok.test");
+	assert_int_equal(fk.calls[0].n, 2);
+	assert_string_equal(fk.calls[0].rcpts[0], "a@ok.test");
+	assert_string_equal(fk.calls[0].rcpts[1], "b@OK.test");
+	assert_string_equal(fk.calls[0].notify0, "SUCCESS,FAILURE");
+	assert_string_equal(fk.calls[0].from, "alice@example.org");
+	assert_string_equal(fk.calls[1].domain, "perm.test");
+	assert_int_equal(fk.calls[1].n, 2);
+	assert_string_equal(fk.calls[2].domain, "temp.test");
+	for (i = 0; i < 3; i++)
+		assert_true(fk.calls[i].bytes_ok);
+
+	assert_int_equal(queue_show(f->q, id, &one, &hdr, &hlen), MAILSEC_OK);
+	free(hdr);
+	assert_int_equal(one.rcpts[0].status, QUEUE_RCPT_DONE);
+	assert_null(one.rcpts[0].tls);		/* local */
+	assert_int_equal(one.rcpts[1].status, QUEUE_RCPT_DONE);
+	assert_string_equal(one.rcpts[1].tls, "TLSv1.3 TLS_FAKE (test)");
+	assert_string_equal(one.rcpts[1].mx, "mx.ok.test");
+	assert_int_equal(one.rcpts[1].attempts, 1);
+	assert_int_equal(one.rcpts[2].status, QUEUE_RCPT_FAILED);
+	assert_string_equal(one.rcpts[2].reason,
+	    "mx.perm.test[192.0.2.7]: 550 5.1.1 no such user");
+	assert_string_equal(one.rcpts[2].status_code, "5.1.1");
+	assert_int_equal(one.rcpts[2].code, 550);
+	assert_true(one.rcpts[2].dsn_done);
+	assert_int_equal(one.rcpts[4].status, QUEUE_RCPT_DEFERRED);
+	assert_string_equal(one.rcpts[4].reason,
+	    "mx.temp.test[192.0.2.7]: 451 4.3.0 try later");
+	assert_true(one.rcpts[5].dsn_done);	/* NEVER: no DSN, done */
+	assert_int_equal(one.attempts, 1);
+	/* First retry after 60 s. */
+	assert_true(one.next_attempt >= now + 60 &&
+	    one.next_attempt <= time(NULL) + 60);
+	assert_true(one.last_attempt >= now);
+	queue_entry_cleanup(&one);
+
+	/* The failure DSN: from "" to the sender, c@perm.test only (e said
+	 * NEVER), the original's header (no RET=FULL: RET=HDRS). */
+	assert_int_equal(other_entries(f, id, &e, &n), 1);
+	for (i = 0; i < n && strcmp(e[i].id, id) == 0; i++)
+		;
+	assert_string_equal(e[i].env.mail_from, "");
+	assert_int_equal(e[i].env.nrcpt, 1);
+	assert_string_equal(e[i].env.rcpt[0].addr, "alice@example.org");
+	dsn = queued_bytes(f, e[i].id);
+	queue_entries_free(e, n);
+	assert_non_null(strstr(dsn, "multipart/report"));
+	assert_non_null(strstr(dsn, "report-type=delivery-status"));
+	assert_non_null(strstr(dsn, "Final-Recipient: rfc822;c@perm.test"));
+	assert_non_null(strstr(dsn, "Original-Recipient: rfc822;C@perm.test"));
+	assert_non_null(strstr(dsn, "Action: failed"));
+	assert_non_null(strstr(dsn, "Status: 5.1.1"));
+	assert_non_null(strstr(dsn, "Remote-MTA: dns; mx.perm.test"));
+	assert_non_null(strstr(dsn, "smtp; 550 5.1.1 no such user"));
+	assert_non_null(strstr(dsn, "Reporting-MTA: dns; mx.localhost"));
+	assert_non_null(strstr(dsn, "Original-Envelope-Id: env 1%"));
+	assert_non_null(strstr(dsn, "Subject: queue test"));	/* header */
+	assert_null(strstr(dsn, "e@perm.test"));
+	assert_null(strstr(dsn, "a@ok.test"));
+	free(dsn);
+
+	/* A second pass: only temp.test is tried again; no second DSN. */
+	fk.ncalls = 0;
+	assert_int_equal(queue_run(f->q, &cfg, true, &st), MAILSEC_OK);
+	assert_int_equal(fk.ncalls, 2);	/* the message and its DSN */
+	assert_int_equal(queue_show(f->q, id, &one, &hdr, &hlen), MAILSEC_OK);
+	free(hdr);
+	assert_int_equal(one.attempts, 2);
+	assert_int_equal(one.rcpts[4].attempts, 2);
+	assert_int_equal(one.rcpts[1].attempts, 1);
+	assert_true(one.next_attempt >= now + 120);
+	queue_entry_cleanup(&one);
+	/* The DSN went out to example.org through the transport, from "". */
+	assert_true((strcmp(fk.calls[0].domain, "example.org") == 0 &&
+	    strcmp(fk.calls[0].from, "") == 0) ||
+	    (strcmp(fk.calls[1].domain, "example.org") == 0 &&
+	    strcmp(fk.calls[1].from, "") == 0));
+	assert_int_equal(other_entries(f, id, &e, &n), 0);
+	queue_entries_free(e, n);
+}
+
+/* No transport: remote recipients wait, "no relay configured". */
+static void
+test_no_transport_defers(void **state)
+{
+	struct fixture *f = *state;
+	static const struct queue_rcpt r[] = { { .addr = "x@far.test" } };
+	struct queue_local cfg = remote_cfg(NULL);
+	struct queue_run_stats st;
+	struct queue_entry *e;
+	char id[QUEUE_ID_LEN + 1];
+	size_t n;
+
+	commit_from(f, "alice@example.org", r, 1, 0, id);
+	assert_int_equal(queue_run(f->q, &cfg, true, &st), MAILSEC_OK);
+	assert_int_equal(st.deferred, 1);
+	assert_int_equal(queue_list(f->q, &e, &n), MAILSEC_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(e[0].rcpts[0].status, QUEUE_RCPT_DEFERRED);
+	assert_string_equal(e[0].rcpts[0].reason, "no relay configured");
+	queue_entries_free(e, n);
+}
+
+/* Past the lifetime a deferred recipient fails ("delivery time expired"
+ * with the last error, 4.4.7) and is bounced; the message is removed. A
+ * local sender gets the DSN in its Maildir. */
+static void
+test_lifetime_expires(void **state)
+{
+	struct fixture *f = *state;
+	static const struct queue_rcpt r[] = { { .addr = "d@temp.test" } };
+	struct fake fk;
+	struct queue_transport tr = { fake_deliver, &fk };
+	struct queue_local cfg = remote_cfg(&tr);
+	struct queue_run_stats st;
+	struct queue_entry *e;
+	char id[QUEUE_ID_LEN + 1], *data;
+	size_t n, len;
+
+	fake_init(&fk);
+	cfg.lifetime = 3600;
+	commit_from(f, "Alice@localhost", r, 1, time(NULL) - 3599, id);
+	assert_int_equal(queue_run(f->q, &cfg, true, &st), MAILSEC_OK);
+	assert_int_equal(st.deferred, 1);
+	/* The next attempt is not later than the end of the lifetime. */
+	assert_int_equal(queue_list(f->q, &e, &n), MAILSEC_OK);
+	assert_int_equal(n, 1);
+	assert_true(e[0].next_attempt <= e[0].env.received + 3600);
+	queue_entries_free(e, n);
+	sleep(2);
+	assert_int_equal(queue_run(f->q, &cfg, true, &st), MAILSEC_OK);
+	assert_int_equal(st.failed, 1);
+	assert_int_equal(st.deferred, 0);
+	assert_int_equal(st.removed, 1);
+	assert_false(exists(fpath(f, "queue/incoming/%s", id)));
+	/* The DSN is queued; the next pass delivers it locally. */
+	assert_int_equal(queue_run(f->q, &cfg, true, &st), MAILSEC_OK);
+	assert_int_equal(st.delivered, 1);
+	assert_int_equal(st.removed, 1);
+	data = delivered(f, "alice", "new", &len);
+	assert_non_null(data);
+	assert_non_null(strstr(data, "Return-Path: <>\r\n"));
+	assert_non_null(strstr(data, "Action: failed"));
+	assert_non_null(strstr(data, "Status: 4.4.7"));
+	/* The remote's last answer as the diagnostic. */
+	assert_non_null(strstr(data, "Diagnostic-Code: smtp; 451 4.3.0 try "
+	    "later"));
+	free(data);
+}
+
+/* After delay_warning: one delay DSN (Action: delayed), never two. */
+static void
+test_delay_dsn_once(void **state)
+{
+	struct fixture *f = *state;
+	static const struct queue_rcpt r[] = {
+		{ .addr = "d@temp.test" },
+		{ .addr = "n@temp.test", .notify = "FAILURE" },
+	};
+	struct fake fk;
+	struct queue_transport tr = { fake_deliver, &fk };
+	struct queue_local cfg = remote_cfg(&tr);
+	struct queue_run_stats st;
+	struct queue_entry *e, one;
+	char id[QUEUE_ID_LEN + 1], *dsn, *hdr;
+	size_t n, i, hlen;
+
+	fake_init(&fk);
+	cfg.delay_warning = 10;
+	commit_from(f, "alice@example.org", r, 2, time(NULL) - 5, id);
+	assert_int_equal(queue_run(f->q, &cfg, true, &st), MAILSEC_OK);
+	assert_int_equal(other_entries(f, id, &e, &n), 0);	/* not yet */
+	queue_entries_free(e, n);
+	assert_int_equal(queue_show(f->q, id, &one, &hdr, &hlen), MAILSEC_OK);
+	assert_false(one.delay_dsn);
+	free(hdr);
+	queue_entry_cleanup(&one);
+	/* Older: the received time is in the envelope, so a new message. */
+	assert_int_equal(queue_delete(f->q, id), MAILSEC_OK);
+	commit_from(f, "alice@example.org", r, 2, time(NULL) - 11, id);
+	assert_int_equal(queue_run(f->q, &cfg, true, &st), MAILSEC_OK);
+	assert_int_equal(other_entries(f, id, &e, &n), 1);
+	for (i = 0; i < n && strcmp(e[i].id, id) == 0; i++)
+		;
+	dsn = queued_bytes(f, e[i].id);
+	assert_string_equal(e[i].env.mail_from, "");
+	assert_int_equal(queue_delete(f->q, e[i].id), MAILSEC_OK);
+	queue_entries_free(e, n);
+	assert_non_null(strstr(dsn, "Action: delayed"));
+	assert_non_null(strstr(dsn, "Status: 4.3.0"));
+	assert_non_null(strstr(dsn, "Will-Retry-Until:"));
+	assert_non_null(strstr(dsn, "Final-Recipient: rfc822;d@temp.test"));
+	assert_null(strstr(dsn, "n@temp.test"));	/* NOTIFY=FAILURE */
+	free(dsn);
+	assert_int_equal(queue_show(f->q, id, &one, &hdr, &hlen), MAILSEC_OK);
+	assert_true(one.delay_dsn);
+	free(hdr);
+	queue_entry_cleanup(&one);
+	assert_int_equal(queue_run(f->q, &cfg, true, &st), MAILSEC_OK);
+	assert_int_equal(other_entries(f, id, &e, &n), 0);	/* once */
+	queue_entries_free(e, n);
+}
+
+/* Never a DSN to the null sender: a failed DSN is dropped. */
+static void
+test_null_sender_no_bounce(void **state)
+{
+	struct fixture *f = *state;
+	static const struct queue_rcpt r[] = { { .addr = "x@perm.test" } };
+	struct fake fk;
+	struct queue_transport tr = { fake_deliver, &fk };
+	struct queue_local cfg = remote_cfg(&tr);
+	struct queue_run_stats st;
+	struct queue_entry *e;
+	char id[QUEUE_ID_LEN + 1];
+	size_t n;
+
+	fake_init(&fk);
+	commit_from(f, "", r, 1, 0, id);
+	assert_int_equal(queue_run(f->q, &cfg, true, &st), MAILSEC_OK);
+	assert_int_equal(st.failed, 1);
+	assert_int_equal(st.removed, 1);
+	assert_int_equal(other_entries(f, NULL, &e, &n), 0);
+	queue_entries_free(e, n);
+	/* bounce off: failures are only logged. */
+	cfg.bounce = false;
+	commit_from(f, "alice@example.org", r, 1, 0, id);
+	assert_int_equal(queue_run(f->q, &cfg, true, &st), MAILSEC_OK);
+	assert_int_equal(st.removed, 1);
+	assert_int_equal(other_entries(f, NULL, &e, &n), 0);
+	queue_entries_free(e, n);
+}
+
+/* At most once: the state is written right after each remote answer. A
+ * crash (the process dies) during the second domain's delivery leaves
+ * the first recorded; after a restart only the second is tried. */
+static void
+test_remote_crash_repeats_in_flight_only(void **state)
+{
+	struct fixture *f = *state;
+	static const struct queue_rcpt r[] = {
+		{ .addr = "a@ok.test" },
+		{ .addr = "b@ok2.test" },
+	};
+	struct fake fk;
+	struct queue_transport tr = { fake_deliver, &fk };
+	struct queue_local cfg = remote_cfg(&tr);
+	struct queue_run_stats st;
+	struct queue_recover_stats rs;
+	char id[QUEUE_ID_LEN + 1];
+	pid_t pid;
+	int status;
+
+	fake_init(&fk);
+	commit_from(f, "alice@example.org", r, 2, 0, id);
+	fk.crash_on = 1;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		(void)queue_run(f->q, &cfg, true, &st);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 3);
+	assert_true(exists(fpath(f, "queue/state/%s", id)));
+	reopen(f);
+	assert_int_equal(queue_recover(f->q, &rs), MAILSEC_OK);
+	assert_int_equal(rs.recovered, 1);
+	fk.crash_on = -1;
+	fk.ncalls = 0;
+	assert_int_equal(queue_run(f->q, &cfg, false, &st), MAILSEC_OK);
+	assert_int_equal(fk.ncalls, 1);
+	assert_string_equal(fk.calls[0].domain, "ok2.test");
+	assert_int_equal(st.removed, 1);
+}
+
+/* queue_inject(): durable, intact, listed, found by recovery. */
+static void
+test_inject(void **state)
+{
+	struct fixture *f = *state;
+	static const struct queue_rcpt r[] = { { .addr = "bob@localhost" } };
+	struct queue_env env = env_for(r, 1);
+	struct queue_recover_stats rs;
+	struct queue_entry *e;
+	char id[QUEUE_ID_LEN + 1], *b;
+	size_t n;
+
+	env.mail_from = "";
+	assert_int_equal(queue_inject(f->q, &env, S(msg_text), id),
+	    MAILSEC_OK);
+	assert_true(queue_id_valid(id, strlen(id)));
+	assert_true(exists(fpath(f, "queue/incoming/%s", id)));
+	assert_int_equal(count_dir(fpath(f, "queue/tmp")), 0);
+	b = queued_bytes(f, id);
+	assert_string_equal(b, msg_text);
+	free(b);
+	reopen(f);
+	assert_int_equal(queue_recover(f->q, &rs), MAILSEC_OK);
+	assert_int_equal(rs.recovered, 1);
+	assert_int_equal(rs.corrupt_moved, 0);
+	assert_int_equal(queue_list(f->q, &e, &n), MAILSEC_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(e[0].env.mail_from, "");
+	assert_string_equal(e[0].env.rcpt[0].addr, "bob@localhost");
+	queue_entries_free(e, n);
+	/* A bad envelope: nothing left behind. */
+	env.nrcpt = 0;
+	assert_int_equal(queue_inject(f->q, &env, S(msg_text), NULL),
+	    MAILSEC_EINVAL);
+	assert_int_equal(count_dir(fpath(f, "queue/tmp")), 0);
+	assert_int_equal(count_dir(fpath(f, "queue/incoming")), 1);
+}
+
+/* The runner's threads deliver many messages, each once, concurrently. */
+static void
+test_runner_threads_remote(void **state)
+{
+	struct fixture *f = *state;
+	static const struct queue_rcpt r[] = { { .addr = "x@ok.test" } };
+	struct fake fk;
+	struct queue_transport tr = { fake_deliver, &fk };
+	struct queue_local cfg = remote_cfg(&tr);
+	char id[QUEUE_ID_LEN + 1];
+	time_t end;
+	int i;
+
+	fake_init(&fk);
+	fk.delay_ms = 50;
+	cfg.threads = 4;
+	assert_int_equal(queue_runner_start(f->q, &cfg), MAILSEC_OK);
+	for (i = 0; i < 12; i++)
+		commit_from(f, "alice@example.org", r, 1, 0, id);
+	end = time(NULL) + 20;
+	while (count_dir(fpath(f, "queue/incoming")) > 0 && time(NULL) < end)
+		usleep(20000);
+	assert_int_equal(count_dir(fpath(f, "queue/incoming")), 0);
+	queue_flush(f->q);
+	usleep(200000);
+	pthread_mutex_lock(&fk.mu);
+	assert_int_equal(fk.ncalls, 12);
+	pthread_mutex_unlock(&fk.mu);
+}
+
 /* ---- delete -------------------------------------------------------------- */
 
 static void
@@ -1362,6 +1906,14 @@ main(void)
 		T(test_runner_thread_delivers),
 		T(test_quarantine_delivery),
 		T(test_runner_reconfigure),
+		T(test_remote_results_and_bounce),
+		T(test_no_transport_defers),
+		T(test_lifetime_expires),
+		T(test_delay_dsn_once),
+		T(test_null_sender_no_bounce),
+		T(test_remote_crash_repeats_in_flight_only),
+		T(test_inject),
+		T(test_runner_threads_remote),
 		T(test_delete),
 		T(test_control_socket),
 #undef T
