@@ -20,5 +20,6 @@
 #include <mailsec/smtp.h>
 #include <mailsec/dsn.h>
 #include <mailsec/smtp_client.h>
+#include <mailsec/report.h>
 
 #endif /* MAILSEC_H */

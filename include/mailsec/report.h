@@ -65,7 +65,7 @@ enum mailsec_report_eval {
 
 /* Results of auth_results: DKIM uses none..permerror, SPF adds
  * softfail. Read case-insensitively ("Pass" is pass); an unknown word is
- * MAILSEC_RRES_UNKNOWN with the text kept in the raw field. */
+ * MAILSEC_RRES_UNKNOWN with the text kept in raw_result. */
 enum mailsec_report_result {
 	MAILSEC_RRES_ABSENT = 0,
 	MAILSEC_RRES_NONE,
@@ -102,6 +102,8 @@ struct mailsec_report_dkim {
 	char *domain;
 	char *selector;			/* or NULL */
 	enum mailsec_report_result result;
+	char *raw_result;		/* the word as written when result is
+					 * MAILSEC_RRES_UNKNOWN, else NULL */
 	char *human_result;		/* or NULL */
 };
 
@@ -109,6 +111,7 @@ struct mailsec_report_spf {
 	char *domain;
 	bool helo;			/* scope "helo" (RFC 7489); else mfrom */
 	enum mailsec_report_result result;
+	char *raw_result;		/* as for DKIM */
 	char *human_result;		/* or NULL */
 };
 
