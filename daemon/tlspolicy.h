@@ -88,7 +88,11 @@ struct tlsp_tlsa {
 
 /* DANE for one MX host: usable when the TLSA answer at _PORT._tcp.host is
  * DNSSEC-secure and holds a usable record (RFC 7672 2.2); bogus when the
- * validation failed (the caller defers). */
+ * validation failed (the caller defers). Only the TLSA answer's secure
+ * bit is checked here: the caller asks only for hosts whose MX and
+ * address answers were secure too (RFC 7672 2.2.2). A TLSA lookup that
+ * timed out or failed: MAILSEC_ETIMEOUT / MAILSEC_EDNS (the host is
+ * unusable for now: next MX, or defer). port 0: 25. */
 struct tlsp_dane {
 	bool usable;
 	bool bogus;

@@ -1212,6 +1212,72 @@ test_tlsrpt_https_post(void **state)
 	mailsec_resolver_free(r);
 }
 
+/* Several delivery threads on one context, each with its own
+ * resolver: every result is counted once. */
+#define THREADS 4
+#define PER_THREAD 100
+
+static void *
+record_thread(void *p)
+{
+	struct tlsp_ctx *t = p;
+	struct mailsec_resolver *r;
+	struct tlsp_domain d;
+	int i;
+
+	r = zone("_smtp._tls.thr.test. TXT \"v=TLSRPTv1; "
+	    "rua=mailto:r@thr.test\"\n");
+	for (i = 0; i < PER_THREAD; i++) {
+		if (tlsp_domain_policy(t, r, "thr.test", &d, NULL, 0) !=
+		    MAILSEC_OK)
+			abort();
+		tlsp_report_result(t, "thr.test", &d, NULL, "mx.thr.test",
+		    "192.0.2.1", i % 10 != 0, i % 10 != 0 ? NULL :
+		    "starttls-not-supported");
+		tlsp_domain_free(&d);
+	}
+	mailsec_resolver_free(r);
+	return NULL;
+}
+
+static void
+test_tlsrpt_threads(void **state)
+{
+	struct mailsec_resolver *r;
+	struct sent s = { 0 };
+	struct tlsp_ctx *t;
+	pthread_t th[THREADS];
+	char cache[300], json[65536];
+	int i;
+
+	(void)state;
+	(void)snprintf(cache, sizeof cache, "%s/cache-thr", tmpdir);
+	clock_now = DAY0 + 3600;
+	t = ctx_new(cache, NULL, 0);
+	for (i = 0; i < THREADS; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, record_thread, t),
+		    0);
+	for (i = 0; i < THREADS; i++)
+		pthread_join(th[i], NULL);
+	/* counted from the log after a restart, too */
+	tlsp_free(t);
+	t = ctx_new(cache, NULL, 0);
+	r = zone("_smtp._tls.thr.test. TXT \"v=TLSRPTv1; "
+	    "rua=mailto:r@thr.test\"\n");
+	assert_int_equal(tlsp_reports_run(t, r, DAY0 + 86400 + 60, capture,
+	    &s), MAILSEC_OK);
+	assert_int_equal(s.calls, 1);
+	gunzip(s.gz, s.len, json, sizeof json);
+	assert_non_null(strstr(json, "\"total-successful-session-count\":360,"
+	    "\"total-failure-session-count\":40"));
+	assert_non_null(strstr(json, "\"result-type\":\"starttls-not-supported"
+	    "\""));
+	assert_non_null(strstr(json, "\"failed-session-count\":40"));
+	tlsp_free(t);
+	free(s.gz);
+	mailsec_resolver_free(r);
+}
+
 int
 main(void)
 {
@@ -1229,6 +1295,7 @@ main(void)
 		cmocka_unit_test(test_tlsrpt),
 		cmocka_unit_test(test_tlsrpt_sent_mark_survives),
 		cmocka_unit_test(test_tlsrpt_https_post),
+		cmocka_unit_test(test_tlsrpt_threads),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
