@@ -37,18 +37,26 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <pthread.h>
+
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <event2/thread.h>
+
+#include <openssl/crypto.h>
+
+#include <mailsec/dns.h>
 
 #include "core/core.h"
 #include "control.h"
 #include "log.h"
 #include "pipeline.h"
 #include "queue.h"
+#include "remote.h"
 #include "server.h"
 #include "session.h"
 #include "tls.h"
+#include "tlspolicy.h"
 
 /* Seconds SIGTERM waits for transactions in flight. */
 #define SERVER_DRAIN_SECS	30
@@ -62,6 +70,8 @@
 #define SERVER_WORKERS_MAX	256
 /* Sockets of one worker at most (listeners x addresses). */
 #define SERVER_SOCKS_MAX	64
+/* delivery.relay.password_file: the first line, at most this long. */
+#define SERVER_RELAY_PW_MAX	1024
 
 static const char *const kind_names[GW_LISTEN_COUNT] = {
 	"mx", "submission", "submissions"
@@ -282,16 +292,204 @@ worker_tls_auth(struct server_worker *w, const struct gw_config *cfg,
 	return MAILSEC_OK;
 }
 
+/*
+ * Remote delivery of this worker (one worker per process): the outbound
+ * TLS policy and the remote delivery context, made at start from the
+ * delivery section, and the DNS settings the delivery threads make their
+ * resolvers from (replaced on reload, under mu: the threads read them).
+ */
+static struct worker_delivery {
+	struct tlsp_ctx *tlsp;
+	struct remote_ctx *rc;
+	struct queue_transport tr;
+	pthread_mutex_t mu;
+	char *forward;		/* dns.forwarders joined, or NULL */
+	char *zone;		/* dns.zone, or NULL */
+	unsigned timeout_ms;
+} dlv = { .mu = PTHREAD_MUTEX_INITIALIZER };
+
+static mailsec_err
+dlv_deliver(void *arg, struct mailsec_resolver *res, const char *domain,
+    const struct remote_msg *msg, struct remote_rcpt *rcpts, size_t n,
+    struct remote_info *info)
+{
+	return remote_deliver(arg, res, domain, msg, rcpts, n, info);
+}
+
+/* The delivery threads' resolver factory: the dns section's backend. */
+static mailsec_err
+dlv_resolver_new(void *arg, struct mailsec_resolver **out)
+{
+	struct mailsec_diag diag = { 0 };
+	mailsec_err e;
+
+	(void)arg;
+	pthread_mutex_lock(&dlv.mu);
+	e = mailsec_resolver_new_from_args(dlv.forward, dlv.zone, out, &diag);
+	if (e == MAILSEC_OK && dlv.timeout_ms > 0)
+		mailsec_resolver_set_timeout(*out, dlv.timeout_ms);
+	pthread_mutex_unlock(&dlv.mu);
+	if (e != MAILSEC_OK)
+		log_error("delivery: dns: %s", diag.set ? diag.text :
+		    mailsec_strerror(e));
+	return e;
+}
+
+/* Takes the DNS settings of cfg for the resolvers made from now on. */
+static mailsec_err
+dlv_dns_set(const struct gw_config *cfg)
+{
+	struct ms_buf b;
+	char *fwd = NULL, *zone = NULL;
+	size_t i;
+
+	if (cfg->dns.mode == GW_DNS_FORWARD) {
+		ms_buf_init(&b, 65536);
+		for (i = 0; i < cfg->dns.forwarders.n; i++)
+			if ((i > 0 && ms_buf_appendc(&b, ',') != MAILSEC_OK) ||
+			    ms_buf_appendz(&b, cfg->dns.forwarders.v[i]) !=
+			    MAILSEC_OK)
+				return MAILSEC_ENOMEM;
+		if ((fwd = ms_buf_steal(&b, NULL)) == NULL)
+			return MAILSEC_ENOMEM;
+	}
+	if (cfg->dns.mode == GW_DNS_ZONE && cfg->dns.zone != NULL &&
+	    (zone = strdup(cfg->dns.zone)) == NULL) {
+		free(fwd);
+		return MAILSEC_ENOMEM;
+	}
+	pthread_mutex_lock(&dlv.mu);
+	free(dlv.forward);
+	free(dlv.zone);
+	dlv.forward = fwd;
+	dlv.zone = zone;
+	dlv.timeout_ms = cfg->dns.timeout_ms;
+	pthread_mutex_unlock(&dlv.mu);
+	return MAILSEC_OK;
+}
+
+/* The first line of delivery.relay.password_file into pw. */
+static int
+relay_password(const char *path, char *pw, size_t pwsz)
+{
+	FILE *f;
+	size_t n;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		log_warn("delivery.relay.password_file %s", path);
+		return -1;
+	}
+	if (fgets(pw, (int)pwsz, f) == NULL)
+		pw[0] = '\0';
+	(void)fclose(f);
+	n = strcspn(pw, "\r\n");
+	pw[n] = '\0';
+	if (n == 0) {
+		log_error("delivery.relay.password_file %s: no password on "
+		    "its first line", path);
+		return -1;
+	}
+	return 0;
+}
+
+/* Makes the outbound TLS policy and remote delivery contexts (delivery
+ * enabled); kept until the worker ends. */
+static int
+dlv_start(const struct gw_config *cfg)
+{
+	const struct gw_delivery *d = &cfg->delivery;
+	struct tlsp_cfg tc;
+	struct remote_cfg rcfg;
+	char cache[4200], pw[SERVER_RELAY_PW_MAX];
+	mailsec_err e;
+	int rc = -1;
+
+	pw[0] = '\0';
+	if (dlv_dns_set(cfg) != MAILSEC_OK)
+		return -1;
+	if (!d->enabled)
+		return 0;
+	(void)snprintf(cache, sizeof cache, "%s/tls", cfg->state_dir);
+	memset(&tc, 0, sizeof tc);
+	tc.mta_sts = d->tls.mta_sts;
+	tc.dane = d->tls.dane;
+	tc.tlsrpt = d->tls.tlsrpt;
+	tc.cache_dir = cache;
+	tc.ca_file = d->tls.ca_file;
+	/* 443 is the policy fetch's own default: 0 keeps it so. */
+	tc.https_port = d->tls.https_port == 443 ? 0 :
+	    (uint16_t)d->tls.https_port;
+	tc.reporting_org = d->helo;
+	if ((e = tlsp_new(&dlv.tlsp, &tc)) != MAILSEC_OK) {
+		log_error("delivery: TLS policy: %s", mailsec_strerror(e));
+		goto out;
+	}
+	memset(&rcfg, 0, sizeof rcfg);
+	rcfg.helo = d->helo;
+	rcfg.port = d->port;
+	rcfg.connect_timeout = d->connect_timeout;
+	rcfg.command_timeout = d->command_timeout;
+	rcfg.data_timeout = d->data_timeout;
+	rcfg.per_destination = d->per_destination;
+	rcfg.relay_host = d->relay.host;
+	rcfg.relay_port = d->relay.port;
+	rcfg.relay_implicit_tls = d->relay.implicit_tls;
+	rcfg.relay_user = d->relay.user;
+	if (d->relay.password_file != NULL) {
+		if (relay_password(d->relay.password_file, pw, sizeof pw) != 0)
+			goto out;
+		rcfg.relay_password = pw;
+	}
+	rcfg.require_tls = d->require_tls;
+	rcfg.ca_file = d->tls.ca_file;
+	if ((e = remote_new(&dlv.rc, &rcfg, dlv.tlsp)) != MAILSEC_OK) {
+		log_error("delivery: %s", mailsec_strerror(e));
+		goto out;
+	}
+	dlv.tr.deliver = dlv_deliver;
+	dlv.tr.arg = dlv.rc;
+	rc = 0;
+out:
+	OPENSSL_cleanse(pw, sizeof pw);
+	return rc;
+}
+
+/* After the runner stopped (queue_close()). */
+static void
+dlv_stop(void)
+{
+	remote_free(dlv.rc);
+	tlsp_free(dlv.tlsp);
+	dlv.rc = NULL;
+	dlv.tlsp = NULL;
+	pthread_mutex_lock(&dlv.mu);
+	free(dlv.forward);
+	free(dlv.zone);
+	dlv.forward = dlv.zone = NULL;
+	pthread_mutex_unlock(&dlv.mu);
+}
+
 /* The delivery runner's view of cfg (borrowed from it). */
 static void
 worker_local(const struct gw_config *cfg, struct queue_local *l)
 {
+	const struct gw_delivery *d = &cfg->delivery;
+
 	memset(l, 0, sizeof *l);
 	l->domains = (const char *const *)cfg->local.domains.v;
 	l->ndomains = cfg->local.domains.n;
 	l->hostname = NULL;	/* gethostname(), for Maildir names */
 	l->maildir = cfg->local.maildir;
 	l->quarantine_dir = cfg->policy.quarantine_dir;
+	/* The transport made at start; delivery.enabled no on reload stops
+	 * remote delivery (turning it on needs a restart). */
+	l->transport = d->enabled && dlv.rc != NULL ? &dlv.tr : NULL;
+	l->resolver_new = dlv_resolver_new;
+	l->threads = d->threads;
+	l->lifetime = d->lifetime;
+	l->delay_warning = d->delay_warning;
+	l->bounce = d->bounce;
+	l->mta_name = d->helo;
 }
 
 static void
@@ -330,6 +528,8 @@ worker_reload(struct server_worker *w)
 	}
 	/* Local domains and Maildir roots: the runner takes them before
 	 * its next delivery (sessions already use cfg for RCPT). */
+	if (dlv_dns_set(cfg) != MAILSEC_OK)
+		log_error("reload: delivery keeps the old DNS settings");
 	worker_local(cfg, &local);
 	if ((e = queue_runner_reconfigure(w->q, &local)) != MAILSEC_OK)
 		log_error("reload: delivery runner: %s (it keeps the old "
@@ -465,6 +665,10 @@ worker_main(const struct server_opts *o, struct gw_config *cfg,
 		log_error("queue: %s", diag.text);
 		goto done;
 	}
+	if (dlv_start(cfg) != 0) {
+		log_error("delivery: cannot start (see above)");
+		goto done;
+	}
 	worker_local(cfg, &local);
 	if (queue_runner_start(w.q, &local) != MAILSEC_OK) {
 		log_error("queue: cannot start the delivery runner");
@@ -508,6 +712,7 @@ done:
 	session_close_all(&w);
 	control_close(w.ctl);
 	queue_close(w.q);
+	dlv_stop();
 	pipeline_free(w.pl);
 	while (auth_inflight() > 0)
 		(void)usleep(10000);

@@ -22,17 +22,29 @@ is still queued and stops on SIGTERM. Then every Maildir file is read:
 
 It prints the counts (acknowledged, delivered, duplicates, lost) and
 exits 0 pass, 1 fail. Bounded: about 30 s, far less than CTest's limit.
+
+With --delivery (issue 8, CTest e2e_crash_delivery) it checks remote
+delivery instead: the daemon (mx.a.test on 127.0.0.2, DNS from
+delivery.zone) delivers a few messages to a fake SMTP server on
+127.0.0.3 that takes each message's data but sits on its reply to the
+final dot; the test SIGKILLs the daemon (workers and master) while those
+deliveries are in flight, lets the fake answer from then on, starts the
+daemon again and waits for the queue to drain. Every message must then
+have been accepted by the fake (nothing lost) and sent at most twice,
+the second time only if it was in flight at the kill.
 """
 import argparse
 import fcntl
 import os
 import random
 import re
+import shutil
 import signal
 import smtplib
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -316,15 +328,185 @@ def verify(cl, state):
     return delivered_acked, unacked_present, lost, dups, bad
 
 
+class SlowMx(threading.Thread):
+    """A fake receiving MTA: plain ESMTP, every command 250, the message
+    data taken whole; while hold is set it does not answer the final dot
+    (the connection stays open until the peer dies). Records every
+    complete message's Message-ID (sent) and those it said 250 to."""
+
+    def __init__(self, ip, port):
+        super().__init__(daemon=True)
+        self.srv = socket.socket()
+        self.srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.srv.bind((ip, port))
+        self.srv.listen(16)
+        self.hold = threading.Event()
+        self.hold.set()
+        self.lock = threading.Lock()
+        self.sent = []          # Message-IDs of complete data
+        self.accepted = []      # Message-IDs answered 250
+        self.held = set()       # in flight: data in, no reply yet
+
+    def run(self):
+        while True:
+            try:
+                c, _ = self.srv.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.session, args=(c,),
+                             daemon=True).start()
+
+    def session(self, c):
+        f = c.makefile("rb")
+        try:
+            c.sendall(b"220 mx.b.test ESMTP fake\r\n")
+            while True:
+                line = f.readline()
+                if not line:
+                    return
+                cmd = line[:4].upper()
+                if cmd == b"EHLO":
+                    c.sendall(b"250-mx.b.test\r\n250 8BITMIME\r\n")
+                elif cmd == b"DATA":
+                    c.sendall(b"354 go ahead\r\n")
+                    data = []
+                    while True:
+                        l2 = f.readline()
+                        if not l2 or l2 == b".\r\n":
+                            break
+                        data.append(l2)
+                    if not l2:
+                        return
+                    m = re.search(rb"(?mi)^Message-ID: <([^>]+)>",
+                                  b"".join(data))
+                    mid = m.group(1).decode() if m else "?"
+                    with self.lock:
+                        self.sent.append(mid)
+                    if self.hold.is_set():
+                        with self.lock:
+                            self.held.add(mid)
+                        while self.hold.is_set():
+                            time.sleep(0.05)
+                        return      # the sender is dead: no reply
+                    with self.lock:
+                        self.accepted.append(mid)
+                    c.sendall(b"250 2.0.0 ok\r\n")
+                elif cmd == b"QUIT":
+                    c.sendall(b"221 bye\r\n")
+                    return
+                else:
+                    c.sendall(b"250 ok\r\n")
+        except OSError:
+            return
+        finally:
+            c.close()
+
+
+def delivery_crash():
+    """--delivery: SIGKILL while deliveries wait for the final dot."""
+    import test_delivery as td
+    td.BIN = tg.BIN
+    for ip in (td.IP_A, td.IP_B):
+        try:
+            s = socket.socket()
+            s.bind((ip, 0))
+            s.close()
+        except OSError:
+            print("SKIP: cannot bind %s" % ip)
+            return 77
+    top = tempfile.mkdtemp(prefix="mailsec-e2e-crashdlv-")
+    port = td.free_port([td.IP_A, td.IP_B])
+    zone = os.path.join(top, "dns.zone")
+    shutil.copy(td.ZONE, zone)
+    mx = SlowMx(td.IP_B, port)
+    mx.start()
+    a = td.Instance(top, "a", td.IP_A, ["a.test"], port, zone, None)
+    rc = 1
+    n = 4
+    try:
+        a.start()
+        mids = []
+        for i in range(n):
+            msg = a.submit(["bob%d@b.test" % i], subject="crash dlv %d" % i)
+            mids.append(re.search(r"Message-ID: <([^>]+)>", msg).group(1))
+        deadline = time.time() + 30
+        while True:
+            with mx.lock:
+                held = set(mx.held)
+            if len(held) >= 2 or (held and time.time() > deadline - 20):
+                break
+            check(time.time() < deadline, "no delivery reached the dot:\n"
+                  + a.read_log()[-3000:])
+            time.sleep(0.05)
+        # The crash: workers and master at once, mid-delivery.
+        for pid in children(a.proc.pid):
+            os.kill(pid, signal.SIGKILL)
+        a.proc.kill()
+        a.proc.wait()
+        a.log.close()
+        a.proc = None
+        time.sleep(0.5)
+        with mx.lock:
+            in_flight = set(mx.held)
+        mx.hold.clear()
+        a.start()
+        deadline = time.time() + 60
+        while True:
+            left = os.listdir(os.path.join(a.state, "queue", "incoming"))
+            if not left:
+                break
+            check(time.time() < deadline, "queue not drained: %r\n%s" %
+                  (left, a.read_log()[-3000:]))
+            time.sleep(0.1)
+        a.stop()
+        with mx.lock:
+            sent, accepted = list(mx.sent), list(mx.accepted)
+        lost = [m for m in mids if m not in accepted]
+        twice = [m for m in mids if sent.count(m) > 2]
+        repeated = [m for m in mids if sent.count(m) == 2]
+        wrong = [m for m in repeated if m not in in_flight]
+        dup250 = [m for m in mids if accepted.count(m) > 1]
+        print("delivery crash test: %d messages, %d in flight at the kill, "
+              "%d sent again after it, lost %d" % (
+                  n, len(in_flight), len(repeated), len(lost)))
+        check(not lost, "lost: %r" % lost)
+        check(not twice, "sent more than twice: %r" % twice)
+        check(not wrong, "repeated but not in flight: %r" % wrong)
+        check(not dup250, "accepted twice: %r" % dup250)
+        check(in_flight, "nothing was in flight at the kill")
+        rc = 0
+        print("PASS crash delivery")
+    except Fail as e:
+        print("FAIL crash delivery: %s" % e)
+    except td.Fail as e:
+        print("FAIL crash delivery: %s" % e)
+    finally:
+        mx.hold.clear()
+        mx.srv.close()
+        if a.proc is not None:
+            for pid in children(a.proc.pid):
+                os.kill(pid, signal.SIGKILL)
+            a.proc.kill()
+            a.proc.wait()
+        if rc == 0:
+            shutil.rmtree(top, ignore_errors=True)
+        else:
+            print("state kept in %s" % top)
+    return rc
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
     ap.add_argument("--kills", type=int, default=12)
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--delivery", action="store_true")
     a = ap.parse_args()
     tg.BIN = os.path.abspath(a.bin)
     random.seed(a.seed)
+    if a.delivery:
+        return delivery_crash()
 
     gw = tg.Gateway(limits={"connections_per_ip": 200,
                             "timeout_command": "20s",

@@ -1,0 +1,568 @@
+#!/usr/bin/python3
+"""End-to-end tests of remote delivery (docs/queue.md, "Remote delivery").
+
+usage: test_delivery.py --bin PATH/TO/mailsec CASE
+
+Two `mailsec serve` instances on loopback aliases deliver to each other:
+A is mx.a.test on 127.0.0.2, B is mx.b.test on 127.0.0.3, both with the
+same MX port (each one's delivery.port is the other's MX port), each with
+its own state directory, DNS from tests/e2e/delivery.zone (plus DANE TLSA
+records made from B's certificate, in a $SECURE part the test appends).
+A client submits to A (implicit TLS, AUTH) for users at B's domains.
+Cases:
+  starttls      delivered to B's Maildir over STARTTLS (B's Received says
+                ESMTPS); `mailsec queue` of A is empty again
+  deferred      B down: deferred in A's queue with the connection error
+                (`mailsec queue --json`); B back, `mailsec queue flush`:
+                delivered
+  bounce        B answers 550 for an unknown user: A's sender gets a DSN
+                that Python's email package reads as multipart/report with
+                message/delivery-status, Action: failed, Status: 5.x.x
+  null_mx       a null MX domain (RFC 7505): bounced at once, 5.1.10
+  mta_sts       MTA-STS enforce, B's certificate not trusted: deferred,
+                and B saw no transaction (nothing sent in clear)
+  dane          DANE: a matching TLSA -> delivered; a mismatching TLSA ->
+                deferred, nothing sent to B
+Exit status 0 pass, 1 fail, 77 skipped (a tool or alias is missing).
+"""
+import argparse
+import email
+import email.policy
+import hashlib
+import http.server
+import json
+import os
+import re
+import shutil
+import signal
+import smtplib
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ZONE = os.path.join(HERE, "delivery.zone")
+BIN = None
+SKIP = 77
+IP_A, IP_B, IP_STS = "127.0.0.2", "127.0.0.3", "127.0.0.4"
+PASSWORD = "secret pw"
+
+
+class Fail(Exception):
+    pass
+
+
+class Skip(Exception):
+    pass
+
+
+def check(cond, what):
+    if not cond:
+        raise Fail(what)
+
+
+def free_port(ips):
+    """A port free on every address of ips."""
+    for _ in range(50):
+        s = socket.socket()
+        s.bind((ips[0], 0))
+        port = s.getsockname()[1]
+        s.close()
+        ok = True
+        for ip in ips:
+            t = socket.socket()
+            try:
+                t.bind((ip, port))
+            except OSError:
+                ok = False
+            finally:
+                t.close()
+        if ok:
+            return port
+    raise Fail("no common free port")
+
+
+def run(args, **kw):
+    return subprocess.run(args, capture_output=True, text=True, **kw)
+
+
+def openssl(*args):
+    r = run(["openssl"] + list(args))
+    check(r.returncode == 0, "openssl %s: %s" % (" ".join(args), r.stderr))
+    return r.stdout
+
+
+class Pki:
+    """A test CA, the MTA-STS policy host's certificate (CA-signed) and
+    B's certificate (self-signed: no CA vouches for it)."""
+
+    def __init__(self, d):
+        self.d = d
+        p = lambda n: os.path.join(d, n)
+        self.ca_key, self.ca = p("ca.key"), p("ca.pem")
+        self.sts_key, self.sts = p("sts.key"), p("sts.pem")
+        self.b_key, self.b = p("b.key"), p("b.pem")
+        openssl("req", "-x509", "-newkey", "ec", "-pkeyopt",
+                "ec_paramgen_curve:P-256", "-nodes", "-keyout", self.ca_key,
+                "-out", self.ca, "-days", "2", "-subj", "/CN=mailsec e2e CA",
+                "-addext", "basicConstraints=critical,CA:TRUE",
+                "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+        openssl("req", "-new", "-newkey", "ec", "-pkeyopt",
+                "ec_paramgen_curve:P-256", "-nodes", "-keyout", self.sts_key,
+                "-out", p("sts.csr"), "-subj", "/CN=mta-sts.sts.test")
+        with open(p("sts.ext"), "w") as f:
+            f.write("subjectAltName=DNS:mta-sts.sts.test\n"
+                    "extendedKeyUsage=serverAuth\n")
+        openssl("x509", "-req", "-in", p("sts.csr"), "-CA", self.ca,
+                "-CAkey", self.ca_key, "-CAcreateserial", "-out", self.sts,
+                "-days", "2", "-extfile", p("sts.ext"))
+        openssl("req", "-x509", "-newkey", "ec", "-pkeyopt",
+                "ec_paramgen_curve:P-256", "-nodes", "-keyout", self.b_key,
+                "-out", self.b, "-days", "2", "-subj", "/CN=mx.b.test",
+                "-addext", "subjectAltName=DNS:mx.b.test,DNS:mx.sts.test")
+
+    def b_spki_sha256(self):
+        """TLSA 3 1 1 data of B's certificate (RFC 6698 2.1)."""
+        pub = subprocess.run(["openssl", "x509", "-in", self.b, "-pubkey",
+                              "-noout"], capture_output=True, check=True)
+        der = subprocess.run(["openssl", "pkey", "-pubin", "-outform",
+                              "DER"], input=pub.stdout, capture_output=True,
+                             check=True)
+        return hashlib.sha256(der.stdout).hexdigest()
+
+
+def zone_text(pki, port):
+    """delivery.zone plus the DNSSEC-secure DANE part for port."""
+    with open(ZONE) as f:
+        text = f.read()
+    good = pki.b_spki_sha256()
+    bad = "00" * 32
+    return text + """
+; DANE (RFC 7672): answers below are DNSSEC-secure. mx.dane-ok.test has a
+; TLSA record matching B's key, mx.dane-bad.test one that matches nothing.
+$SECURE on
+dane-ok.test.		IN	MX	10 mx.dane-ok.test.
+mx.dane-ok.test.	IN	A	127.0.0.3
+_%(port)s._tcp.mx.dane-ok.test.	IN	TLSA	3 1 1 %(good)s
+dane-bad.test.		IN	MX	10 mx.dane-bad.test.
+mx.dane-bad.test.	IN	A	127.0.0.3
+_%(port)s._tcp.mx.dane-bad.test.	IN	TLSA	3 1 1 %(bad)s
+$SECURE off
+""" % {"port": port, "good": good, "bad": bad}
+
+
+class Instance:
+    """One daemon: A or B."""
+
+    def __init__(self, top, name, ip, domains, mx_port, zone, pki,
+                 local="", delivery=""):
+        self.name, self.ip = name, ip
+        self.dir = os.path.join(top, name)
+        os.makedirs(self.dir)
+        self.state = os.path.join(self.dir, "var")
+        self.mx = mx_port
+        self.subs = free_port([ip])
+        self.domains = domains
+        self.zone = zone
+        self.pki = pki
+        self.local = local
+        self.delivery = delivery
+        self.proc = None
+        self.log = None
+        self.log_path = os.path.join(self.dir, "daemon.log")
+        self.conf = os.path.join(self.dir, "mailsec.conf")
+
+    def config_text(self):
+        tls = ""
+        if self.name == "b":
+            tls = 'tls { cert "%s"; key "%s"; }' % (self.pki.b,
+                                                   self.pki.b_key)
+        return """
+state_dir "%(state)s";
+workers 1;
+log stderr;
+log_level debug;
+listen {
+	mx { address [%(ip)s]; port %(mx)d; }
+	submission { enabled no; }
+	submissions { address [%(ip)s]; port %(subs)d; }
+}
+%(tls)s
+dns { zone "%(zone)s"; }
+local { domains [%(domains)s]; %(local)s }
+auth { user "alice" { send_as [alice@a.test]; } }
+policy { authserv_id mx.%(name)s.test; }
+limits { timeout_command 30s; timeout_data 30s; }
+delivery {
+	helo mx.%(name)s.test;
+	port %(mx)d;
+	threads 2;
+	connect_timeout 5s;
+	command_timeout 30s;
+	data_timeout 30s;
+	%(delivery)s
+}
+""" % {"state": self.state, "ip": self.ip, "mx": self.mx,
+       "subs": self.subs, "tls": tls, "zone": self.zone,
+       "domains": ", ".join(self.domains), "local": self.local,
+       "name": self.name, "delivery": self.delivery}
+
+    def start(self):
+        os.makedirs(self.state, exist_ok=True)
+        r = run([BIN, "passwd", "--state-dir", self.state, "--stdin",
+                 "alice"], input=PASSWORD + "\n")
+        check(r.returncode == 0, "mailsec passwd: " + r.stderr)
+        with open(self.conf, "w") as f:
+            f.write(self.config_text())
+        r = run([BIN, "serve", "--config", self.conf, "--check-config"])
+        check(r.returncode == 0, "--check-config: " + r.stderr + r.stdout)
+        self.log = open(self.log_path, "a")
+        self.proc = subprocess.Popen([BIN, "serve", "--config", self.conf,
+                                      "--foreground"], stdout=self.log,
+                                     stderr=subprocess.STDOUT)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise Fail("%s exited at start:\n%s" % (self.name,
+                                                         self.read_log()))
+            try:
+                for p in (self.mx, self.subs):
+                    socket.create_connection((self.ip, p), 1).close()
+                return self
+            except OSError:
+                time.sleep(0.1)
+        raise Fail("%s did not listen:\n%s" % (self.name, self.read_log()))
+
+    def read_log(self):
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
+    def stop(self, check_clean=True):
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise Fail("%s did not stop on SIGTERM" % self.name)
+        self.log.close()
+        rc, self.proc = self.proc.returncode, None
+        if not check_clean:
+            return
+        log = self.read_log()
+        for bad in ("AddressSanitizer", "LeakSanitizer", "runtime error:",
+                    "killed by signal"):
+            check(bad not in log, "%s log has %r:\n%s" % (self.name, bad,
+                                                            log))
+        check(rc == 0, "%s exit status %d:\n%s" % (self.name, rc, log))
+
+    def maildir(self, user, domain, wait=20.0):
+        d = os.path.join(self.state, "mail", domain, user, "new")
+        deadline = time.time() + wait
+        while time.time() < deadline:
+            if os.path.isdir(d) and os.listdir(d):
+                break
+            time.sleep(0.1)
+        if not os.path.isdir(d):
+            return []
+        out = []
+        for name in sorted(os.listdir(d)):
+            with open(os.path.join(d, name), "rb") as f:
+                out.append(f.read())
+        return out
+
+    def queue(self, *args):
+        r = run([BIN, "queue", "--state-dir", self.state] + list(args))
+        check(r.returncode == 0, "mailsec queue %s: %s%s" %
+              (" ".join(args), r.stdout, r.stderr))
+        return r.stdout
+
+    def queue_json(self):
+        return json.loads(self.queue("list", "--json"))["messages"]
+
+    def submit(self, rcpts, subject="delivery test", body="Hello.\r\n"):
+        msg = ("From: Alice <alice@a.test>\r\nTo: %s\r\n"
+               "Subject: %s\r\nMessage-ID: <%s@a.test>\r\n\r\n%s" %
+               (", ".join(rcpts), subject, hashlib.sha1(
+                   (subject + str(time.time())).encode()).hexdigest(),
+                body))
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        s = smtplib.SMTP_SSL(self.ip, self.subs, context=ctx, timeout=30)
+        s.ehlo("client.a.test")
+        s.login("alice", PASSWORD)
+        refused = s.sendmail("alice@a.test", rcpts, msg.encode())
+        s.quit()
+        check(not refused, "refused: %r" % refused)
+        return msg
+
+
+def wait_queue(inst, pred, what, wait=30.0):
+    """Polls A's `mailsec queue list --json` until pred(messages)."""
+    deadline = time.time() + wait
+    msgs = []
+    while time.time() < deadline:
+        msgs = inst.queue_json()
+        if pred(msgs):
+            return msgs
+        time.sleep(0.2)
+    raise Fail("%s; queue:\n%s\nlog:\n%s" % (what, json.dumps(msgs,
+                                                             indent=1),
+                                            inst.read_log()[-4000:]))
+
+
+def rcpt_of(msgs, addr):
+    for m in msgs:
+        for r in m["recipients"]:
+            if r["address"] == addr:
+                return m, r
+    return None, None
+
+
+def parse_dsn(raw):
+    """The DSN as Python's email package sees it: (message, per-message
+    fields, [per-recipient fields])."""
+    m = email.message_from_bytes(raw, policy=email.policy.default)
+    check(m.get_content_type() == "multipart/report",
+          "DSN type %s" % m.get_content_type())
+    check(m.get_param("report-type") == "delivery-status",
+          "report-type %r" % m.get_param("report-type"))
+    parts = list(m.iter_parts())
+    check(len(parts) >= 2, "DSN has %d parts" % len(parts))
+    ds = parts[1]
+    check(ds.get_content_type() == "message/delivery-status",
+          "second part %s" % ds.get_content_type())
+    groups = ds.get_payload()
+    check(isinstance(groups, list) and len(groups) >= 2,
+          "delivery-status groups: %r" % groups)
+    return m, groups[0], groups[1:]
+
+
+# ---- cases -----------------------------------------------------------------
+
+CASES = {}
+
+
+def case(fn):
+    CASES[fn.__name__[len("case_"):]] = fn
+    return fn
+
+
+@case
+def case_starttls(a, b, env):
+    a.submit(["bob@b.test"], subject="over starttls")
+    got = b.maildir("bob", "b.test")
+    check(len(got) == 1, "B got %d messages:\n%s\n%s" % (
+        len(got), a.read_log()[-3000:], b.read_log()[-3000:]))
+    check(b"Subject: over starttls" in got[0], "not the message")
+    check(re.search(rb"Received: from mx\.a\.test .*?with ESMTPS id",
+                    got[0], re.S) is not None,
+          "B's Received shows no TLS:\n%r" % got[0][:800])
+    wait_queue(a, lambda m: m == [], "A's queue not empty")
+    check(re.search(r"delivery to=bob@b\.test relay=mx\.b\.test "
+                    r"status=done tls=TLS", a.read_log()) is not None,
+          "A's log has no TLS delivery line")
+
+
+@case
+def case_deferred(a, b, env):
+    b.stop()
+    a.submit(["bob@b.test"], subject="while B is down")
+    msgs = wait_queue(a, lambda m: rcpt_of(m, "bob@b.test")[1] is not None
+                      and rcpt_of(m, "bob@b.test")[1]["status"] ==
+                      "deferred", "not deferred")
+    m, r = rcpt_of(msgs, "bob@b.test")
+    check(r["reason"] and r["attempts"] >= 1,
+          "no last error or attempts: %r" % r)
+    check(m["attempts"] >= 1 and m["next_attempt"] > time.time(),
+          "no next attempt: %r" % m)
+    text = a.queue("list")
+    check("bob@b.test  deferred: " in text and "next in" in text,
+          "queue list text:\n" + text)
+    check(b.maildir("bob", "b.test", wait=0.5) == [], "B got it?")
+    b.start()
+    a.queue("flush")
+    got = b.maildir("bob", "b.test")
+    check(len(got) == 1 and b"Subject: while B is down" in got[0],
+          "not delivered after flush:\n" + a.read_log()[-3000:])
+    wait_queue(a, lambda m: m == [], "A's queue not empty after flush")
+
+
+@case
+def case_bounce(a, b, env):
+    a.submit(["nobody@b.test"], subject="to nobody")
+    got = a.maildir("alice", "a.test")
+    check(len(got) == 1, "no DSN for alice:\n" + a.read_log()[-3000:])
+    check(got[0].startswith(b"Return-Path: <>\r\n"), "DSN not from <>")
+    m, msg_fields, rcpts = parse_dsn(got[0])
+    check(m["Auto-Submitted"] == "auto-replied", "Auto-Submitted")
+    check("mx.a.test" in msg_fields["Reporting-MTA"], "Reporting-MTA %r" %
+          msg_fields["Reporting-MTA"])
+    r = rcpts[0]
+    check(r["Action"].strip() == "failed", "Action %r" % r["Action"])
+    check(re.match(r"5\.\d+\.\d+$", r["Status"].strip()) is not None,
+          "Status %r" % r["Status"])
+    check("nobody@b.test" in r["Final-Recipient"], "Final-Recipient")
+    check("550" in r["Diagnostic-Code"], "Diagnostic-Code %r" %
+          r["Diagnostic-Code"])
+    check(b.maildir("nobody", "b.test", wait=0.2) == [], "B stored it")
+    wait_queue(a, lambda q: q == [], "A's queue not empty")
+
+
+@case
+def case_null_mx(a, b, env):
+    start = time.time()
+    a.submit(["x@nullmx.test"], subject="to null mx")
+    got = a.maildir("alice", "a.test")
+    check(len(got) == 1, "no DSN for alice:\n" + a.read_log()[-3000:])
+    check(time.time() - start < 15, "not immediate")
+    m, msg_fields, rcpts = parse_dsn(got[0])
+    r = rcpts[0]
+    check(r["Action"].strip() == "failed", "Action %r" % r["Action"])
+    check(r["Status"].strip() == "5.1.10", "Status %r" % r["Status"])
+    wait_queue(a, lambda q: q == [], "A's queue not empty")
+
+
+class PolicyHandler(http.server.BaseHTTPRequestHandler):
+    POLICY = (b"version: STSv1\r\nmode: enforce\r\nmx: mx.sts.test\r\n"
+              b"max_age: 86400\r\n")
+    hits = []
+
+    def do_GET(self):
+        PolicyHandler.hits.append(self.path)
+        if self.path != "/.well-known/mta-sts.txt":
+            self.send_error(404)
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(self.POLICY)))
+        self.end_headers()
+        self.wfile.write(self.POLICY)
+
+    def log_message(self, fmt, *args):
+        pass
+
+
+@case
+def case_mta_sts(a, b, env):
+    a.submit(["carol@sts.test"], subject="sts enforce")
+    msgs = wait_queue(a, lambda m: rcpt_of(m, "carol@sts.test")[1] is not
+                      None and rcpt_of(m, "carol@sts.test")[1]["attempts"]
+                      >= 1, "no attempt")
+    _, r = rcpt_of(msgs, "carol@sts.test")
+    check(r["status"] == "deferred", "not deferred: %r" % r)
+    check("certificate" in (r["reason"] or ""), "reason: %r" % r)
+    check(PolicyHandler.hits, "the policy was never fetched")
+    time.sleep(1)
+    check(b.maildir("carol", "sts.test", wait=0.2) == [],
+          "B got the message")
+    # B saw no transaction: nothing was sent in clear (or at all)
+    check("carol@sts.test" not in b.read_log(),
+          "B's log names the recipient:\n" + b.read_log()[-3000:])
+
+
+@case
+def case_dane(a, b, env):
+    a.submit(["dave@dane-ok.test"], subject="dane ok")
+    got = b.maildir("dave", "dane-ok.test")
+    check(len(got) == 1, "not delivered with a matching TLSA:\n" +
+          a.read_log()[-3000:])
+    a.submit(["erin@dane-bad.test"], subject="dane bad")
+    msgs = wait_queue(a, lambda m: rcpt_of(m, "erin@dane-bad.test")[1] is
+                      not None and rcpt_of(m, "erin@dane-bad.test")[1][
+                          "attempts"] >= 1, "no attempt")
+    _, r = rcpt_of(msgs, "erin@dane-bad.test")
+    check(r["status"] == "deferred", "not deferred: %r" % r)
+    check("TLSA" in (r["reason"] or ""), "reason: %r" % r)
+    check(re.search(r"delivery to=dave@dane-ok\.test \S+ status=done "
+                    r"tls=TLS\S*dane", a.read_log()) is not None,
+          "A's log shows no DANE-verified delivery")
+    time.sleep(1)
+    check(b.maildir("erin", "dane-bad.test", wait=0.2) == [],
+          "B got the message with a mismatching TLSA")
+    check("erin@dane-bad.test" not in b.read_log(),
+          "B's log names the recipient")
+
+
+def main():
+    global BIN
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", required=True)
+    ap.add_argument("case", choices=sorted(CASES))
+    args = ap.parse_args()
+    BIN = os.path.abspath(args.bin)
+    for ip in (IP_A, IP_B, IP_STS):
+        try:
+            s = socket.socket()
+            s.bind((ip, 0))
+            s.close()
+        except OSError:
+            print("SKIP: cannot bind %s" % ip)
+            return SKIP
+    if shutil.which("openssl") is None:
+        print("SKIP: no openssl")
+        return SKIP
+    top = tempfile.mkdtemp(prefix="mailsec-e2e-delivery-")
+    insts, httpd = [], None
+    try:
+        pki = Pki(top)
+        port = free_port([IP_A, IP_B])
+        zone = os.path.join(top, "dns.zone")
+        with open(zone, "w") as f:
+            f.write(zone_text(pki, port))
+        https_port = free_port([IP_STS])
+        httpd = http.server.ThreadingHTTPServer((IP_STS, https_port),
+                                                PolicyHandler)
+        sctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        sctx.load_cert_chain(pki.sts, pki.sts_key)
+        httpd.socket = sctx.wrap_socket(httpd.socket, server_side=True)
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        b = Instance(top, "b", IP_B, ["b.test", "sts.test", "dane-ok.test",
+                                      "dane-bad.test"], port, zone, pki,
+                     local="recipients listed; users [bob, carol, dave, "
+                     "erin];")
+        a = Instance(top, "a", IP_A, ["a.test"], port, zone, pki,
+                     delivery='tls { ca_file "%s"; https_port %d; }' %
+                     (pki.ca, https_port))
+        insts = [b, a]
+        b.start()
+        a.start()
+        CASES[args.case](a, b, {})
+        for i in insts:
+            i.stop()
+        print("PASS %s" % args.case)
+        return 0
+    except Skip as e:
+        print("SKIP: %s" % e)
+        return SKIP
+    except Fail as e:
+        print("FAIL %s: %s" % (args.case, e))
+        for i in insts:
+            try:
+                i.stop(check_clean=False)
+            except Fail:
+                pass
+        return 1
+    finally:
+        if httpd is not None:
+            httpd.shutdown()
+        for i in insts:
+            if i.proc is not None:
+                i.proc.kill()
+                i.proc.wait()
+        if os.environ.get("KEEP") is None:
+            shutil.rmtree(top, ignore_errors=True)
+        else:
+            print("kept %s" % top)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
