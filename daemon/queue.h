@@ -67,7 +67,7 @@ struct queue_rcpt {
 	int code;		/* last SMTP reply code, 0: none */
 	const char *status_code;	/* RFC 3463 "5.1.1" of the last
 					 * answer, or NULL */
-	const char *mx;		/* the host that answered last, or NULL */
+	const char *mx;		/* the host that answered last, NULL */
 	const char *tls;	/* TLS of the last attempt ("TLSv1.3 ...",
 				 * "none"), or NULL (never tried remotely) */
 	bool dsn_done;		/* its final status was reported (or

@@ -79,7 +79,7 @@ struct queue_local_cfg {
 /* One message for a delivery thread. */
 struct qrun_work {
 	char id[QUEUE_ID_LEN + 1];
-	bool careful;		/* may have been (partly) delivered before */
+	bool careful;		/* may have been (partly) delivered */
 	bool force;		/* ignore its retry time */
 	bool scan;		/* from a rescan (counted in nscan) */
 };

@@ -910,8 +910,8 @@ send_dsns(struct qrun_msg *m)
 		failed = 0;
 	}
 	if (failed > 0) {
-		if ((err = send_dsn(m, MAILSEC_DSN_FAILED, QUEUE_RCPT_FAILED)) !=
-		    MAILSEC_OK)
+		err = send_dsn(m, MAILSEC_DSN_FAILED, QUEUE_RCPT_FAILED);
+		if (err != MAILSEC_OK)
 			return err;
 		for (i = 0; i < e->env.nrcpt; i++)
 			if (e->rcpts[i].status == QUEUE_RCPT_FAILED)

@@ -1196,7 +1196,7 @@ test_runner_reconfigure(void **state)
 	    MAILSEC_OK);
 }
 
-/* ---- remote delivery through a transport ---------------------------------- */
+/* ---- remote delivery through a transport --------------------------------- */
 
 /* A fake transport: answers per domain, records what it was given. */
 struct fake_call {
