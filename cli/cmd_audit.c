@@ -4,7 +4,7 @@
  * (with inheritance), MTA-STS, TLS-RPT, DANE TLSA, BIMI: a graded report
  * in which every finding has its fix.
  *
- * The MTA-STS policy file is fetched over HTTPS (cli/https.c, libcurl;
+ * The MTA-STS policy file is fetched over HTTPS (daemon/https.c, libcurl;
  * RFC 8461 3.3) unless --no-fetch; --ca-file trusts one CA file instead
  * of the system store. With --dns/--dns-zone the policy host is
  * resolved through the same DNS source as the rest of the audit.

@@ -21,5 +21,6 @@
 #include <mailsec/dsn.h>
 #include <mailsec/smtp_client.h>
 #include <mailsec/report.h>
+#include <mailsec/mtasts.h>
 
 #endif /* MAILSEC_H */

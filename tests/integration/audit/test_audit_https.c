@@ -1,6 +1,6 @@
 /*
  * tests/integration/audit/test_audit_https.c - the MTA-STS policy fetch
- * of `mailsec audit` (cli/https.c over libcurl; RFC 8461 3.3).
+ * of `mailsec audit` (daemon/https.c over libcurl; RFC 8461 3.3).
  *
  * Offline (always): the client's error paths that need no server - URLs
  * that are not https or name no host, a CA file that cannot be read, a
