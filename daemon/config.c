@@ -27,6 +27,7 @@
 #include "conf_parse.h"
 #include "config.h"
 #include "passwd.h"
+#include "forward.h"
 
 /* Paths derived from state_dir unless the file sets them. */
 #define GW_PATH_CERT		0x01u
@@ -529,6 +530,8 @@ static mailsec_err custom_dkim_domain(struct load *, const struct opt *,
     const struct conf_node *, void *, const char *);
 static mailsec_err custom_dkim_key(struct load *, const struct opt *,
     const struct conf_node *, void *, const char *);
+static mailsec_err custom_forward(struct load *, const struct opt *,
+    const struct conf_node *, void *, const char *);
 
 #define ROW(nm, k, field) .name = nm, .kind = k, .off = field
 #define GOFF(f) offsetof(struct gw_config, f)
@@ -660,6 +663,51 @@ static const struct opt policy_opts[] = {
 	{ NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0, false, false }
 };
 
+/*
+ * arc.headers: a field the ARC-Message-Signature may sign. Not the ARC
+ * fields or Authentication-Results (RFC 8617 4.1.2), nor Received and
+ * X-Mailsec-Quarantine: the gateway adds those after sealing.
+ */
+static const char *
+check_arc_header(const char *v, char **norm)
+{
+	static const char *const refused[] = {
+		"arc-seal", "arc-message-signature",
+		"arc-authentication-results", "authentication-results",
+		"received", "x-mailsec-quarantine"
+	};
+	const char *why;
+	size_t i;
+
+	if ((why = check_header(v, norm)) != NULL)
+		return why;
+	for (i = 0; i < MS_ARRAY_LEN(refused); i++) {
+		if (strcmp(*norm, refused[i]) == 0) {
+			free(*norm);
+			*norm = NULL;
+			return "cannot be signed by an ARC-Message-Signature "
+			    "(ARC fields and Authentication-Results: RFC "
+			    "8617 4.1.2; Received and X-Mailsec-Quarantine "
+			    "are added after sealing)";
+		}
+	}
+	return NULL;
+}
+
+static const struct opt arc_opts[] = {
+	{ ROW("seal", O_BOOL, SEC(gw_arc, seal)) },
+	{ ROW("domain", O_STR, SEC(gw_arc, domain)), .check = check_domain },
+	{ ROW("selector", O_STR, SEC(gw_arc, selector)),
+	  .check = check_domain },
+	{ ROW("key", O_PATH, SEC(gw_arc, key)) },
+	{ ROW("generate", O_BOOL, SEC(gw_arc, generate)) },
+	{ ROW("algorithm", O_ENUM, SEC(gw_arc, algorithm)),
+	  .vals = alg_vals },
+	{ ROW("headers", O_LIST, SEC(gw_arc, headers)),
+	  .check = check_arc_header },
+	{ NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0, false, false }
+};
+
 static const struct opt limits_opts[] = {
 	{ ROW("message_size", O_SIZE, SEC(gw_limits, message_size)),
 	  .min = 1024, .max = (uint64_t)4 * 1024 * 1024 * 1024 },
@@ -743,6 +791,8 @@ static const struct opt top_opts[] = {
 	{ ROW("auth", O_SECTION, GOFF(auth)), .sub = auth_opts },
 	{ ROW("dkim", O_SECTION, GOFF(dkim)), .sub = dkim_opts },
 	{ ROW("policy", O_SECTION, GOFF(policy)), .sub = policy_opts },
+	{ ROW("forward", O_CUSTOM, GOFF(forward)), .fn = custom_forward },
+	{ ROW("arc", O_SECTION, GOFF(arc)), .sub = arc_opts },
 	{ ROW("limits", O_SECTION, GOFF(limits)), .sub = limits_opts },
 	{ ROW("delivery", O_SECTION, GOFF(delivery)), .sub = delivery_opts },
 	{ NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0, false, false }
@@ -1281,6 +1331,75 @@ custom_dkim_key(struct load *ld, const struct opt *o,
 	return MAILSEC_OK;
 }
 
+/*
+ * forward { "alias@example.org" ["x@example.net", ...]; "@example.org"
+ * "y@example.net"; }: one entry per alias, its targets a list or one
+ * value. That the aliases are at local domains is checked once the
+ * whole file is read (forward_arc_check()).
+ */
+static mailsec_err
+custom_forward(struct load *ld, const struct opt *o,
+    const struct conf_node *n, void *base, const char *ppath)
+{
+	static const struct opt targets = { ROW("forward", O_LIST, 0),
+	    .check = fwd_check_target };
+	struct gw_forward *fw = (struct gw_forward *)(void *)((char *)base +
+	    o->off);
+	struct gw_forward_alias *a;
+	const struct conf_node *it;
+	const char *why;
+	char path[512], *norm;
+	size_t i;
+	mailsec_err err;
+
+	if (n->kind != CONF_SECTION)
+		return cfg_err(ld, n->line, ppath, MAILSEC_ESYNTAX, "is a "
+		    "section: forward { \"alias@example.org\" "
+		    "[\"someone@example.net\"]; }");
+	for (it = n->child; it != NULL; it = it->next) {
+		snprintf(path, sizeof path, "%s[%s]", ppath, it->key);
+		if (it->kind == CONF_SECTION)
+			return cfg_err(ld, it->line, path, MAILSEC_ESYNTAX,
+			    "takes addresses, not a section: \"%s\" "
+			    "[\"someone@example.net\"];", it->key);
+		if ((why = fwd_check_alias(it->key, &norm)) != NULL) {
+			free(norm);
+			return cfg_err(ld, it->line, path, MAILSEC_ESYNTAX,
+			    "'%s' %s", it->key, why);
+		}
+		for (i = 0; i < fw->n; i++) {
+			if (strcmp(fw->aliases[i].from, norm) == 0) {
+				free(norm);
+				return cfg_err(ld, it->line, path,
+				    MAILSEC_ESYNTAX, "is configured twice "
+				    "(first on line %u); merge the two lists",
+				    fw->aliases[i].line);
+			}
+		}
+		if ((a = entry_grow(ld, it, path, fw->aliases, fw->n,
+		    sizeof *a)) == NULL) {
+			free(norm);
+			return MAILSEC_ENOMEM;
+		}
+		fw->aliases = a;
+		a = &fw->aliases[fw->n++];
+		memset(a, 0, sizeof *a);
+		a->from = norm;
+		a->line = it->line;
+		if ((err = map_list(ld, &targets, it, &a->to, path)) !=
+		    MAILSEC_OK)
+			return err;
+		if (a->to.n == 0)
+			return cfg_err(ld, it->line, path, MAILSEC_ESYNTAX,
+			    "forwards to nobody; list at least one address");
+		if (a->to.n > FWD_TARGETS_MAX)
+			return cfg_err(ld, it->line, path, MAILSEC_ESYNTAX,
+			    "has %zu targets, at most %d; use a mailing "
+			    "list", a->to.n, FWD_TARGETS_MAX);
+	}
+	return MAILSEC_OK;
+}
+
 /* ---- defaults and derived values ---------------------------------------- */
 
 static void
@@ -1332,6 +1451,15 @@ gw_config_free(struct gw_config *cfg)
 	free(cfg->policy.quarantine_dir);
 	gw_strlist_free(&cfg->policy.trusted_forwarders);
 	gw_strlist_free(&cfg->policy.arc_sealers);
+	for (i = 0; i < cfg->forward.n; i++) {
+		free(cfg->forward.aliases[i].from);
+		gw_strlist_free(&cfg->forward.aliases[i].to);
+	}
+	free(cfg->forward.aliases);
+	free(cfg->arc.domain);
+	free(cfg->arc.selector);
+	free(cfg->arc.key);
+	gw_strlist_free(&cfg->arc.headers);
 	free(cfg->delivery.helo);
 	free(cfg->delivery.relay.host);
 	free(cfg->delivery.relay.user);
@@ -1672,6 +1800,42 @@ cross_check(struct load *ld)
 	return MAILSEC_OK;
 }
 
+/*
+ * forward and arc, once the whole file is read: an alias is local mail,
+ * so its domain must be a local domain; sealing needs a domain, a
+ * selector and a key.
+ */
+static mailsec_err
+forward_arc_check(struct load *ld)
+{
+	const struct gw_config *c = ld->cfg;
+	const struct gw_forward_alias *a;
+	const char *dom;
+	char path[512];
+	size_t i;
+
+	for (i = 0; i < c->forward.n; i++) {
+		a = &c->forward.aliases[i];
+		dom = strrchr(a->from, '@') + 1;
+		if (strlist_has(&c->local.domains, dom))
+			continue;
+		snprintf(path, sizeof path, "forward[%s]", a->from);
+		return cfg_err(ld, a->line, path, MAILSEC_ESYNTAX, "%s is not "
+		    "a local domain; add it to local.domains (mail to an "
+		    "alias is local mail)", dom);
+	}
+	if (!c->arc.seal)
+		return MAILSEC_OK;
+	if (c->arc.domain == NULL || c->arc.selector == NULL ||
+	    c->arc.key == NULL)
+		return cfg_err(ld, line_of(ld->root, "arc", "seal", NULL),
+		    "arc.seal", MAILSEC_ESYNTAX, "needs arc.%s; set domain, "
+		    "selector and key (the seals' d=, s= and private key)",
+		    c->arc.domain == NULL ? "domain" : c->arc.selector == NULL ?
+		    "selector" : "key");
+	return MAILSEC_OK;
+}
+
 /* ---- loading ------------------------------------------------------------ */
 
 mailsec_err
@@ -1711,6 +1875,8 @@ gw_config_load_mem(const char *text, size_t len, const char *name,
 		goto out;
 	}
 	e = cross_check(&ld);
+	if (e == MAILSEC_OK)
+		e = forward_arc_check(&ld);
 out:
 	conf_free(root);
 	if (e != MAILSEC_OK)
@@ -2023,6 +2189,42 @@ yn(bool b)
 }
 
 static void
+dump_forward_arc(FILE *f, const struct gw_config *c)
+{
+	const struct gw_arc *a = &c->arc;
+	const struct gw_strlist *to;
+	size_t i, j;
+
+	fputs("forward {\n", f);
+	for (i = 0; i < c->forward.n; i++) {
+		fputc('\t', f);
+		dump_val(f, c->forward.aliases[i].from);
+		fputs(" [", f);
+		to = &c->forward.aliases[i].to;
+		for (j = 0; j < to->n; j++) {
+			fputs(j > 0 ? ", " : "", f);
+			dump_val(f, to->v[j]);
+		}
+		fputs("];\n", f);
+	}
+	fprintf(f, "}\narc {\n\tseal %s;\n", yn(a->seal));
+	if (a->domain != NULL)
+		dump_kv(f, "\t", "domain", a->domain);
+	if (a->selector != NULL)
+		dump_kv(f, "\t", "selector", a->selector);
+	if (a->key != NULL)
+		dump_kv(f, "\t", "key", a->key);
+	fprintf(f, "\tgenerate %s;\n\talgorithm %s;\n", yn(a->generate),
+	    enum_name(alg_vals, (int)a->algorithm));
+	if (a->headers.n > 0)
+		dump_list(f, "\t", "headers", &a->headers);
+	else
+		fputs("\t# headers [...];  (DKIM's list and dkim-signature, "
+		    "over-signed)\n", f);
+	fputs("}\n", f);
+}
+
+static void
 dump_delivery(FILE *f, const struct gw_delivery *d)
 {
 	fprintf(f, "delivery {\n\tenabled %s;\n", yn(d->enabled));
@@ -2176,6 +2378,7 @@ gw_config_dump(const struct gw_config *c, FILE *f)
 	    &c->policy.trusted_forwarders);
 	dump_list(f, "\t", "arc_sealers", &c->policy.arc_sealers);
 	fputs("}\n", f);
+	dump_forward_arc(f, c);
 
 	fmt_size(c->limits.message_size, sz, sizeof sz);
 	fprintf(f, "limits {\n\tmessage_size %s;\n\trecipients %u;\n"

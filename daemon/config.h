@@ -136,6 +136,34 @@ struct gw_policy {
 	struct gw_strlist arc_sealers;		/* domains */
 };
 
+/* forward: local addresses whose mail goes on to other addresses
+ * (daemon/forward.h, docs/forwarding.md). */
+struct gw_forward_alias {
+	char *from;		/* "local@domain" (local part lowercased,
+				   domain normalized) or "@domain" */
+	struct gw_strlist to;	/* 1..FWD_TARGETS_MAX targets, "local@domain"
+				   (local part as written) */
+	unsigned line;		/* in the file, for messages */
+};
+
+struct gw_forward {
+	struct gw_forward_alias *aliases;
+	size_t n;
+};
+
+/* arc: ARC sealing (RFC 8617 5.1) of forwarded mail from outside. */
+struct gw_arc {
+	bool seal;		/* seal forwarded mail (default no) */
+	char *domain;		/* d= of AMS and AS (normalized) */
+	char *selector;		/* s= */
+	char *key;		/* key file (PEM or base64 Ed25519 seed) */
+	bool generate;		/* create the key file when missing */
+	enum gw_dkim_alg algorithm;
+	struct gw_strlist headers;	/* AMS h=; empty: the library's list
+					   (DKIM's and DKIM-Signature,
+					   over-signed) */
+};
+
 struct gw_limits {
 	uint64_t message_size;		/* bytes (SIZE) */
 	unsigned recipients;		/* RCPT per transaction */
@@ -201,6 +229,8 @@ struct gw_config {
 	struct gw_dkim dkim;
 	struct gw_policy policy;
 	struct gw_limits limits;
+	struct gw_forward forward;
+	struct gw_arc arc;
 	struct gw_delivery delivery;
 	unsigned explicit_paths;	/* internal: GW_PATH_* set by file */
 };

@@ -5,7 +5,9 @@
  * run SPF (RFC 7208) at MAIL FROM, remove forged Authentication-Results
  * (RFC 8601 5) and stream DKIM (RFC 6376) verification and signing and
  * ARC (RFC 8617) chain validation through DATA, then DMARC (RFC 9989 /
- * RFC 7489, a trusted ARC sealer's override) at the end.
+ * RFC 7489, a trusted ARC sealer's override) at the end. Forwarded mail
+ * from outside is ARC-sealed (RFC 8617 5.1) as it streams, as an
+ * authenticated sender's is DKIM-signed.
  *
  * Reentrancy: the library calls back from inside
  * mailsec_resolver_process() (and sometimes from inside a _start()).
@@ -491,6 +493,10 @@ gen_unref(struct pl_gen *g)
 	strv_free(g->trusted, g->ntrusted);
 	strv_free(g->sealers, g->nsealers);
 	free(g->sign_headers);
+	mailsec_dkim_key_free(g->arc_key);
+	free(g->arc_domain);
+	free(g->arc_selector);
+	free(g->arc_headers);
 	free(g->authserv_id);
 	dns_unref(g->dns);
 	free(g);
@@ -539,6 +545,53 @@ gen_sign_load(struct pl_gen *g, const struct gw_dkim *dk, char *err,
 	return MAILSEC_OK;
 }
 
+/*
+ * The ARC sealing key and options (arc { }), when arc.seal is on: the
+ * key read (generated first when missing and arc.generate says so),
+ * and the options tried once on a sealing context, so a configuration
+ * the sealer refuses fails here and not on the first forwarded message.
+ */
+static mailsec_err
+gen_arc_load(struct pl_gen *g, const struct gw_arc *a, char *err,
+    size_t errlen)
+{
+	struct gw_dkim_key k = { 0 };
+	struct mailsec_arc_seal_opts so = { 0 };
+	struct mailsec_diag diag = { 0 };
+	struct mailsec_arc_seal *probe = NULL;
+	char why[512];
+	mailsec_err e;
+
+	if (!a->seal)
+		return MAILSEC_OK;
+	k.selector = a->selector;
+	k.file = a->key;
+	k.algorithm = a->algorithm;
+	k.generate = a->generate;
+	why[0] = '\0';
+	if ((e = load_key(a->domain, &k, &g->arc_key, why, sizeof why)) !=
+	    MAILSEC_OK) {
+		errf(err, errlen, "arc: %s", why);
+		return e;
+	}
+	g->arc_alg = key_alg(a->algorithm);
+	if ((g->arc_domain = strdup(a->domain)) == NULL ||
+	    (g->arc_selector = strdup(a->selector)) == NULL ||
+	    join_list(&a->headers, ':', &g->arc_headers) != MAILSEC_OK)
+		return MAILSEC_ENOMEM;
+	so.key = g->arc_key;
+	so.domain = g->arc_domain;
+	so.selector = g->arc_selector;
+	so.algorithm = g->arc_alg;
+	so.headers = g->arc_headers;
+	e = mailsec_arc_seal_new(&so, &probe, &diag);
+	mailsec_arc_seal_free(probe);
+	if (e != MAILSEC_OK && e != MAILSEC_ENOMEM)
+		errf(err, errlen, "arc: %s", diag.set ? diag.text :
+		    mailsec_strerror(e));
+	return e;
+}
+
 /* Everything a configuration gives new transactions; on failure err
  * says why and nothing is kept. */
 static mailsec_err
@@ -580,6 +633,8 @@ gen_new(struct pipeline *p, const struct gw_config *cfg, struct pl_gen **out,
 		goto fail;
 	g->sign_expire = cfg->dkim.expire;
 	if ((e = gen_sign_load(g, &cfg->dkim, err, errlen)) != MAILSEC_OK)
+		goto fail;
+	if ((e = gen_arc_load(g, &cfg->arc, err, errlen)) != MAILSEC_OK)
 		goto fail;
 	if (g->dmarc_mode == GW_DMARC_RFC7489 && p->psl == NULL) {
 		e = mailsec_dmarc_psl_load(NULL, &p->psl, &diag);
@@ -753,6 +808,7 @@ msg_destroy(struct pl_msg *m)
 	mailsec_arc_verify_free(m->arc);
 	free(m->arc_comment);
 	mailsec_dkim_sign_free(m->sign);
+	mailsec_arc_seal_free(m->seal);
 	mailsec_author_free(m->author);
 	free(m->keep);
 	free(m->prepend);
@@ -895,11 +951,17 @@ pl_msg_mail_from(struct pl_msg *m, const char *reverse_path)
 
 /* ---- the header block ---------------------------------------------------- */
 
+/* Who a header field goes to. */
+enum feed_to {
+	FEED_VERIFY,		/* the DKIM verifier and the ARC validator */
+	FEED_SIGN,		/* the DKIM signer */
+	FEED_SEAL		/* the ARC sealer */
+};
+
 /* DKIM and ARC want each field through its CRLF; only the last field of
- * a message without a body can lack one. To the verifiers (DKIM and ARC)
- * or the signer. */
+ * a message without a body can lack one. */
 static mailsec_err
-feed_field(struct pl_msg *m, const struct mailsec_header *h, bool verify)
+feed_field(struct pl_msg *m, const struct mailsec_header *h, enum feed_to to)
 {
 	const char *raw = h->raw.ptr;
 	size_t len = h->raw.len;
@@ -914,11 +976,20 @@ feed_field(struct pl_msg *m, const struct mailsec_header *h, bool verify)
 		raw = tmp;
 		len += 2;
 	}
-	if (!verify)
+	switch (to) {
+	case FEED_SIGN:
 		e = mailsec_dkim_sign_header(m->sign, raw, len);
-	else if ((e = mailsec_dkim_verify_header(m->dkim, raw, len)) ==
-	    MAILSEC_OK)
-		e = mailsec_arc_verify_header(m->arc, raw, len);
+		break;
+	case FEED_SEAL:
+		e = mailsec_arc_seal_header(m->seal, raw, len);
+		break;
+	case FEED_VERIFY:
+	default:
+		if ((e = mailsec_dkim_verify_header(m->dkim, raw, len)) ==
+		    MAILSEC_OK)
+			e = mailsec_arc_verify_header(m->arc, raw, len);
+		break;
+	}
 	free(tmp);
 	return e;
 }
@@ -1021,7 +1092,7 @@ verify_start(struct pl_msg *m, const struct mailsec_msg *msg)
 	    (e = mailsec_arc_verify_new(r, &ao, &m->arc)) != MAILSEC_OK)
 		return e;
 	for (i = 0; i < n && e == MAILSEC_OK; i++)
-		e = feed_field(m, mailsec_msg_field(msg, i), true);
+		e = feed_field(m, mailsec_msg_field(msg, i), FEED_VERIFY);
 	if (e == MAILSEC_OK)
 		e = mailsec_dkim_verify_eoh(m->dkim);
 	if (e == MAILSEC_OK)
@@ -1031,7 +1102,46 @@ verify_start(struct pl_msg *m, const struct mailsec_msg *msg)
 	return e;
 }
 
-/* Body bytes to whoever hashes them: the verifiers or the signer. */
+/*
+ * Forwarded mail from outside with arc.seal on: a sealing context fed
+ * the header as it will be stored (the forged Authentication-Results
+ * fields in drop[] are not part of the message we pass on). A sealer
+ * that cannot start (no From field, too many fields) leaves the message
+ * unsealed, and the log line says why.
+ */
+static mailsec_err
+seal_start(struct pl_msg *m, const struct mailsec_msg *msg, const bool *drop)
+{
+	struct mailsec_arc_seal_opts so = { 0 };
+	struct mailsec_diag diag = { 0 };
+	const struct pl_gen *g = m->gen;
+	size_t i, n = mailsec_msg_field_count(msg);
+	mailsec_err e;
+
+	if (!m->forwarded || g->arc_key == NULL)
+		return MAILSEC_OK;
+	so.key = g->arc_key;
+	so.domain = g->arc_domain;
+	so.selector = g->arc_selector;
+	so.algorithm = g->arc_alg;
+	so.headers = g->arc_headers;
+	e = mailsec_arc_seal_new(&so, &m->seal, &diag);
+	for (i = 0; i < n && e == MAILSEC_OK; i++)
+		if (drop == NULL || !drop[i])
+			e = feed_field(m, mailsec_msg_field(msg, i),
+			    FEED_SEAL);
+	if (e == MAILSEC_OK)
+		e = mailsec_arc_seal_eoh(m->seal, &diag);
+	if (e == MAILSEC_OK || e == MAILSEC_ENOMEM)
+		return e;
+	pl_seal_note_error(m, e, &diag);
+	mailsec_arc_seal_free(m->seal);
+	m->seal = NULL;
+	return MAILSEC_OK;
+}
+
+/* Body bytes to whoever hashes them: the verifiers, the sealer or the
+ * signer. */
 static mailsec_err
 feed_body(struct pl_msg *m, const char *p, size_t len)
 {
@@ -1043,9 +1153,22 @@ feed_body(struct pl_msg *m, const char *p, size_t len)
 		e = mailsec_dkim_verify_body(m->dkim, p, len);
 	if (e == MAILSEC_OK && m->arc != NULL)
 		e = mailsec_arc_verify_body(m->arc, p, len);
+	if (e == MAILSEC_OK && m->seal != NULL)
+		e = mailsec_arc_seal_body(m->seal, p, len);
 	if (e == MAILSEC_OK && m->sign != NULL)
 		e = mailsec_dkim_sign_body(m->sign, p, len);
 	return e;
+}
+
+mailsec_err
+pl_msg_forwarded(struct pl_msg *m)
+{
+	if (m == NULL)
+		return MAILSEC_EINVAL;
+	if (m->state != PL_ST_NEW || m->dead)
+		return MAILSEC_ESTATE;
+	m->forwarded = true;
+	return MAILSEC_OK;
 }
 
 mailsec_err
@@ -1112,7 +1235,8 @@ pl_msg_header(struct pl_msg *m, const char *hdr, size_t len,
 		for (i = 0; i < n && m->sign != NULL; i++) {
 			if (drop[i])
 				continue;
-			e = feed_field(m, mailsec_msg_field(msg, i), false);
+			e = feed_field(m, mailsec_msg_field(msg, i),
+			    FEED_SIGN);
 			if (e != MAILSEC_OK)
 				goto out;
 		}
@@ -1129,7 +1253,8 @@ pl_msg_header(struct pl_msg *m, const char *hdr, size_t len,
 				m->sign_dom = NULL;
 			}
 		}
-	} else if ((e = verify_start(m, msg)) != MAILSEC_OK) {
+	} else if ((e = verify_start(m, msg)) != MAILSEC_OK ||
+	    (e = seal_start(m, msg, drop)) != MAILSEC_OK) {
 		goto out;
 	}
 	/* bytes after the blank line, if the caller passed some */
@@ -1390,6 +1515,14 @@ pl_sign_note_error(struct pl_msg *m, mailsec_err e,
     const struct mailsec_diag *diag)
 {
 	snprintf(m->sign_note, sizeof m->sign_note, "error (%s)",
+	    diag->set ? diag->text : mailsec_strerror(e));
+}
+
+void
+pl_seal_note_error(struct pl_msg *m, mailsec_err e,
+    const struct mailsec_diag *diag)
+{
+	snprintf(m->seal_note, sizeof m->seal_note, "error (%s)",
 	    diag->set ? diag->text : mailsec_strerror(e));
 }
 

@@ -7,6 +7,7 @@
  *
  *   pl_msg_new()        at MAIL FROM: the client, HELO, AUTH user
  *   pl_msg_mail_from()  starts SPF at once (asynchronous DNS)
+ *   pl_msg_forwarded()  at RCPT TO a forwarding alias: ARC-seal it
  *   pl_msg_header()     the header block, once: forged
  *                       Authentication-Results fields that carry our
  *                       authserv-id are dropped (RFC 8601 5); DKIM (and
@@ -64,6 +65,8 @@ struct pl_verdict {
 					   rejects this message" */
 	/* Header fields to prepend when the message is queued, in order,
 	 * each folded and CRLF-terminated: our Authentication-Results,
+	 * the ARC set (ARC-Seal, ARC-Message-Signature,
+	 * ARC-Authentication-Results) of forwarded mail from outside,
 	 * DKIM-Signature fields for authenticated senders, a quarantine
 	 * header. */
 	const char *prepend;
@@ -117,6 +120,17 @@ mailsec_err pl_msg_new(struct pipeline *p, const struct pl_client *c,
  * checked that the user may send as this address.
  */
 mailsec_err pl_msg_mail_from(struct pl_msg *m, const char *reverse_path);
+
+/*
+ * The message goes (also) to recipients a forwarding alias expanded to
+ * (daemon/forward.h); call before pl_msg_header(). With arc.seal on, a
+ * message from outside (no AUTH user) is then ARC-sealed (RFC 8617 5.1)
+ * while it streams: the AAR is our Authentication-Results, cv= the
+ * chain status our validation found, and the set is prepended after
+ * the Authentication-Results field. Submission is DKIM-signed instead.
+ * MAILSEC_ESTATE after the header block.
+ */
+mailsec_err pl_msg_forwarded(struct pl_msg *m);
 
 /*
  * The header block as received, through the empty line that ends it

@@ -66,6 +66,12 @@ struct pl_gen {
 	size_t nsign;
 	char *sign_headers;		/* "from:to:..." (h= list) */
 	unsigned sign_expire;		/* x= after t=, seconds; 0: none */
+	/* ARC sealing of forwarded mail (arc { }); arc_key NULL: off */
+	struct mailsec_dkim_key *arc_key;
+	char *arc_domain;
+	char *arc_selector;
+	char *arc_headers;		/* AMS h=; NULL: the library's */
+	enum mailsec_dkim_algorithm arc_alg;
 };
 
 struct report_store;
@@ -114,6 +120,11 @@ struct pl_msg {
 	const struct pl_sign_domain *sign_dom;	/* in gen */
 	char sign_note[288];		/* why nothing was signed */
 
+	bool forwarded;			/* pl_msg_forwarded() */
+	struct mailsec_arc_seal *seal;	/* forwarded mail from outside,
+					   arc.seal on */
+	char seal_note[288];		/* the log's arc_seal= */
+
 	unsigned local;			/* MAILSEC_DMARC_LOCAL_* */
 	char local_comment[300];
 	char *arc_comment;		/* RFC 8617 7.2.2, for a trusted
@@ -146,6 +157,10 @@ void pl_report_record(struct pl_msg *m);
 
 /* pipeline.c: the signer failed; the log's dkim_sign says why. */
 void pl_sign_note_error(struct pl_msg *m, mailsec_err e,
+    const struct mailsec_diag *diag);
+/* pipeline.c: the sealer failed; the log's arc_seal says why and the
+ * message goes on unsealed. */
+void pl_seal_note_error(struct pl_msg *m, mailsec_err e,
     const struct mailsec_diag *diag);
 
 /* True for printable US-ASCII without space (0x21-0x7e), and not

@@ -3,9 +3,9 @@
  * once SPF, DKIM, ARC and DMARC are in: the action from the configuration
  * (policy.dmarc_reject / _quarantine / _none / _temperror, spf_fail),
  * the SMTP reply for a refusal (RFC 3463 enhanced codes), our
- * Authentication-Results field (RFC 8601), the DKIM-Signature fields of
- * an authenticated sender (RFC 6376), the quarantine header, and the
- * key=value log line.
+ * Authentication-Results field (RFC 8601), the ARC set of forwarded mail
+ * (RFC 8617 5.1), the DKIM-Signature fields of an authenticated sender
+ * (RFC 6376), the quarantine header, and the key=value log line.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -270,9 +270,11 @@ authres_dmarc(const struct pl_msg *m, struct mailsec_authres *ar)
 	return e;
 }
 
-/* "Authentication-Results: <value>\r\n", folded, into b. */
+/* "Authentication-Results: <value>\r\n", folded, into b; the model
+ * goes to *model (mailsec_authres_free()) when model is non-NULL. */
 static mailsec_err
-authres_field(const struct pl_msg *m, struct ms_buf *b)
+authres_field(const struct pl_msg *m, struct ms_buf *b,
+    struct mailsec_authres **model)
 {
 	struct mailsec_authres_gen gen = MAILSEC_AUTHRES_GEN_DEFAULTS;
 	struct mailsec_authres *ar = NULL;
@@ -304,8 +306,57 @@ authres_field(const struct pl_msg *m, struct ms_buf *b)
 		e = ms_buf_append(b, text, len);
 	if (e == MAILSEC_OK)
 		e = ms_buf_appendz(b, "\r\n");
+	if (e == MAILSEC_OK && model != NULL) {
+		*model = ar;
+		ar = NULL;
+	}
 	free(text);
 	mailsec_authres_free(ar);
+	return e;
+}
+
+/*
+ * The ARC set of forwarded mail (RFC 8617 5.1) into b: the AAR carries
+ * our Authentication-Results (ar), cv= the status our validation of
+ * this message found. A chain whose newest seal already says cv=fail
+ * gets nothing (5.1 step 2); one that failed here is sealed with cv=fail
+ * over the new set alone (5.1.2), which the library decides. A sealer
+ * error leaves the message unsealed (noted for the log line).
+ */
+static mailsec_err
+arc_seal_add(struct pl_msg *m, const struct mailsec_authres *ar,
+    struct ms_buf *b)
+{
+	struct mailsec_diag diag = { 0 };
+	enum mailsec_arc_result cv;
+	char *set = NULL;
+	size_t len = 0;
+	mailsec_err e;
+
+	if (m->arc == NULL || !mailsec_arc_verify_done(m->arc)) {
+		snprintf(m->seal_note, sizeof m->seal_note, "error (no chain "
+		    "status)");
+		return MAILSEC_OK;
+	}
+	cv = mailsec_arc_verify_outcome(m->arc)->result;
+	e = mailsec_arc_seal_eom(m->seal, cv, ar, &set, &len, &diag);
+	if (e == MAILSEC_ENOMEM)
+		return e;
+	if (e != MAILSEC_OK) {
+		pl_seal_note_error(m, e, &diag);
+		return MAILSEC_OK;
+	}
+	if (set == NULL) {
+		snprintf(m->seal_note, sizeof m->seal_note, "none (the chain "
+		    "already says cv=fail)");
+		return MAILSEC_OK;
+	}
+	e = ms_buf_append(b, set, len);
+	free(set);
+	if (e == MAILSEC_OK)
+		snprintf(m->seal_note, sizeof m->seal_note, "%s:%s(cv=%s)",
+		    m->gen->arc_domain, m->gen->arc_selector,
+		    mailsec_arc_result_name(cv));
 	return e;
 }
 
@@ -419,6 +470,9 @@ log_line(const struct pl_msg *m, const struct decision *dc,
 	if (e == MAILSEC_OK && m->auth_user != NULL)
 		e = log_kvz(b, "dkim_sign", signed_by != NULL ? signed_by :
 		    m->sign_note);
+	if (e == MAILSEC_OK && m->forwarded && m->gen->arc_key != NULL)
+		e = log_kvz(b, "arc_seal", m->auth_user != NULL ?
+		    "submission" : m->seal_note);
 	if (e == MAILSEC_OK)
 		e = log_kvz(b, "action", pl_action_name(dc->action));
 	if (e == MAILSEC_OK && dc->action == PL_QUARANTINE)
@@ -462,12 +516,24 @@ make_prepend(struct pl_msg *m, const struct decision *dc, struct ms_buf *b,
     char *signed_by, size_t sblen)
 {
 	struct mailsec_diag diag = { 0 };
+	struct mailsec_authres *ar = NULL;
 	char *sigs = NULL;
 	size_t len = 0, i, off = 0;
 	mailsec_err e;
 
 	signed_by[0] = '\0';
-	if ((e = authres_field(m, b)) != MAILSEC_OK)
+	if ((e = authres_field(m, b, m->seal != NULL ? &ar : NULL)) !=
+	    MAILSEC_OK)
+		return e;
+	/* a refused message is not passed on: nothing to seal */
+	if (m->seal != NULL && (dc->action == PL_ACCEPT ||
+	    dc->action == PL_QUARANTINE))
+		e = arc_seal_add(m, ar, b);
+	else if (m->seal != NULL)
+		snprintf(m->seal_note, sizeof m->seal_note, "none (%s)",
+		    pl_action_name(dc->action));
+	mailsec_authres_free(ar);
+	if (e != MAILSEC_OK)
 		return e;
 	if (m->sign != NULL) {
 		e = mailsec_dkim_sign_eom(m->sign, &sigs, &len, &diag);

@@ -38,6 +38,7 @@
 
 #include "core/core.h"
 #include "auth.h"
+#include "forward.h"
 #include "log.h"
 #include "maildir.h"
 #include "pipeline.h"
@@ -889,6 +890,85 @@ notify_text(unsigned n)
 	return strdup(buf);
 }
 
+/*
+ * RCPT TO a forwarding alias (daemon/forward.h): accepted as local mail,
+ * and the envelope gets the alias's targets instead, never expanded
+ * again, each with the client's NOTIFY and an ORCPT naming the alias
+ * (the client's own ORCPT when it sent one; RFC 3461 4.2). A target
+ * already in the envelope is not added twice. The pipeline is told, so
+ * that it ARC-seals the message (arc.seal).
+ */
+static void
+smtp_rcpt_forward(struct session *s, const struct mailsec_smtp_cmd *cmd,
+    const struct gw_forward_alias *fa, const char *addr)
+{
+	char esc[LOG_ESC_SIZE(ADDR_MAX)];
+	struct smtp_tx *tx = s->tx;
+	struct tx_rcpt *r;
+	char *given = NULL;
+	size_t i, j, n0 = tx->nrcpt, need = tx->nrcpt + fa->to.n, cap;
+	bool notify = (cmd->params.present & MAILSEC_SMTP_P_NOTIFY) != 0;
+	bool dup;
+	mailsec_err e = MAILSEC_OK;
+
+	if (need > QUEUE_RCPT_MAX) {
+		smtp_reply(s, 452, "4.5.3", "Too many recipients");
+		return;
+	}
+	if (need > tx->rcpt_cap) {
+		for (cap = tx->rcpt_cap > 0 ? tx->rcpt_cap : 4; cap < need;
+		    cap *= 2)
+			;
+		if ((r = ms_reallocarray(tx->rcpt, cap, sizeof *r)) == NULL) {
+			smtp_reply(s, 452, "4.3.0", "Error: out of memory");
+			return;
+		}
+		tx->rcpt = r;
+		tx->rcpt_cap = cap;
+	}
+	if (cmd->params.present & MAILSEC_SMTP_P_ORCPT) {
+		size_t n = cmd->params.orcpt_type_len + 1 +
+		    cmd->params.orcpt_len;
+
+		if ((given = malloc(n + 1)) == NULL)
+			e = MAILSEC_ENOMEM;
+		else
+			(void)snprintf(given, n + 1, "%s;%s",
+			    cmd->params.orcpt_type, cmd->params.orcpt);
+	}
+	for (i = 0; i < fa->to.n && e == MAILSEC_OK; i++) {
+		for (dup = false, j = 0; j < tx->nrcpt && !dup; j++)
+			dup = strcmp(tx->rcpt[j].addr, fa->to.v[i]) == 0;
+		if (dup)
+			continue;
+		r = &tx->rcpt[tx->nrcpt++];
+		memset(r, 0, sizeof *r);
+		r->addr = strdup(fa->to.v[i]);
+		if (notify)
+			r->notify = notify_text(cmd->params.notify);
+		e = fwd_orcpt(given, addr, &r->orcpt);
+		if (r->addr == NULL || (notify && r->notify == NULL))
+			e = MAILSEC_ENOMEM;
+	}
+	free(given);
+	if (e != MAILSEC_OK) {
+		for (j = n0; j < tx->nrcpt; j++) {
+			free(tx->rcpt[j].addr);
+			free(tx->rcpt[j].notify);
+			free(tx->rcpt[j].orcpt);
+		}
+		tx->nrcpt = n0;
+		smtp_reply(s, 452, "4.3.0", "Error: out of memory");
+		return;
+	}
+	(void)pl_msg_forwarded(tx->pl);
+	log_info("%016llx smtp forward rcpt=<%s> targets=%zu added=%zu",
+	    (unsigned long long)s->id, log_escape(esc, sizeof esc, addr,
+	    strlen(addr)), fa->to.n, tx->nrcpt - n0);
+	mailsec_smtp_session_accept(&s->sm, cmd);
+	smtp_reply(s, 250, "2.1.5", "Ok");
+}
+
 static void
 smtp_cmd_rcpt(struct session *s, const struct mailsec_smtp_cmd *cmd)
 {
@@ -897,6 +977,7 @@ smtp_cmd_rcpt(struct session *s, const struct mailsec_smtp_cmd *cmd)
 	struct smtp_tx *tx = s->tx;
 	struct tx_rcpt *r;
 	char addr[ADDR_MAX + 1], user[MAILDIR_USER_MAX + 1];
+	const struct gw_forward_alias *fa;
 	enum gw_rcpt_verdict v;
 
 	if (p->postmaster)
@@ -910,6 +991,12 @@ smtp_cmd_rcpt(struct session *s, const struct mailsec_smtp_cmd *cmd)
 	if (path_text(p, p->postmaster && cfg->local.domains.n > 0 ?
 	    cfg->local.domains.v[0] : NULL, addr, sizeof addr) == -1) {
 		smtp_reply(s, 553, "5.1.3", "Recipient address too long");
+		return;
+	}
+	/* a forwarding alias is local mail that goes on (forward { }) */
+	if (p->host == MAILSEC_SMTP_HOST_DOMAIN && (fa = fwd_lookup(cfg,
+	    p->local, p->local_len, p->domain, p->domain_len)) != NULL) {
+		smtp_rcpt_forward(s, cmd, fa, addr);
 		return;
 	}
 	/* a mailbox the delivery runner could not file is refused now */
