@@ -97,6 +97,23 @@ kind_name(enum mailsec_report_kind k)
 	return "document";
 }
 
+/* The records the reader left out of a stored report (not a failure:
+ * the rest was stored), one line each on standard error. */
+static void
+print_warnings(const char *name, const struct mailsec_agg_report *r)
+{
+	size_t i;
+
+	fflush(stdout);
+	for (i = 0; i < r->nwarnings; i++) {
+		fputs("mailsec: ", stderr);
+		put_safe(stderr, name);
+		fputs(": warning: ", stderr);
+		put_safe(stderr, r->warnings[i]);
+		fputc('\n', stderr);
+	}
+}
+
 /* One input's bytes: every aggregate report in it is stored. Returns
  * CLI_ERR for a store failure (the import stops), else CLI_OK. */
 static int
@@ -166,6 +183,7 @@ import_bytes(struct import_run *ir, const char *name, const char *data,
 			printf(": stored, %zu records, %llu messages\n",
 			    r->nrecords, (unsigned long long)tot.messages);
 			ir->stored++;
+			print_warnings(name, r);
 		}
 		mailsec_agg_report_free(r);
 	}

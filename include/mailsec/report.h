@@ -158,6 +158,12 @@ struct mailsec_agg_report {
 	char *discovery_method;		/* RFC 9990 "psl"/"treewalk", NULL */
 	struct mailsec_report_record *records;
 	size_t nrecords;
+	/* Set by the reader: one line per <record> it skipped because it
+	 * could not be read ("record 2 (line 5): source_ip '108r.1' is not
+	 * an IP address"); at most MAILSEC_REPORT_LIST_MAX of them, then
+	 * one more saying how many further records were skipped. */
+	char **warnings;
+	size_t nwarnings;
 };
 
 /* Frees everything r owns and r itself; NULL is a no-op. */
@@ -189,8 +195,11 @@ MAILSEC_API const char *mailsec_report_override_name(
  * the 0.1/0.2/2.0 ones, missing <version>, capitalised results, empty
  * <reason>, surrounding whitespace, invalid UTF-8 replaced, a stray
  * unclosed wrapper element); strict where meaning would be guessed (no
- * <feedback>, no <report_metadata> or <policy_published> domain, a
- * record without source_ip or with a count that is not a number).
+ * <feedback>, no <report_metadata> or <policy_published> domain). A
+ * record that cannot be read (no source_ip or one that is not an IP
+ * address, a count that is not a number) is left out and named in
+ * (*out)->warnings; a document none of whose records can be read is
+ * an error.
  * *out: a new report (mailsec_agg_report_free()). Errors: MAILSEC_ESYNTAX
  * (diag: what, where (line), why), MAILSEC_ELIMIT, MAILSEC_ENOMEM.
  */

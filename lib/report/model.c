@@ -3,14 +3,15 @@
  * RFC 7489 appendix C): freeing, totals, enum names.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include <mailsec/report.h>
 
 #include "core/core.h"
 #include "report/report_int.h"
 
-static void
-record_clear(struct mailsec_report_record *rec)
+void
+ms_report_record_clear(struct mailsec_report_record *rec)
 {
 	size_t i;
 
@@ -34,6 +35,7 @@ record_clear(struct mailsec_report_record *rec)
 		free(rec->spf_results[i].human_result);
 	}
 	free(rec->spf_results);
+	memset(rec, 0, sizeof *rec);
 }
 
 void
@@ -56,8 +58,11 @@ mailsec_agg_report_free(struct mailsec_agg_report *r)
 	free(r->fo);
 	free(r->discovery_method);
 	for (i = 0; i < r->nrecords; i++)
-		record_clear(&r->records[i]);
+		ms_report_record_clear(&r->records[i]);
 	free(r->records);
+	for (i = 0; i < r->nwarnings; i++)
+		free(r->warnings[i]);
+	free(r->warnings);
 	free(r);
 }
 

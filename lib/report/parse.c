@@ -11,6 +11,8 @@
  * recovering parse is tried (invalid UTF-8 replaced by U+FFFD first); its
  * result is kept only when it holds everything a report needs, with the
  * same checks as a well-formed one (docs/reports.md, "Reading reports").
+ * A record that cannot be read is left out and named in the report's
+ * warnings; the document stands as long as one record could be read.
  */
 #include <arpa/inet.h>
 #include <limits.h>
@@ -36,6 +38,11 @@
 struct pctx {
 	struct mailsec_diag *diag;
 	struct mailsec_agg_report *r;
+	/* The record being read cannot be: why (set by skip()). */
+	bool skip;
+	char why[sizeof(((struct mailsec_diag *)NULL)->text)];
+	size_t more;			/* skipped beyond the warnings kept */
+	size_t first_line;		/* of the first skipped record */
 };
 
 static pthread_once_t xml_once = PTHREAD_ONCE_INIT;
@@ -96,6 +103,38 @@ fail(struct pctx *pc, mailsec_err err, const xmlNode *n, const char *fmt,
 	va_end(ap);
 	return ms_diag(pc->diag, err, 0, line > 0 ? (size_t)line : 0, "%s",
 	    text);
+}
+
+/*
+ * The record being read (the idx-th <record>, 1-based) cannot be read:
+ * the reason, naming the record and element n's line, goes to pc->why and
+ * the record is left out (build()). Returns MAILSEC_ESYNTAX.
+ */
+static mailsec_err
+skip(struct pctx *pc, size_t idx, const xmlNode *n, const char *fmt, ...)
+    MS_PRINTF(4, 5);
+
+static mailsec_err
+skip(struct pctx *pc, size_t idx, const xmlNode *n, const char *fmt, ...)
+{
+	va_list ap;
+	long line = node_line(n);
+	int k;
+
+	if (line > 0)
+		k = snprintf(pc->why, sizeof pc->why, "record %zu (line %ld): ",
+		    idx, line);
+	else
+		k = snprintf(pc->why, sizeof pc->why, "record %zu: ", idx);
+	if (k < 0 || (size_t)k >= sizeof pc->why)
+		k = 0;
+	va_start(ap, fmt);
+	vsnprintf(pc->why + k, sizeof pc->why - (size_t)k, fmt, ap);
+	va_end(ap);
+	pc->skip = true;
+	if (pc->first_line == 0 && line > 0)
+		pc->first_line = (size_t)line;
+	return MAILSEC_ESYNTAX;
 }
 
 /*
@@ -406,25 +445,22 @@ parse_row(struct pctx *pc, const xmlNode *recnode, size_t idx,
 	mailsec_err err;
 
 	if (row == NULL)
-		return fail(pc, MAILSEC_ESYNTAX, recnode, "record %zu: no "
-		    "<row>", idx);
+		return skip(pc, idx, recnode, "no <row>");
 	if ((n = child(row, "source_ip")) == NULL)
-		return fail(pc, MAILSEC_ESYNTAX, row, "record %zu: no "
-		    "<source_ip>", idx);
+		return skip(pc, idx, row, "no <source_ip>");
 	if ((err = node_text(pc, n, &rec->source_ip)) != MAILSEC_OK)
 		return err;
 	if (inet_pton(AF_INET, rec->source_ip, addr) != 1 &&
 	    inet_pton(AF_INET6, rec->source_ip, addr) != 1)
-		return fail(pc, MAILSEC_ESYNTAX, n, "record %zu: source_ip "
-		    "\"%.60s\" is not an IP address", idx, rec->source_ip);
+		return skip(pc, idx, n, "source_ip '%.60s' is not an IP "
+		    "address", rec->source_ip);
 	if ((n = child(row, "count")) == NULL)
-		return fail(pc, MAILSEC_ESYNTAX, row, "record %zu: no "
-		    "<count>", idx);
+		return skip(pc, idx, row, "no <count>");
 	if ((err = node_text(pc, n, &s)) != MAILSEC_OK)
 		return err;
 	if (!parse_u64(s, MS_REPORT_COUNT_MAX, &rec->count)) {
-		err = fail(pc, MAILSEC_ESYNTAX, n, "record %zu: count \"%.40s\""
-		    " is not a number up to 10^12", idx, s);
+		err = skip(pc, idx, n, "count '%.40s' is not a number up to "
+		    "10^12", s);
 		free(s);
 		return err;
 	}
@@ -607,12 +643,77 @@ find_feedback(const xmlNode *n, int depth)
 	return NULL;
 }
 
+/* Appends a copy of text to r's warnings. */
+static mailsec_err
+add_warning(struct mailsec_agg_report *r, const char *text)
+{
+	char **w;
+
+	w = ms_reallocarray(r->warnings, r->nwarnings + 1, sizeof *w);
+	if (w == NULL)
+		return MAILSEC_ENOMEM;
+	r->warnings = w;
+	if ((w[r->nwarnings] = ms_memdupz(text, strlen(text))) == NULL)
+		return MAILSEC_ENOMEM;
+	r->nwarnings++;
+	return MAILSEC_OK;
+}
+
+/*
+ * The records of <feedback>: each one read, or left out when it cannot
+ * be (pc->skip), its reason kept as a warning while fewer than
+ * MAILSEC_REPORT_LIST_MAX are, then counted in one last warning. When
+ * there are records and none can be read, the document is refused.
+ */
+static mailsec_err
+build_records(struct pctx *pc, const xmlNode *fb)
+{
+	struct mailsec_agg_report *r = pc->r;
+	const xmlNode *c;
+	size_t cap = 0, seen = 0;
+	char text[sizeof pc->why];
+	mailsec_err err;
+
+	for (c = fb->children; c != NULL; c = c->next) {
+		if (!is_elem(c, "record"))
+			continue;
+		if (seen >= MAILSEC_REPORT_RECORDS_MAX)
+			return fail(pc, MAILSEC_ELIMIT, c, "more than %zu "
+			    "records", (size_t)MAILSEC_REPORT_RECORDS_MAX);
+		seen++;
+		GROW(r->records, r->nrecords, cap, MAILSEC_REPORT_RECORDS_MAX,
+		    "records", c);
+		err = parse_record(pc, c, seen, &r->records[r->nrecords - 1]);
+		if (err == MAILSEC_ESYNTAX && pc->skip) {
+			pc->skip = false;
+			ms_report_record_clear(&r->records[--r->nrecords]);
+			if (r->nwarnings < MAILSEC_REPORT_LIST_MAX)
+				err = add_warning(r, pc->why);
+			else {
+				pc->more++;
+				err = MAILSEC_OK;
+			}
+		}
+		if (err != MAILSEC_OK)
+			return err;
+	}
+	if (seen > 0 && r->nrecords == 0)
+		return ms_diag(pc->diag, MAILSEC_ESYNTAX, 0, pc->first_line,
+		    "none of its %zu records can be read: %s", seen,
+		    r->warnings[0]);
+	if (pc->more > 0) {
+		snprintf(text, sizeof text, "%zu more records could not be "
+		    "read and were left out", pc->more);
+		return add_warning(r, text);
+	}
+	return MAILSEC_OK;
+}
+
 static mailsec_err
 build(struct pctx *pc, xmlDoc *doc)
 {
 	struct mailsec_agg_report *r = pc->r;
-	const xmlNode *fb, *c;
-	size_t cap = 0;
+	const xmlNode *fb;
 	mailsec_err err;
 
 	if (doc->intSubset != NULL || doc->extSubset != NULL)
@@ -636,16 +737,7 @@ build(struct pctx *pc, xmlDoc *doc)
 	if ((err = parse_metadata(pc, fb)) != MAILSEC_OK ||
 	    (err = parse_policy(pc, fb)) != MAILSEC_OK)
 		return err;
-	for (c = fb->children; c != NULL; c = c->next) {
-		if (!is_elem(c, "record"))
-			continue;
-		GROW(r->records, r->nrecords, cap, MAILSEC_REPORT_RECORDS_MAX,
-		    "records", c);
-		if ((err = parse_record(pc, c, r->nrecords,
-		    &r->records[r->nrecords - 1])) != MAILSEC_OK)
-			return err;
-	}
-	return MAILSEC_OK;
+	return build_records(pc, fb);
 }
 
 /* Byte offset of (line, col) in (p, len), both 1-based. */

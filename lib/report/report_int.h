@@ -22,6 +22,10 @@
  * wrapper such as an unclosed <xs:schema> puts it one level down). */
 #define MS_REPORT_WRAP_DEPTH	2
 
+/* Frees what one record owns and zeroes it (model.c; the reader drops
+ * a record it could not read with it). */
+void ms_report_record_clear(struct mailsec_report_record *rec);
+
 /* Extraction: MIME and container nesting (multipart in message/rfc822
  * in multipart, a gzip in a zip...), and MIME parts and zip members in
  * one input. */

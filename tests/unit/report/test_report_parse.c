@@ -160,28 +160,52 @@ test_samples(void **state)
 	    found, sizeof samples / sizeof samples[0]);
 }
 
-/* OpenDMARC's bad.com: not well-formed, and recovery finds a record
- * whose source_ip is "108r.166.27.220": refused (OpenDMARC's own test
- * expects failure). */
+/*
+ * OpenDMARC's bad.com: not well-formed (line 6, "example.com<foo" in
+ * the third record's header_from), recovered; its second record (line
+ * 5) has source_ip "108r.166.27.220" and is left out with one warning.
+ * The figures, from the file: three <record>s with counts 267 (line 4,
+ * 108.166.27.220), 16 (line 5, the bad address) and 1 (line 6,
+ * 118.103.89.13); no <policy_evaluated> has <dkim> or <spf>, so nothing
+ * passes. Stored: 2 records, 268 messages.
+ */
 static void
-test_bad_com_refused(void **state)
+test_bad_com_record_skipped(void **state)
 {
-	struct mailsec_agg_report *r = NULL;
-	struct mailsec_diag d = { 0 };
-	size_t len;
-	char *xml = read_sample("aggregate/opendmarc/bad.com!example.com!"
-	    "1337140800!1337227200.xml", &len);
+	struct mailsec_report_totals t;
+	struct mailsec_agg_report *r;
 
 	(void)state;
-	if (xml == NULL)
+	r = parse_sample("aggregate/opendmarc/bad.com!example.com!"
+	    "1337140800!1337227200.xml");
+	if (r == NULL)
 		skip();
-	assert_int_equal(mailsec_agg_report_parse(xml, len, &r, &d),
-	    MAILSEC_ESYNTAX);
-	assert_null(r);
-	assert_non_null(strstr(d.text, "108r.166.27.220"));
-	assert_non_null(strstr(d.text, "not well-formed"));
-	assert_int_equal(d.line, 6);
-	free(xml);
+	assert_string_equal(r->org_name, "AOL");
+	assert_string_equal(r->domain, "example.com");
+	assert_int_equal(r->p, MAILSEC_RDISP_REJECT);
+	assert_int_equal(r->pct, 100);
+	assert_int_equal(r->nrecords, 2);
+	assert_string_equal(r->records[0].source_ip, "108.166.27.220");
+	assert_int_equal(r->records[0].count, 267);
+	assert_int_equal(r->records[0].disposition, MAILSEC_RDISP_ABSENT);
+	assert_int_equal(r->records[0].nspf, 1);
+	assert_int_equal(r->records[0].spf_results[0].result,
+	    MAILSEC_RRES_FAIL);
+	assert_string_equal(r->records[1].source_ip, "118.103.89.13");
+	assert_int_equal(r->records[1].count, 1);
+	/* The garbage element is dropped, its text kept. */
+	assert_string_equal(r->records[1].header_from, "example.com");
+	assert_int_equal(r->records[1].dkim_results[0].result,
+	    MAILSEC_RRES_FAIL);
+	mailsec_agg_report_totals(r, &t);
+	assert_int_equal(t.messages, 268);
+	assert_int_equal(t.dmarc_pass, 0);
+	assert_int_equal(t.spf_pass, 0);
+	assert_int_equal(t.dkim_pass, 0);
+	assert_int_equal(r->nwarnings, 1);
+	assert_string_equal(r->warnings[0], "record 2 (line 5): source_ip "
+	    "'108r.166.27.220' is not an IP address");
+	mailsec_agg_report_free(r);
 }
 
 static void
@@ -428,18 +452,17 @@ static const struct bad_case {
 	{ "no policy domain", "<feedback><report_metadata/>"
 	  "<policy_published><p>none</p></policy_published></feedback>",
 	  MAILSEC_ESYNTAX, "<domain>" },
+	/* The only record cannot be read (test_skipped_records: one of
+	 * several is left out). */
 	{ "no source_ip", HEAD "<record><row><count>1</count></row></record>"
-	  "</feedback>", MAILSEC_ESYNTAX, "source_ip" },
+	  "</feedback>", MAILSEC_ESYNTAX, "none of its 1 records can be "
+	  "read: record 1 (line 1): no <source_ip>" },
 	{ "bad source_ip", HEAD REC("192.0.2.300", "1") "</feedback>",
-	  MAILSEC_ESYNTAX, "192.0.2.300" },
+	  MAILSEC_ESYNTAX, "source_ip '192.0.2.300' is not" },
 	{ "count not a number", HEAD REC("192.0.2.1", "1x") "</feedback>",
-	  MAILSEC_ESYNTAX, "count" },
-	{ "negative count", HEAD REC("192.0.2.1", "-1") "</feedback>",
-	  MAILSEC_ESYNTAX, "count" },
-	{ "count over bound", HEAD REC("192.0.2.1", "1000000000001")
-	  "</feedback>", MAILSEC_ESYNTAX, "count" },
+	  MAILSEC_ESYNTAX, "count '1x'" },
 	{ "no count", HEAD "<record><row><source_ip>::1</source_ip></row>"
-	  "</record></feedback>", MAILSEC_ESYNTAX, "count" },
+	  "</record></feedback>", MAILSEC_ESYNTAX, "no <count>" },
 	{ "date not a number", "<feedback><report_metadata><date_range>"
 	  "<begin>yesterday</begin></date_range></report_metadata>"
 	  "<policy_published><domain>a</domain></policy_published>"
@@ -478,6 +501,132 @@ test_strict(void **state)
 	assert_int_equal(parse_z(HEAD REC("192.0.2.1", "1000000000000")
 	    "</feedback>", &r, NULL), MAILSEC_OK);
 	assert_int_equal(r->records[0].count, 1000000000000ULL);
+	mailsec_agg_report_free(r);
+}
+
+/*
+ * A record that cannot be read, second of two (line 3): left out, the
+ * first kept, one warning naming it; alone in its report: the report is
+ * refused, the diag naming the record.
+ */
+#define GOOD REC("192.0.2.1", "7")
+static const struct skip_case {
+	const char *name;
+	const char *rec;
+	const char *warning;
+} skip_cases[] = {
+	{ "no row", "<record><identifiers><header_from>a</header_from>"
+	  "</identifiers></record>", "record 2 (line 3): no <row>" },
+	{ "no source_ip", "<record><row><count>1</count></row></record>",
+	  "record 2 (line 3): no <source_ip>" },
+	{ "bad source_ip", REC("192.0.2.300", "1"),
+	  "record 2 (line 3): source_ip '192.0.2.300' is not an IP address" },
+	{ "empty source_ip", REC("", "1"),
+	  "record 2 (line 3): source_ip '' is not an IP address" },
+	{ "count not a number", REC("192.0.2.1", "1x"),
+	  "record 2 (line 3): count '1x' is not a number up to 10^12" },
+	{ "negative count", REC("2001:db8::1", "-1"),
+	  "record 2 (line 3): count '-1' is not a number up to 10^12" },
+	{ "count over bound", REC("192.0.2.1", "1000000000001"),
+	  "record 2 (line 3): count '1000000000001' is not a number up to "
+	  "10^12" },
+	{ "no count", "<record><row><source_ip>::1</source_ip></row>"
+	  "</record>", "record 2 (line 3): no <count>" },
+};
+
+static void
+test_skipped_records(void **state)
+{
+	struct mailsec_agg_report *r;
+	struct mailsec_diag d;
+	char xml[2048], want[512];
+	size_t i;
+	mailsec_err err;
+
+	(void)state;
+	for (i = 0; i < sizeof skip_cases / sizeof skip_cases[0]; i++) {
+		const struct skip_case *c = &skip_cases[i];
+
+		snprintf(xml, sizeof xml, "%s\n%s\n%s\n</feedback>", HEAD,
+		    GOOD, c->rec);
+		memset(&d, 0, sizeof d);
+		r = NULL;
+		err = parse_z(xml, &r, &d);
+		if (err != MAILSEC_OK)
+			fail_msg("%s: %s \"%s\"", c->name,
+			    mailsec_errname(err), d.text);
+		if (r->nrecords != 1 || r->nwarnings != 1 ||
+		    strcmp(r->warnings[0], c->warning) != 0)
+			fail_msg("%s: %zu records, %zu warnings, \"%s\"",
+			    c->name, r->nrecords, r->nwarnings,
+			    r->nwarnings > 0 ? r->warnings[0] : "");
+		assert_string_equal(r->records[0].source_ip, "192.0.2.1");
+		assert_int_equal(r->records[0].count, 7);
+		mailsec_agg_report_free(r);
+
+		/* The same record alone, and twice: nothing left. */
+		snprintf(xml, sizeof xml, "%s\n%s\n%s\n</feedback>", HEAD,
+		    c->rec, c->rec);
+		memset(&d, 0, sizeof d);
+		r = (struct mailsec_agg_report *)&d;
+		err = parse_z(xml, &r, &d);
+		/* "record 2 (line 3): ..." of the table is record 1 here */
+		snprintf(want, sizeof want, "none of its 2 records can be "
+		    "read: record 1 (line 2): %s", c->warning +
+		    strlen("record 2 (line 3): "));
+		if (err != MAILSEC_ESYNTAX || r != NULL ||
+		    strcmp(d.text, want) != 0 || d.line != 2)
+			fail_msg("%s alone: %s \"%s\" line %zu", c->name,
+			    mailsec_errname(err), d.text, d.line);
+	}
+
+	/* No record at all is a report (of nothing), without warnings. */
+	r = NULL;
+	assert_int_equal(parse_z(HEAD "</feedback>", &r, NULL), MAILSEC_OK);
+	assert_int_equal(r->nrecords, 0);
+	assert_int_equal(r->nwarnings, 0);
+	assert_null(r->warnings);
+	mailsec_agg_report_free(r);
+
+	/* A limit inside a record is no reason to skip it: see
+	 * test_limits (101 DKIM results: MAILSEC_ELIMIT). */
+}
+
+/* 150 unreadable records among two good ones: 100 warnings kept, then
+ * one with the count of the rest. */
+static void
+test_warnings_bounded(void **state)
+{
+	struct mailsec_report_totals t;
+	struct mailsec_agg_report *r = NULL;
+	struct mailsec_diag d = { 0 };
+	size_t i, n = sizeof(HEAD) + 152 * 200;
+	char *xml, *p;
+
+	(void)state;
+	xml = malloc(n);
+	assert_non_null(xml);
+	p = xml + snprintf(xml, n, "%s\n%s", HEAD, GOOD);
+	for (i = 0; i < 150; i++)
+		p += snprintf(p, n - (size_t)(p - xml), "\n%s",
+		    REC("192.0.2.x", "1"));
+	snprintf(p, n - (size_t)(p - xml), "\n%s\n</feedback>",
+	    REC("2001:db8::2", "5"));
+	if (mailsec_agg_report_parse(xml, strlen(xml), &r, &d) != MAILSEC_OK)
+		fail_msg("%s", d.text);
+	free(xml);
+	assert_int_equal(r->nrecords, 2);
+	assert_string_equal(r->records[1].source_ip, "2001:db8::2");
+	mailsec_agg_report_totals(r, &t);
+	assert_int_equal(t.messages, 12);
+	assert_int_equal(r->nwarnings, MAILSEC_REPORT_LIST_MAX + 1);
+	assert_string_equal(r->warnings[0], "record 2 (line 3): source_ip "
+	    "'192.0.2.x' is not an IP address");
+	assert_string_equal(r->warnings[MAILSEC_REPORT_LIST_MAX - 1],
+	    "record 101 (line 102): source_ip '192.0.2.x' is not an IP "
+	    "address");
+	assert_string_equal(r->warnings[MAILSEC_REPORT_LIST_MAX],
+	    "50 more records could not be read and were left out");
 	mailsec_agg_report_free(r);
 }
 
@@ -612,7 +761,9 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_samples),
-		cmocka_unit_test(test_bad_com_refused),
+		cmocka_unit_test(test_bad_com_record_skipped),
+		cmocka_unit_test(test_skipped_records),
+		cmocka_unit_test(test_warnings_bounded),
 		cmocka_unit_test(test_rfc9990_fields),
 		cmocka_unit_test(test_variants),
 		cmocka_unit_test(test_schema_examples),
