@@ -56,6 +56,8 @@
 #define REMOTE_COMMAND_TIMEOUT	300
 #define REMOTE_DATA_TIMEOUT	600
 #define REMOTE_PER_DEST		4
+/* The reply code of a null MX destination (RFC 7504, RFC 7505). */
+#define REMOTE_NULL_MX_CODE	556
 #define REMOTE_REUSE_IDLE	30
 #define REMOTE_REUSE_MAX	100
 /* A command line with every parameter (mailsec/smtp.h allowances). */
@@ -432,7 +434,7 @@ struct hostpol {
 	bool		required;	/* never plaintext */
 	bool		relay;		/* verify: trust anchors + name */
 	bool		implicit;	/* TLS from the first byte */
-	bool		have_dane;
+	bool		have_dane;	/* dane was looked up */
 	struct tlsp_dane dane;
 };
 
@@ -449,6 +451,8 @@ struct attempt {
 	uint16_t		 port;
 	bool			 have_pol;
 	struct tlsp_domain	 pol;
+	bool			 mx_secure;	/* the MX answer (or its
+						 * denial) was DNSSEC-secure */
 	mailsec_err		 local;		/* a local failure (EIO) */
 	/* the failure the pending recipients get when hosts run out */
 	char			 lasterr[512];
@@ -617,6 +621,9 @@ mx_hosts(struct attempt *a, struct remote_target *t, size_t *nt)
 		    res->why[0] != '\0' ? ": " : "", res->why);
 		goto done;
 	}
+	/* RFC 7672 2.2.1: DANE only for hosts from a secure MX answer (a
+	 * secure denial for the implicit MX) */
+	a->mx_secure = res->secure;
 	if (res->status == MAILSEC_DNS_NXDOMAIN) {
 		/* RFC 5321 5.1: "MUST be reported as an error". */
 		att_fail(a, false, "5.1.2", "domain %s does not exist",
@@ -694,19 +701,21 @@ done:
  * silently drops would cost a connect timeout per host; RFC 5321 5.1
  * leaves the order between families to the client). Returns the count;
  * 0 with a->lasterr when there are none, a->temp set if a lookup failed
- * temporarily.
+ * temporarily. *secure: there are addresses and every answer that gave
+ * some was DNSSEC-secure (RFC 7672 2.2.2: DANE only then).
  */
 static size_t
 host_addrs(struct attempt *a, const char *host, struct remote_addr *out,
-    size_t max)
+    size_t max, bool *secure)
 {
 	static const uint16_t types[2] = { MAILSEC_DNS_A, MAILSEC_DNS_AAAA };
 	struct mailsec_dns_result *res;
-	bool temp = false;
-	size_t n = 0, i, t, per;
+	bool temp = false, sec = true;
+	size_t n = 0, i, t, per, before;
 	const struct mailsec_dns_rr *rr;
 	char why[160] = "";
 
+	*secure = false;
 	/* A literal (the smarthost may be given as one). */
 	if (inet_pton(AF_INET, host, &out[0].u.v4) == 1) {
 		out[0].family = AF_INET;
@@ -732,6 +741,7 @@ host_addrs(struct attempt *a, const char *host, struct remote_addr *out,
 			    mailsec_dns_status_name(res->status));
 		}
 		per = 0;
+		before = n;
 		for (i = 0; i < res->count && n < max &&
 		    per < REMOTE_HOST_ADDR_MAX; i++) {
 			rr = &res->rrs[i];
@@ -753,8 +763,11 @@ host_addrs(struct attempt *a, const char *host, struct remote_addr *out,
 			n++;
 			per++;
 		}
+		if (n > before && !res->secure)
+			sec = false;
 		mailsec_dns_result_free(res);
 	}
+	*secure = n > 0 && sec;
 	if (n == 0) {
 		if (temp)
 			att_fail(a, true, "4.4.3", "%s: %s", host,
@@ -1796,7 +1809,7 @@ client_ctx(const char *ca_file)
 		(void)SSL_CTX_set_default_verify_paths(ctx);
 	/* tlsp_ssl_prepare() enables DANE per connection, which needs
 	 * it on the context first. */
-	if (SSL_CTX_dane_enable(ctx) <= 0)
+	if (tlsp_ssl_ctx_init(ctx) != MAILSEC_OK)
 		goto fail;
 	return ctx;
 fail:
@@ -1889,7 +1902,7 @@ fail:
 
 /* ---- delivery ------------------------------------------------------------ */
 
-/* The TLS a session to host must have, and its DANE records. 0, or -1
+/* The TLS a session to host must have (before DANE): 0, or -1
  * (a->lasterr) when the host must not be used. */
 static int
 host_policy(struct attempt *a, const char *host, struct hostpol *hp)
@@ -1907,7 +1920,7 @@ host_policy(struct attempt *a, const char *host, struct hostpol *hp)
 	if (rc->tls == NULL)
 		return 0;
 	if (a->have_pol && !tlsp_mx_allowed(&a->pol, host)) {
-		att_report(a, host, "", NULL, false, "validation-failure");
+		att_report(a, host, NULL, NULL, false, "validation-failure");
 		if (a->pol.sts == TLSP_STS_ENFORCE) {
 			att_fail(a, true, "4.7.5", "%s: MX host not allowed by "
 			    "the MTA-STS policy of %s", host, a->domain);
@@ -1916,6 +1929,22 @@ host_policy(struct attempt *a, const char *host, struct hostpol *hp)
 	}
 	if (a->have_pol && a->pol.sts == TLSP_STS_ENFORCE)
 		hp->required = true;
+	return 0;
+}
+
+/*
+ * DANE for host (RFC 7672 2.2): its TLSA records, looked up only when
+ * the MX answer and the host's address answers were DNSSEC-secure
+ * (addr_secure). 0, or -1 (a->lasterr) when the host must not be used.
+ */
+static int
+host_dane(struct attempt *a, const char *host, bool addr_secure,
+    struct hostpol *hp)
+{
+	struct remote_ctx *rc = a->rc;
+
+	if (a->relay || rc->tls == NULL || !a->mx_secure || !addr_secure)
+		return 0;
 	if (tlsp_dane_lookup(rc->tls, a->res, host, a->port, &hp->dane) !=
 	    MAILSEC_OK) {
 		att_fail(a, true, "4.7.5", "%s: TLSA lookup failed", host);
@@ -1924,12 +1953,14 @@ host_policy(struct attempt *a, const char *host, struct hostpol *hp)
 	hp->have_dane = true;
 	if (hp->dane.bogus) {
 		/* RFC 7672 2.2.3: a bogus answer, no delivery to it. */
-		att_report(a, host, "", hp, false, "dnssec-invalid");
+		att_report(a, host, NULL, hp, false, "dnssec-invalid");
 		att_fail(a, true, "4.7.5", "%s: TLSA records failed DNSSEC "
 		    "validation", host);
 		return -1;
 	}
-	if (hp->dane.usable)
+	/* A secure TLSA RRset: TLS, authenticated when a record is
+	 * usable, but never plaintext (RFC 7672 2.2). */
+	if (hp->dane.secure)
 		hp->required = true;
 	return 0;
 }
@@ -1954,6 +1985,7 @@ deliver_hosts(struct attempt *a, const struct remote_target *t, size_t nt,
 	enum sess_outcome so;
 	enum tx_outcome tx;
 	size_t h, i, na, tried = 0;
+	bool addr_secure;
 
 	*keep = NULL;
 	for (h = 0; h < nt && tried < REMOTE_ADDR_MAX; h++) {
@@ -1961,7 +1993,13 @@ deliver_hosts(struct attempt *a, const struct remote_target *t, size_t nt,
 			host_policy_free(&hp);
 			continue;
 		}
-		na = host_addrs(a, t[h].host, addrs, MS_ARRAY_LEN(addrs));
+		na = host_addrs(a, t[h].host, addrs, MS_ARRAY_LEN(addrs),
+		    &addr_secure);
+		if (na > 0 && host_dane(a, t[h].host, addr_secure, &hp) ==
+		    -1) {
+			host_policy_free(&hp);
+			continue;
+		}
 		for (i = 0; i < na && tried < REMOTE_ADDR_MAX; i++) {
 			tried++;
 			so = sess_open(a, t[h].host, &addrs[i], &hp, false, &c);
@@ -2073,10 +2111,16 @@ remote_deliver(struct remote_ctx *rc, struct mailsec_resolver *res,
 	} else {
 		switch (mx_hosts(&a, t, &nt)) {
 		case MX_NULL:
-			sfmt(text, sizeof text, "%s does not accept "
-			    "mail (null MX, RFC 7505)", domain);
+			/* RFC 7504: 556 is what a client reports on
+			 * finding that a domain accepts no mail; RFC 7505
+			 * pairs it with X.1.10 ("Recipient address has
+			 * null MX"). No host answered: code set here. */
+			sfmt(text, sizeof text, "%s: 556 5.1.10 domain does "
+			    "not accept mail (null MX, RFC 7505)", domain);
 			text_clean(text);
 			att_final_all(&a, REMOTE_PERM, "5.1.10", "", text);
+			for (i = 0; i < n; i++)
+				rcpts[i].code = REMOTE_NULL_MX_CODE;
 			goto finish;
 		case MX_FAIL:
 			goto finish;

@@ -74,9 +74,10 @@ struct remote_rcpt {
 	const char *notify;		/* DSN NOTIFY=, or NULL */
 	const char *orcpt;		/* DSN ORCPT=, or NULL */
 	enum remote_result result;
-	int code;			/* the SMTP reply code, 0: none (a
+	int code;			/* the SMTP reply code; 556 for a
+					 * null MX (RFC 7504); 0: none (a
 					 * local reason: connection failed,
-					 * TLS policy, null MX) */
+					 * TLS policy) */
 	char enhanced[16];		/* "5.1.1" or "" */
 	char text[512];			/* "mx.example.org[192.0.2.1]: 550
 					 * 5.1.1 no such user" or the local
@@ -105,16 +106,19 @@ void remote_free(struct remote_ctx *rc);
 
 /*
  * Delivers msg to the n recipients (all in domain). A null MX (RFC 7505)
- * makes every recipient REMOTE_PERM "5.1.10"; no MX means the implicit
- * MX (the domain's own A/AAAA). MX hosts are tried in preference order
- * (equal preferences shuffled), each address in turn, until every
- * recipient has a final answer or the hosts are exhausted (then
- * REMOTE_TEMP with the last error). A destination whose TLS policy
+ * makes every recipient REMOTE_PERM, 556 "5.1.10"; no MX means the
+ * implicit MX (the domain's own A/AAAA). MX hosts are tried in
+ * preference order (equal preferences shuffled), each address in turn,
+ * until every recipient has a final answer or the hosts are exhausted
+ * (then REMOTE_TEMP with the last error). A destination whose TLS policy
  * (MTA-STS enforce, DANE, require_tls) cannot be met is REMOTE_TEMP, and
- * nothing is sent in clear. Waits a bounded time for a free connection
- * slot of the destination, else REMOTE_TEMP. Returns MAILSEC_OK when
- * every rcpt has a result (whatever it is); an error only for a local
- * failure (ENOMEM; msg->read failing: EIO), rcpts then all TEMP.
+ * nothing is sent in clear. DANE (RFC 7672) applies to MX hosts whose MX
+ * and address answers were DNSSEC-secure: a secure TLSA RRset makes TLS
+ * mandatory, authenticated by the records when one is usable. Waits a
+ * bounded time for a free connection slot of the destination, else
+ * REMOTE_TEMP. Returns MAILSEC_OK when every rcpt has a result (whatever
+ * it is); an error only for a local failure (ENOMEM; msg->read failing:
+ * EIO), rcpts then all TEMP.
  */
 mailsec_err remote_deliver(struct remote_ctx *rc, struct mailsec_resolver *res,
     const char *domain, const struct remote_msg *msg,

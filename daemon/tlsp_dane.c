@@ -148,6 +148,9 @@ tlsp_dane_lookup(struct tlsp_ctx *t, struct mailsec_resolver *res,
 		if (tlsa_usable(x))
 			out->usable = true;
 	}
+	/* RFC 7672 2.2: a secure TLSA RRset, even one without a usable
+	 * record, means the server does TLS: never plaintext to it */
+	out->secure = out->n > 0;
 done:
 	mailsec_dns_result_free(r);
 	if (err != MAILSEC_OK)

@@ -86,15 +86,25 @@ struct tlsp_tlsa {
 	size_t len;
 };
 
-/* DANE for one MX host: usable when the TLSA answer at _PORT._tcp.host is
- * DNSSEC-secure and holds a usable record (RFC 7672 2.2); bogus when the
- * validation failed (the caller defers). Only the TLSA answer's secure
- * bit is checked here: the caller asks only for hosts whose MX and
- * address answers were secure too (RFC 7672 2.2.2). A TLSA lookup that
- * timed out or failed: MAILSEC_ETIMEOUT / MAILSEC_EDNS (the host is
- * unusable for now: next MX, or defer). port 0: 25. */
+/*
+ * DANE for one MX host, from the TLSA answer at _PORT._tcp.host (port 0:
+ * 25). secure: the answer is DNSSEC-secure and holds TLSA records, usable
+ * or not; STARTTLS is then mandatory (RFC 7672 2.2: a secure TLSA RRset
+ * says the server does TLS), the certificate checked against the records
+ * only when usable: some record has a usage, selector and matching type
+ * of RFC 7672 3.1 (otherwise TLS without authentication). bogus: the
+ * validation failed (the caller defers). An insecure answer or a denial:
+ * all false, no DANE. Only the TLSA answer's secure bit is checked here:
+ * the caller asks only for hosts whose MX and address answers were
+ * secure too (docs/delivery.md, "DANE"). A TLSA lookup that timed out
+ * or failed: MAILSEC_ETIMEOUT / MAILSEC_EDNS (the host is unusable for
+ * now: next MX, or defer).
+ */
 struct tlsp_dane {
-	bool usable;
+	bool secure;			/* a secure, non-empty TLSA RRset:
+					 * TLS required */
+	bool usable;			/* ... with a usable record: TLS
+					 * authenticated by it */
 	bool bogus;
 	struct tlsp_tlsa *tlsa;
 	size_t n;
@@ -136,7 +146,9 @@ mailsec_err tlsp_ssl_check(SSL *ssl, const struct tlsp_domain *d,
  * result type: "starttls-not-supported", "certificate-host-mismatch",
  * "certificate-expired", "certificate-not-trusted", "validation-failure",
  * "tlsa-invalid", "dnssec-invalid", "sts-policy-fetch-error",
- * "sts-webpki-invalid", ...).
+ * "sts-webpki-invalid", ...). mx_host is the MX host tried; ip the
+ * address connected to, NULL when there was none (a failure found before
+ * connecting: an MX host the policy does not allow, bogus TLSA records).
  */
 void tlsp_report_result(struct tlsp_ctx *t, const char *domain,
     const struct tlsp_domain *d, const struct tlsp_dane *dane,

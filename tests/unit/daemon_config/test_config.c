@@ -778,9 +778,12 @@ static const struct err_case err_cases[] = {
 	{ "port 25;",
 	  "t.conf:1: port: unknown option here; did you mean "
 	  "'listen.mx.port'?" },
-	{ "auth { selector x; }",
-	  "t.conf:1: auth.selector: unknown option (see "
+	{ "auth { colour x; }",
+	  "t.conf:1: auth.colour: unknown option (see "
 	  "docs/configuration.md)" },
+	{ "auth { selector x; }",
+	  "t.conf:1: auth.selector: unknown option here; did you mean "
+	  "'arc.selector'?" },
 	{ "dkim { domain \"a.example\" { key s { file f; algo rsa-sha256; }"
 	  " } }",
 	  "t.conf:1: dkim.domain[a.example].key[s].algo: unknown option; "

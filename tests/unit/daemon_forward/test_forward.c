@@ -236,8 +236,8 @@ targets_cfg(size_t n, struct gw_config *cfg, mailsec_err want, char *err,
 	len = snprintf(text, sizeof text, "forward { a@localhost [");
 	off = (size_t)len;
 	for (i = 0; i < n; i++) {
-		len = snprintf(text + off, sizeof text - off, "%st%zu@x.example",
-		    i > 0 ? ", " : "", i);
+		len = snprintf(text + off, sizeof text - off,
+		    "%st%zu@x.example", i > 0 ? ", " : "", i);
 		assert_true(len > 0 && (size_t)len < sizeof text - off);
 		off += (size_t)len;
 	}
@@ -740,7 +740,7 @@ test_seal_failing_chain(void **state)
 	assert_int_equal(r.action, PL_ACCEPT);
 	assert_non_null(strstr(r.prepend, "; arc=fail"));
 	/* sealed with cv=fail over the new set alone (RFC 8617 5.1.2) */
-	assert_true(starts(strstr(r.prepend, "ARC-Seal: "), "ARC-Seal: i=2; "));
+	assert_non_null(strstr(r.prepend, "\r\nARC-Seal: i=2; "));
 	assert_non_null(strstr(r.prepend, "cv=fail"));
 	assert_non_null(strstr(r.prepend, "ARC-Authentication-Results: i=2; "
 	    AUTHSERV "; "));

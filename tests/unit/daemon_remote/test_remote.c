@@ -6,9 +6,11 @@
  * 421 in the middle, a refusing greeting, MX order and fallback, null
  * and implicit MX, DNS failures, SIZE, 8BITMIME and SMTPUTF8 checks,
  * opportunistic STARTTLS, require_tls against a server without it,
- * connection reuse, the per-destination limit, and a smarthost with
+ * connection reuse, the per-destination limit, a smarthost with
  * AUTH PLAIN over implicit TLS (verified, and refused on a name
- * mismatch).
+ * mismatch), and DANE through a real TLS policy context (a matching and
+ * a mismatching TLSA record, insecure MX or address answers: no DANE, a
+ * secure RRset without a usable record: TLS required, unauthenticated).
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -25,10 +27,14 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <openssl/sha.h>
+#include <openssl/x509.h>
+
 #include <mailsec/dns.h>
 
 #include "fake_smtp.h"
 #include "remote.h"
+#include "tlspolicy.h"
 
 /* Loopback addresses: 127.0.0.2 has nobody listening (refused). */
 static const char zone[] =
@@ -94,6 +100,8 @@ src_rewind(void *arg)
 
 struct fx {
 	struct mailsec_resolver *res;
+	struct mailsec_resolver *dres;	/* the DANE zone */
+	struct tlsp_ctx *tls;
 	struct fake_smtp f1, f3, f6;
 	struct remote_cfg cfg;
 	struct remote_ctx *rc;
@@ -135,12 +143,14 @@ teardown(void **state)
 	struct fx *x = *state;
 
 	remote_free(x->rc);
+	tlsp_free(x->tls);
 	fake_smtp_stop(&x->f1);
 	fake_smtp_stop(&x->f3);
 	fake_smtp_stop(&x->f6);
 	if (x->f1.ssl_ctx != NULL)
 		SSL_CTX_free(x->f1.ssl_ctx);
 	mailsec_resolver_free(x->res);
+	mailsec_resolver_free(x->dres);
 	free(x->rec);
 	free(x);
 	(void)unlink(CERT_PATH);
@@ -485,9 +495,11 @@ test_null_mx(void **state)
 	assert_int_equal(run(x, "nullmx.test", 2), MAILSEC_OK);
 	for (size_t i = 0; i < 2; i++) {
 		assert_int_equal(x->rcpt[i].result, REMOTE_PERM);
+		/* RFC 7504 556 with RFC 7505's X.1.10 */
+		assert_int_equal(x->rcpt[i].code, 556);
 		assert_string_equal(x->rcpt[i].enhanced, "5.1.10");
-		assert_int_equal(x->rcpt[i].code, 0);
-		assert_non_null(strstr(x->rcpt[i].text, "null MX"));
+		assert_string_equal(x->rcpt[i].text, "nullmx.test: 556 "
+		    "5.1.10 domain does not accept mail (null MX, RFC 7505)");
 	}
 	(void)finish(x);
 	assert_int_equal(x->f1.nconns, 0);
@@ -859,6 +871,181 @@ test_bind_address(void **state)
 	assert_int_equal(x->rcpt[0].result, REMOTE_OK);
 }
 
+/* ---- DANE -------------------------------------------------------------- */
+
+/* The TLSA 3 1 1 data of the fake's certificate: SHA-256 of its
+ * SubjectPublicKeyInfo (RFC 6698 2.1), in hex. */
+static void
+spki_sha256_hex(SSL_CTX *ctx, char *out, bool flip)
+{
+	static const char h[] = "0123456789abcdef";
+	X509 *crt = SSL_CTX_get0_certificate(ctx);
+	unsigned char *der = NULL, md[SHA256_DIGEST_LENGTH];
+	int len, i;
+
+	assert_non_null(crt);
+	len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(crt), &der);
+	assert_true(len > 0);
+	(void)SHA256(der, (size_t)len, md);
+	OPENSSL_free(der);
+	if (flip)
+		md[0] ^= 0xff;
+	for (i = 0; i < SHA256_DIGEST_LENGTH; i++) {
+		out[2 * i] = h[md[i] >> 4];
+		out[2 * i + 1] = h[md[i] & 15];
+	}
+	out[2 * SHA256_DIGEST_LENGTH] = '\0';
+}
+
+/*
+ * The fake with STARTTLS and a certificate, a TLS policy context doing
+ * DANE only, and a zone whose TLSA records name the fake's port: good
+ * (matching), bad (mismatching), unusable (only a PKIX-EE record, not
+ * for SMTP: RFC 7672 3.1), insecmx (insecure MX answer) and insecaddr
+ * (insecure address answer), the last two with a mismatching record that
+ * must not be looked at.
+ */
+static void
+dane_setup(struct fx *x, bool starttls)
+{
+	struct tlsp_cfg tc;
+	struct mailsec_diag d = { 0 };
+	char text[4096], good[65], bad[65];
+	unsigned p;
+	int k;
+
+	x->f1.ssl_ctx = fake_tls_ctx("mx.good.test", NULL);
+	assert_non_null(x->f1.ssl_ctx);
+	if (starttls)
+		x->f1.ehlo = "250-fake\r\n250-STARTTLS\r\n250 PIPELINING\r\n";
+	spki_sha256_hex(x->f1.ssl_ctx, good, false);
+	spki_sha256_hex(x->f1.ssl_ctx, bad, true);
+	p = x->f1.port;
+	k = snprintf(text, sizeof text,
+	    "$ORIGIN test.\n"
+	    "insecmx             MX 10 mx.insecmx.test.\n"
+	    "$SECURE on\n"
+	    "mx.insecmx          A 127.0.0.1\n"
+	    "_%u._tcp.mx.insecmx TLSA 3 1 1 %s\n"
+	    "good                MX 10 mx.good.test.\n"
+	    "mx.good             A 127.0.0.1\n"
+	    "_%u._tcp.mx.good    TLSA 3 1 1 %s\n"
+	    "bad                 MX 10 mx.bad.test.\n"
+	    "mx.bad              A 127.0.0.1\n"
+	    "_%u._tcp.mx.bad     TLSA 3 1 1 %s\n"
+	    "unusable            MX 10 mx.unusable.test.\n"
+	    "mx.unusable         A 127.0.0.1\n"
+	    "_%u._tcp.mx.unusable TLSA 1 1 1 %s\n"
+	    "insecaddr           MX 10 mx.insecaddr.test.\n"
+	    "_%u._tcp.mx.insecaddr TLSA 3 1 1 %s\n"
+	    "$SECURE off\n"
+	    "mx.insecaddr        A 127.0.0.1\n",
+	    p, bad, p, good, p, bad, p, good, p, bad);
+	assert_true(k > 0 && (size_t)k < sizeof text);
+	if (mailsec_resolver_new_zone_mem(text, (size_t)k, NULL, &x->dres,
+	    &d) != MAILSEC_OK)
+		fail_msg("zone refused: %s", d.text);
+	memset(&tc, 0, sizeof tc);
+	tc.dane = true;
+	assert_int_equal(tlsp_new(&x->tls, &tc), MAILSEC_OK);
+	assert_int_equal(remote_new(&x->rc, &x->cfg, x->tls), MAILSEC_OK);
+	set_msg(x, "Subject: s\r\n\r\nsecret\r\n");
+}
+
+static mailsec_err
+run_dane(struct fx *x, const char *domain)
+{
+	set_rcpts(x, 1, "a@x");
+	return remote_deliver(x->rc, x->dres, domain, &x->msg, x->rcpt, 1,
+	    &x->info);
+}
+
+static void
+test_dane_match(void **state)
+{
+	struct fx *x = *state;
+
+	dane_setup(x, true);
+	assert_int_equal(run_dane(x, "good.test"), MAILSEC_OK);
+	assert_int_equal(x->rcpt[0].result, REMOTE_OK);
+	assert_true(strncmp(x->info.tls, "TLSv1.", 6) == 0);
+	assert_non_null(strstr(x->info.tls, "(dane)"));
+	assert_non_null(strstr(finish(x), "secret"));
+	assert_int_equal(x->f1.ntls, 1);
+}
+
+static void
+test_dane_mismatch(void **state)
+{
+	struct fx *x = *state;
+
+	dane_setup(x, true);
+	assert_int_equal(run_dane(x, "bad.test"), MAILSEC_OK);
+	assert_int_equal(x->rcpt[0].result, REMOTE_TEMP);
+	assert_string_equal(x->rcpt[0].enhanced, "4.7.5");
+	assert_non_null(strstr(x->rcpt[0].text, "mx.bad.test[127.0.0.1]: "
+	    "TLS handshake: "));
+	/* the handshake stopped: no retry in clear, nothing sent */
+	assert_string_equal(finish(x), "EHLO client.test\r\nSTARTTLS\r\n");
+	assert_int_equal(x->f1.nconns, 1);
+}
+
+static void
+test_dane_insecure_answers(void **state)
+{
+	struct fx *x = *state;
+	const char *d[2] = { "insecmx.test", "insecaddr.test" };
+	size_t i;
+
+	/* an insecure MX answer, or an insecure address answer: no TLSA
+	 * lookup (the mismatching record there is never seen), so the
+	 * TLS is opportunistic and the mail goes (a new connection each
+	 * time: the fake serves one at a time) */
+	x->cfg.reuse_max = 1;
+	dane_setup(x, true);
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(run_dane(x, d[i]), MAILSEC_OK);
+		if (x->rcpt[0].result != REMOTE_OK)
+			fail_msg("%s: %s", d[i], x->rcpt[0].text);
+		assert_true(strncmp(x->info.tls, "TLSv1.", 6) == 0);
+		assert_null(strstr(x->info.tls, "(dane)"));
+	}
+	(void)finish(x);
+	assert_int_equal(x->f1.ntls, 2);
+}
+
+static void
+test_dane_unusable_requires_tls(void **state)
+{
+	struct fx *x = *state;
+	const char *rec;
+
+	/* a secure TLSA RRset without a usable record, a server without
+	 * STARTTLS: never in clear (RFC 7672 2.2) */
+	dane_setup(x, false);
+	assert_int_equal(run_dane(x, "unusable.test"), MAILSEC_OK);
+	assert_int_equal(x->rcpt[0].result, REMOTE_TEMP);
+	assert_string_equal(x->rcpt[0].enhanced, "4.7.4");
+	assert_non_null(strstr(x->rcpt[0].text,
+	    "TLS required but not offered"));
+	assert_string_equal(finish(x), "EHLO client.test\r\nQUIT\r\n");
+
+	/* with STARTTLS: delivered, encrypted, not authenticated */
+	x->f1.ehlo = "250-fake\r\n250-STARTTLS\r\n250 PIPELINING\r\n";
+	assert_int_equal(fake_smtp_start(&x->f1, "127.0.0.1", x->f1.port), 0);
+	x->f1.reclen = 0;
+	x->f1.nconns = 0;
+	assert_int_equal(remote_new(&x->rc, &x->cfg, x->tls), MAILSEC_OK);
+	assert_int_equal(run_dane(x, "unusable.test"), MAILSEC_OK);
+	assert_int_equal(x->rcpt[0].result, REMOTE_OK);
+	assert_true(strncmp(x->info.tls, "TLSv1.", 6) == 0);
+	assert_null(strstr(x->info.tls, "(dane)"));
+	rec = finish(x);
+	assert_true(starts_with(rec, "EHLO client.test\r\nSTARTTLS\r\n"
+	    "EHLO client.test\r\nMAIL FROM:"));
+	assert_int_equal(x->f1.ntls, 1);
+}
+
 int
 main(void)
 {
@@ -893,6 +1080,10 @@ main(void)
 		T(test_per_destination_limit),
 		T(test_new_rejects_bad_config),
 		T(test_bind_address),
+		T(test_dane_match),
+		T(test_dane_mismatch),
+		T(test_dane_insecure_answers),
+		T(test_dane_unusable_requires_tls),
 #undef T
 	};
 

@@ -766,21 +766,23 @@ test_dane_lookup(void **state)
 		const char *host;
 		uint16_t port;
 		mailsec_err err;
-		bool usable, bogus;
+		bool secure, usable, bogus;
 		size_t n;
 	} cases[] = {
-		{ "good.dane.test", 25, MAILSEC_OK, true, false, 2 },
-		{ "GOOD.dane.test.", 0, MAILSEC_OK, true, false, 2 },
-		{ "bad.dane.test", 25, MAILSEC_OK, true, false, 1 },
+		{ "good.dane.test", 25, MAILSEC_OK, true, true, false, 2 },
+		{ "GOOD.dane.test.", 0, MAILSEC_OK, true, true, false, 2 },
+		{ "bad.dane.test", 25, MAILSEC_OK, true, true, false, 1 },
 		/* not secure: no DANE at all */
-		{ "insecure.dane.test", 25, MAILSEC_OK, false, false, 0 },
-		/* PKIX usages, a short digest, selector 2: none usable */
-		{ "pkix.dane.test", 25, MAILSEC_OK, false, false, 3 },
+		{ "insecure.dane.test", 25, MAILSEC_OK, false, false, false,
+		    0 },
+		/* PKIX usages, a short digest, selector 2: none usable, but
+		 * a secure RRset still means TLS (RFC 7672 2.2) */
+		{ "pkix.dane.test", 25, MAILSEC_OK, true, false, false, 3 },
 		/* a secure denial: no DANE */
-		{ "none.dane.test", 25, MAILSEC_OK, false, false, 0 },
-		{ "good.dane.test", 587, MAILSEC_OK, true, false, 1 },
-		{ "bogus.dane.test", 25, MAILSEC_OK, false, true, 0 },
-		{ "fail.dane.test", 25, MAILSEC_EDNS, false, false, 0 },
+		{ "none.dane.test", 25, MAILSEC_OK, false, false, false, 0 },
+		{ "good.dane.test", 587, MAILSEC_OK, true, true, false, 1 },
+		{ "bogus.dane.test", 25, MAILSEC_OK, false, false, true, 0 },
+		{ "fail.dane.test", 25, MAILSEC_EDNS, false, false, false, 0 },
 	};
 	struct mailsec_resolver *r = dane_zone();
 	struct tlsp_ctx *t = ctx_new(NULL, NULL, 0);
@@ -792,11 +794,13 @@ test_dane_lookup(void **state)
 	for (i = 0; i < NELEM(cases); i++) {
 		err = tlsp_dane_lookup(t, r, cases[i].host, cases[i].port,
 		    &dn);
-		if (err != cases[i].err || dn.usable != cases[i].usable ||
+		if (err != cases[i].err || dn.secure != cases[i].secure ||
+		    dn.usable != cases[i].usable ||
 		    dn.bogus != cases[i].bogus || dn.n != cases[i].n)
-			fail_msg("%s:%u: %s usable=%d bogus=%d n=%zu",
-			    cases[i].host, cases[i].port,
-			    mailsec_errname(err), dn.usable, dn.bogus, dn.n);
+			fail_msg("%s:%u: %s secure=%d usable=%d bogus=%d "
+			    "n=%zu", cases[i].host, cases[i].port,
+			    mailsec_errname(err), dn.secure, dn.usable,
+			    dn.bogus, dn.n);
 		tlsp_dane_free(&dn);
 	}
 	assert_int_equal(tlsp_dane_lookup(t, r, "bad name", 25, &dn),
@@ -905,6 +909,18 @@ test_dane_handshake(void **state)
 	if (strcmp(rt, "tlsa-invalid") != 0)
 		fail_msg("result type %s (%s)", rt, err);
 	assert_non_null(strstr(err, "no TLSA record matched"));
+	tlsp_dane_free(&dn);
+
+	/* a secure RRset without a usable record: TLS without
+	 * authentication (the caller makes it mandatory), no TLSA check */
+	assert_int_equal(tlsp_dane_lookup(t, r, "pkix.dane.test", 25, &dn),
+	    MAILSEC_OK);
+	assert_true(dn.secure);
+	assert_false(dn.usable);
+	assert_int_equal(handshake(t, "pkix.dane.test", NULL, &dn, &up, &rt,
+	    err, sizeof err), MAILSEC_OK);
+	assert_true(up);
+	assert_null(rt);
 	tlsp_dane_free(&dn);
 
 	/* DANE on an SSL_CTX that skipped tlsp_ssl_ctx_init: refused */
