@@ -7,7 +7,6 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +18,10 @@
 #include <mailsec/report.h>
 
 #include "cli.h"
+#include "control.h"
+#include "queue.h"
 #include "report_job.h"
+#include "report_sched.h"
 #include "report_store.h"
 
 int cmd_report(int argc, char **argv);
@@ -476,93 +478,27 @@ run_summary(struct report_store *st, const struct report_opts *o)
 /* ---- send -------------------------------------------------------------- */
 
 /*
- * Where `mailsec report send` puts the mails: STATE_DIR/reports/outbox/,
- * one file per mail (tmp + rename, mode 0600), named after the report
- * file and the recipient. The queue's synchronous injection is not
- * available to the command yet (docs/reports.md, "Commands").
+ * `mailsec report send` puts the mails into the gateway's queue
+ * (STATE_DIR/queue, queue_inject(): durable when it returns), then asks
+ * a running daemon to deliver now (the control socket's flush). Without
+ * a daemon they wait in the queue for the next `mailsec serve`.
  */
-struct outbox {
-	char dir[REPORT_PATH_MAX];
-	unsigned n;
-};
-
-static int
-mkdir_p(char *path)
+static void
+queue_kick(const char *state_dir)
 {
-	char *p;
+	struct mailsec_diag diag = { 0 };
+	char *resp = NULL;
+	size_t len = 0;
+	mailsec_err e;
 
-	for (p = path + 1; *p != '\0'; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(path, 0700) == -1 && errno != EEXIST) {
-			*p = '/';
-			return -1;
-		}
-		*p = '/';
-	}
-	if (mkdir(path, 0700) == -1 && errno != EEXIST)
-		return -1;
-	return 0;
-}
-
-static bool
-file_char(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_' ||
-	    c == '!' || c == '@' || c == '+';
-}
-
-static mailsec_err
-outbox_send(void *arg, const struct report_job_mail *m)
-{
-	struct outbox *ob = arg;
-	char name[1024], tmp[REPORT_PATH_MAX + 1100],
-	    final[REPORT_PATH_MAX + 1100];
-	size_t i, k = 0;
-	const char *parts[2] = { m->filename, m->rcpt };
-	int fd, n;
-	ssize_t w;
-	size_t off = 0;
-
-	for (i = 0; i < 2; i++) {
-		const char *s = parts[i];
-
-		if (i > 0 && k < sizeof name - 1)
-			name[k++] = '+';
-		for (; s != NULL && *s != '\0' && k < sizeof name - 16; s++)
-			name[k++] = file_char(*s) ? *s : '_';
-	}
-	name[k] = '\0';
-	n = snprintf(final, sizeof final, "%s/%s%s.eml", ob->dir, name,
-	    m->notice ? ".notice" : "");
-	if (n < 0 || (size_t)n >= sizeof final)
-		return MAILSEC_ELIMIT;
-	n = snprintf(tmp, sizeof tmp, "%s/.tmp.%ld.%u", ob->dir,
-	    (long)getpid(), ob->n++);
-	if (n < 0 || (size_t)n >= sizeof tmp)
-		return MAILSEC_ELIMIT;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd == -1)
-		return MAILSEC_EIO;
-	while (off < m->len) {
-		w = write(fd, m->data + off, m->len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			break;
-		off += (size_t)w;
-	}
-	if (off != m->len || fsync(fd) == -1 || close(fd) == -1) {
-		unlink(tmp);
-		return MAILSEC_EIO;
-	}
-	if (rename(tmp, final) == -1) {
-		unlink(tmp);
-		return MAILSEC_EIO;
-	}
-	return MAILSEC_OK;
+	e = control_request(state_dir, "flush", &resp, &len, &diag);
+	free(resp);
+	if (e == MAILSEC_ENOTFOUND)
+		printf("no mailsec serve running on %s: the reports are "
+		    "delivered when it starts\n", state_dir);
+	else if (e != MAILSEC_OK)
+		cli_fail(CLI_OK, "queue flush: %s", diag.set ? diag.text :
+		    mailsec_strerror(e));
 }
 
 /* This host's name when it has a dot, else "localhost". */
@@ -580,13 +516,13 @@ run_send(struct report_store *st, const struct report_opts *o)
 	struct report_job_conf c;
 	struct report_job_stats s;
 	struct mailsec_resolver *res = NULL;
-	struct outbox ob;
+	struct queue *q = NULL;
+	struct mailsec_diag diag = { 0 };
 	char host[256] = { 0 }, from[320];
-	int n, rc;
+	int rc;
 	mailsec_err e;
 
 	memset(&c, 0, sizeof c);
-	memset(&ob, 0, sizeof ob);
 	c.receiver = o->receiver;
 	if (c.receiver == NULL) {
 		default_receiver(host, sizeof host);
@@ -600,32 +536,34 @@ run_send(struct report_store *st, const struct report_opts *o)
 	c.org_name = o->org;
 	c.format = o->rfc7489 ? MAILSEC_REPORT_FMT_RFC7489 :
 	    MAILSEC_REPORT_FMT_RFC9990;
-	c.now = (int64_t)time(NULL);
+	c.now = report_sched_now();
 	c.include_current = o->now;
 	c.dry_run = o->dry_run;
 	c.out = stdout;
-	n = snprintf(ob.dir, sizeof ob.dir, "%s/reports/outbox",
-	    o->state_dir);
-	if (n < 0 || (size_t)n >= sizeof ob.dir)
-		return cli_fail(CLI_ERR, "%s: path too long", o->state_dir);
-	if (!o->dry_run && mkdir_p(ob.dir) == -1)
-		return cli_fail(CLI_ERR, "%s: %s", ob.dir, strerror(errno));
-	c.send = outbox_send;
-	c.send_arg = &ob;
-	if (cli_dns_resolver(&o->dns, &res) != CLI_OK)
+	if (!o->dry_run && queue_open(&q, o->state_dir, NULL, &diag) !=
+	    MAILSEC_OK)
+		return cli_fail(CLI_ERR, "queue: %s", diag.set ? diag.text :
+		    "cannot open");
+	c.send = report_queue_send;
+	c.send_arg = q;
+	if (cli_dns_resolver(&o->dns, &res) != CLI_OK) {
+		queue_close(q);
 		return CLI_ERR;
+	}
 	c.resolver = res;
 	e = report_job_run(st, &c, &s);
 	mailsec_resolver_free(res);
+	queue_close(q);
 	if (e != MAILSEC_OK)
 		return cli_fail(CLI_ERR, "report send: %s",
 		    e == MAILSEC_EIO ? report_store_error(st) :
 		    mailsec_strerror(e));
 	printf("%zu periods: %zu sent, %zu size notices, %zu unauthorized, "
-	    "%zu skipped, %zu to retry%s%s\n", s.periods, s.sent, s.too_big,
+	    "%zu skipped, %zu to retry%s\n", s.periods, s.sent, s.too_big,
 	    s.unauthorized, s.skipped, s.tempfail,
-	    !o->dry_run && s.sent + s.too_big > 0 ? "; mails in " : "",
-	    !o->dry_run && s.sent + s.too_big > 0 ? ob.dir : "");
+	    !o->dry_run && s.sent + s.too_big > 0 ? "; mails queued" : "");
+	if (!o->dry_run && s.sent + s.too_big > 0)
+		queue_kick(o->state_dir);
 	rc = s.tempfail > 0 ? CLI_ERR : CLI_OK;
 	return rc;
 }

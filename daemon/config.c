@@ -43,6 +43,10 @@
 #define GW_SUGGEST_MAXLEN	64	/* keys longer get no suggestion */
 #define GW_DELIVERY_THREADS_MAX	256
 #define GW_LIFETIME_MAX		(60 * 86400)	/* delivery.lifetime, s */
+/* reports: org_name length; the longest address (RFC 5321 4.5.3.1.3
+ * path, without the brackets). */
+#define GW_REPORT_ORG_MAX	128
+#define GW_REPORT_ADDR_MAX	256
 
 /* Default signed header fields (RFC 6376 5.4.1's list, trimmed). */
 static const char *const dkim_default_headers[] = {
@@ -165,6 +169,10 @@ static const struct enum_val dmarc_vals[] = {
 static const struct enum_val quar_vals[] = {
 	{ "maildir", GW_QUARANTINE_MAILDIR },
 	{ "header", GW_QUARANTINE_HEADER },
+	{ NULL, 0 }
+};
+static const struct enum_val report_fmt_vals[] = {
+	{ "rfc9990", GW_REPORT_RFC9990 }, { "rfc7489", GW_REPORT_RFC7489 },
 	{ NULL, 0 }
 };
 
@@ -410,6 +418,30 @@ check_local_user(const char *v, char **norm)
 	for (i = 0; i < n; i++)
 		(*norm)[i] = (char)ms_tolower((unsigned char)v[i]);
 	return NULL;
+}
+
+/* reports.org_name: free text in the report, one printable line. */
+static const char *
+check_report_org(const char *v, char **norm)
+{
+	size_t n = strlen(v), i;
+
+	(void)norm;
+	if (n == 0 || n > GW_REPORT_ORG_MAX)
+		return "is not a name of 1 to 128 characters";
+	for (i = 0; i < n; i++)
+		if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
+			return "holds control characters";
+	return NULL;
+}
+
+/* reports.from, reports.ingest_address: local@domain. */
+static const char *
+check_report_addr(const char *v, char **norm)
+{
+	if (strchr(v, '@') == NULL)
+		return "is not an address (write dmarc@example.org)";
+	return check_address_common(v, norm, false);
 }
 
 static const char *
@@ -777,6 +809,23 @@ static const struct opt delivery_opts[] = {
 	{ NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0, false, false }
 };
 
+#define REP(f) SEC(gw_reports, f)
+static const struct opt reports_opts[] = {
+	{ ROW("send", O_BOOL, REP(send)) },
+	{ ROW("period", O_TIME, REP(period)), .unit_ms = 1000, .min = 60,
+	  .max = 86400 },
+	{ ROW("org_name", O_STR, REP(org_name)), .check = check_report_org },
+	{ ROW("from", O_STR, REP(from)), .check = check_report_addr },
+	{ ROW("format", O_ENUM, REP(format)), .vals = report_fmt_vals },
+	{ ROW("failure", O_BOOL, REP(failure)) },
+	{ ROW("failure_redact", O_BOOL, REP(failure_redact)) },
+	{ ROW("failure_rate", O_UINT, REP(failure_rate)), .min = 1,
+	  .max = 10000 },
+	{ ROW("ingest_address", O_STR, REP(ingest_address)),
+	  .check = check_report_addr },
+	{ NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0, false, false }
+};
+
 static const struct opt top_opts[] = {
 	{ ROW("state_dir", O_PATH, GOFF(state_dir)) },
 	{ ROW("user", O_STR, GOFF(user)), .check = check_sysname },
@@ -795,6 +844,7 @@ static const struct opt top_opts[] = {
 	{ ROW("arc", O_SECTION, GOFF(arc)), .sub = arc_opts },
 	{ ROW("limits", O_SECTION, GOFF(limits)), .sub = limits_opts },
 	{ ROW("delivery", O_SECTION, GOFF(delivery)), .sub = delivery_opts },
+	{ ROW("reports", O_SECTION, GOFF(reports)), .sub = reports_opts },
 	{ NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0, false, false }
 };
 
@@ -1465,6 +1515,9 @@ gw_config_free(struct gw_config *cfg)
 	free(cfg->delivery.relay.user);
 	free(cfg->delivery.relay.password_file);
 	free(cfg->delivery.tls.ca_file);
+	free(cfg->reports.org_name);
+	free(cfg->reports.from);
+	free(cfg->reports.ingest_address);
 	memset(cfg, 0, sizeof *cfg);
 }
 
@@ -1649,6 +1702,16 @@ gw_config_defaults(struct gw_config *cfg)
 	cfg->delivery.tls.dane = true;
 	cfg->delivery.tls.tlsrpt = true;
 	cfg->delivery.tls.https_port = 443;
+	/* Reports: aggregate ones daily (RFC 9990 3.1.1.4: typically one
+	 * UTC day); failure reports off (privacy; RFC 9991 8). */
+	cfg->reports.send = true;
+	cfg->reports.period = 86400;
+	if (set_host_name(&cfg->reports.org_name) != MAILSEC_OK)
+		goto nomem;
+	cfg->reports.format = GW_REPORT_RFC9990;
+	cfg->reports.failure = false;
+	cfg->reports.failure_redact = true;
+	cfg->reports.failure_rate = 10;
 	if (derive(cfg) != MAILSEC_OK)
 		goto nomem;
 	return MAILSEC_OK;
@@ -1793,6 +1856,16 @@ cross_check(struct load *ld)
 		return cfg_err(ld, line_of(r, "delivery", "relay", "user"),
 		    "delivery.relay.user", MAILSEC_ESYNTAX, "set without "
 		    "delivery.relay.host; name the smarthost");
+	if (c->reports.ingest_address != NULL) {
+		const char *at = strrchr(c->reports.ingest_address, '@');
+
+		if (!gw_config_is_local(c, at + 1, strlen(at + 1)))
+			return cfg_err(ld, line_of(r, "reports",
+			    "ingest_address", NULL), "reports.ingest_address",
+			    MAILSEC_ESYNTAX, "'%s' is not at a local domain; "
+			    "add its domain to local.domains",
+			    c->reports.ingest_address);
+	}
 	if (c->limits.message_size > (uint64_t)SIZE_MAX)
 		return cfg_err(ld, line_of(r, "limits", "message_size", NULL),
 		    "limits.message_size", MAILSEC_ESYNTAX, "is too large for "
@@ -2257,6 +2330,50 @@ dump_delivery(FILE *f, const struct gw_delivery *d)
 	fprintf(f, "\t\thttps_port %u;\n\t}\n}\n", d->tls.https_port);
 }
 
+static void
+dump_reports(FILE *f, const struct gw_config *c)
+{
+	const struct gw_reports *r = &c->reports;
+	char from[GW_REPORT_ADDR_MAX];
+
+	fprintf(f, "reports {\n\tsend %s;\n", yn(r->send));
+	dump_time(f, "\t", "period", (uint64_t)r->period * 1000);
+	dump_kv(f, "\t", "org_name", r->org_name);
+	if (r->from != NULL)
+		dump_kv(f, "\t", "from", r->from);
+	else if (gw_config_reports_from(c, from, sizeof from) == MAILSEC_OK) {
+		fputs("\t# from ", f);
+		dump_val(f, from);
+		fputs(";  (from local.domains)\n", f);
+	}
+	fprintf(f, "\tformat %s;\n\tfailure %s;\n\tfailure_redact %s;\n"
+	    "\tfailure_rate %u;\n", enum_name(report_fmt_vals,
+	    (int)r->format), yn(r->failure), yn(r->failure_redact),
+	    r->failure_rate);
+	if (r->ingest_address != NULL)
+		dump_kv(f, "\t", "ingest_address", r->ingest_address);
+	fputs("}\n", f);
+}
+
+mailsec_err
+gw_config_reports_from(const struct gw_config *cfg, char *buf, size_t bufsz)
+{
+	int n;
+
+	if (cfg->reports.from != NULL)
+		n = snprintf(buf, bufsz, "%s", cfg->reports.from);
+	else
+		n = snprintf(buf, bufsz, "dmarc-noreply@%s",
+		    cfg->local.domains.n > 0 ? cfg->local.domains.v[0] :
+		    "localhost");
+	if (n < 0 || (size_t)n >= bufsz) {
+		if (bufsz > 0)
+			buf[0] = '\0';
+		return MAILSEC_ELIMIT;
+	}
+	return MAILSEC_OK;
+}
+
 void
 gw_config_dump(const struct gw_config *c, FILE *f)
 {
@@ -2395,4 +2512,5 @@ gw_config_dump(const struct gw_config *c, FILE *f)
 	    c->limits.connections_per_ip, c->limits.auth_failures,
 	    c->limits.errors);
 	dump_delivery(f, &c->delivery);
+	dump_reports(f, c);
 }

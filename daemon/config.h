@@ -213,6 +213,23 @@ struct gw_delivery {
 	struct gw_delivery_tls tls;
 };
 
+/* reports: DMARC aggregate and failure reports from the gateway
+ * (docs/reports.md, "In the gateway"). */
+enum gw_report_format { GW_REPORT_RFC9990, GW_REPORT_RFC7489 };
+
+struct gw_reports {
+	bool send;		/* aggregate reports on schedule */
+	unsigned period;	/* s: 86400 (a UTC day), 60..86399 testing */
+	char *org_name;		/* report_metadata org_name */
+	char *from;		/* reporting address; NULL: derived
+				 * (gw_config_reports_from()) */
+	enum gw_report_format format;
+	bool failure;		/* failure reports (RFC 9991) */
+	bool failure_redact;	/* local parts hashed */
+	unsigned failure_rate;	/* reports per destination per hour */
+	char *ingest_address;	/* reports to it are imported; NULL */
+};
+
 struct gw_config {
 	char *source;		/* the file name, or "(defaults)" */
 	char *state_dir;
@@ -232,6 +249,7 @@ struct gw_config {
 	struct gw_forward forward;
 	struct gw_arc arc;
 	struct gw_delivery delivery;
+	struct gw_reports reports;
 	unsigned explicit_paths;	/* internal: GW_PATH_* set by file */
 };
 
@@ -327,5 +345,13 @@ enum gw_rcpt_verdict gw_config_recipient(const struct gw_config *cfg,
 
 /* Names of enum values as the file spells them. */
 const char *gw_action_name(enum gw_action a);
+
+/*
+ * The reporting address: reports.from, else
+ * "dmarc-noreply@<first local domain>". MAILSEC_ELIMIT when it does not
+ * fit buf.
+ */
+mailsec_err gw_config_reports_from(const struct gw_config *cfg, char *buf,
+    size_t bufsz);
 
 #endif /* GW_CONFIG_H */

@@ -37,6 +37,7 @@
 #include "core/core.h"
 #include "log.h"
 #include "pipeline_int.h"
+#include "report_fail.h"
 #include "report_store.h"
 
 /* A key file is a PEM private key or a base64 seed: far below this. */
@@ -689,11 +690,11 @@ void
 pl_report_record(struct pl_msg *m)
 {
 	struct report_eval_src src = { 0 };
+	struct report_fail_msg rf = { 0 };
 	const struct mailsec_dmarc_outcome *o;
 	struct timespec now;
 
-	if (m->p->reports == NULL || m->dmarc == NULL ||
-	    (o = mailsec_dmarc_outcome(m->dmarc)) == NULL)
+	if (m->dmarc == NULL || (o = mailsec_dmarc_outcome(m->dmarc)) == NULL)
 		return;
 	(void)clock_gettime(CLOCK_REALTIME, &now);
 	src.time = (int64_t)now.tv_sec;
@@ -701,9 +702,17 @@ pl_report_record(struct pl_msg *m)
 	src.mail_from = m->mail_from;
 	src.spf = mailsec_spf_outcome(m->spf);
 	src.dkim = m->dkim;
-	if (report_store_add_outcome(m->p->reports, o, &src) != MAILSEC_OK)
+	if (m->p->reports != NULL &&
+	    report_store_add_outcome(m->p->reports, o, &src) != MAILSEC_OK)
 		log_warnx("report store: %s: evaluation not recorded",
 		    report_store_error(m->p->reports));
+	rf.dmarc = o;
+	rf.src = &src;
+	rf.headers = m->fail_hdr;
+	rf.headers_len = m->fail_hdrlen;
+	rf.prepend = m->v.prepend;
+	rf.prepend_len = m->v.prepend_len;
+	report_fail_submit(&rf);
 }
 
 mailsec_err
@@ -812,6 +821,7 @@ msg_destroy(struct pl_msg *m)
 	mailsec_author_free(m->author);
 	free(m->keep);
 	free(m->prepend);
+	free(m->fail_hdr);
 	free(m->log);
 	free(m->reply_text);
 	free(m->ip);
@@ -1204,6 +1214,11 @@ pl_msg_header(struct pl_msg *m, const char *hdr, size_t len,
 	if (e != MAILSEC_OK)
 		return e;
 	m->state = PL_ST_HEADER;
+	/* failure reports quote the header section (report_fail.h) */
+	if (report_fail_enabled() && (m->fail_hdr = ms_memdupz(hdr,
+	    len < REPORT_FAIL_HEADER_MAX ? len : REPORT_FAIL_HEADER_MAX))
+	    != NULL)
+		m->fail_hdrlen = strlen(m->fail_hdr);
 	n = mailsec_msg_field_count(msg);
 	if ((e = mailsec_msg_author(msg, &m->author)) != MAILSEC_OK)
 		goto out;

@@ -115,6 +115,9 @@ struct pl_msg {
 	struct mailsec_author *author;
 	size_t ar_removed;		/* forged fields dropped */
 	char *keep;			/* header copy without them */
+	char *fail_hdr;			/* header copy for failure reports
+				   (reports.failure), or NULL */
+	size_t fail_hdrlen;
 
 	struct mailsec_dkim_sign *sign;
 	const struct pl_sign_domain *sign_dom;	/* in gen */

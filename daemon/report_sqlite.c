@@ -1126,13 +1126,20 @@ out:
 }
 
 /* Creates the file with mode 0600 before SQLite opens it: SQLite gives
- * its -wal and -shm files the database file's permissions. */
+ * its -wal and -shm files the database file's permissions. Only a file
+ * that does not exist yet is opened (O_EXCL): closing a descriptor of a
+ * database that another connection of this process has open would drop
+ * that connection's POSIX locks (SQLite's "How To Corrupt" 2.2), and
+ * another process could then take the WAL from under it. */
 static mailsec_err
 create_private(const char *path, char *err, size_t errlen)
 {
 	int fd;
 
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+	    0600);
+	if (fd == -1 && errno == EEXIST)
+		return MAILSEC_OK;
 	if (fd == -1) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return MAILSEC_EIO;

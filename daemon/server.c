@@ -53,6 +53,8 @@
 #include "pipeline.h"
 #include "queue.h"
 #include "remote.h"
+#include "report_fail.h"
+#include "report_sched.h"
 #include "server.h"
 #include "session.h"
 #include "tls.h"
@@ -492,6 +494,9 @@ worker_local(const struct gw_config *cfg, struct queue_local *l)
 	l->mta_name = d->helo;
 }
 
+/* The DMARC report schedule (worker 0 only). */
+static struct report_sched *worker_sched;
+
 static void
 worker_reload(struct server_worker *w)
 {
@@ -530,6 +535,10 @@ worker_reload(struct server_worker *w)
 	 * its next delivery (sessions already use cfg for RCPT). */
 	if (dlv_dns_set(cfg) != MAILSEC_OK)
 		log_error("reload: delivery keeps the old DNS settings");
+	if (report_sched_reconfigure(worker_sched, cfg) != MAILSEC_OK ||
+	    report_fail_reconfigure(cfg) != MAILSEC_OK ||
+	    report_ingest_configure(cfg) != MAILSEC_OK)
+		log_error("reload: reports keep the old settings");
 	worker_local(cfg, &local);
 	if ((e = queue_runner_reconfigure(w->q, &local)) != MAILSEC_OK)
 		log_error("reload: delivery runner: %s (it keeps the old "
@@ -674,6 +683,11 @@ worker_main(const struct server_opts *o, struct gw_config *cfg,
 		log_error("queue: cannot start the delivery runner");
 		goto done;
 	}
+	if ((index == 0 && report_sched_start(&worker_sched, cfg, w.q) !=
+	    MAILSEC_OK) || report_fail_start(cfg, w.q) != MAILSEC_OK ||
+	    report_ingest_configure(cfg) != MAILSEC_OK)
+		log_error("reports: cannot start (no reports from this "
+		    "worker)");
 	if (index == 0 && control_listen(&w.ctl, w.base, cfg->state_dir, w.q,
 	    &diag) != MAILSEC_OK)
 		log_warnx("control socket: %s (mailsec queue works on the "
@@ -711,6 +725,10 @@ done:
 		evconnlistener_free(w.ls[i].ev);
 	session_close_all(&w);
 	control_close(w.ctl);
+	report_sched_stop(worker_sched);
+	worker_sched = NULL;
+	report_fail_stop();
+	(void)report_ingest_configure(NULL);
 	queue_close(w.q);
 	dlv_stop();
 	pipeline_free(w.pl);

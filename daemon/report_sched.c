@@ -1,0 +1,513 @@
+/*
+ * daemon/report_sched.c - the aggregate report job on schedule in the
+ * gateway, its mails into the queue, and the import of reports mailed
+ * to reports.ingest_address (daemon/report_sched.h).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <mailsec/dns.h>
+#include <mailsec/report.h>
+
+#include "core/core.h"
+#include "config.h"
+#include "log.h"
+#include "queue.h"
+#include "report_sched.h"
+#include "report_store.h"
+
+/* The settings a run uses (copied from the configuration). */
+struct sched_conf {
+	bool send;
+	unsigned period;		/* s */
+	enum mailsec_report_format format;
+	char *org_name;
+	char *from;
+	char *forward;			/* dns.forwarders joined, or NULL */
+	char *zone;			/* dns.zone, or NULL */
+	unsigned timeout_ms;
+	char *state_dir;
+};
+
+struct report_sched {
+	struct queue *q;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool stop;
+	struct sched_conf conf;		/* under mu */
+};
+
+/* ---- the clock ----------------------------------------------------------- */
+
+static pthread_once_t clock_once = PTHREAD_ONCE_INIT;
+static int64_t clock_shift;
+
+static void
+clock_init(void)
+{
+	const char *v = getenv(REPORT_SCHED_TEST_NOW);
+	int64_t t = 0;
+
+	if (v == NULL || *v == '\0')
+		return;
+	for (; *v >= '0' && *v <= '9' && t < INT64_MAX / 10 - 10; v++)
+		t = t * 10 + (*v - '0');
+	if (*v != '\0' || t == 0)
+		return;
+	clock_shift = t - (int64_t)time(NULL);
+}
+
+int64_t
+report_sched_now(void)
+{
+	(void)pthread_once(&clock_once, clock_init);
+	return (int64_t)time(NULL) + clock_shift;
+}
+
+/* ---- settings ------------------------------------------------------------ */
+
+static void
+conf_free(struct sched_conf *c)
+{
+	free(c->org_name);
+	free(c->from);
+	free(c->forward);
+	free(c->zone);
+	free(c->state_dir);
+	memset(c, 0, sizeof *c);
+}
+
+static char *
+dupz_or_null(const char *s, bool *ok)
+{
+	char *c;
+
+	if (s == NULL)
+		return NULL;
+	if ((c = strdup(s)) == NULL)
+		*ok = false;
+	return c;
+}
+
+mailsec_err
+report_sched_job_conf(const struct gw_config *cfg, struct report_job_conf *c,
+    char *from, size_t fromsz)
+{
+	const char *at;
+
+	memset(c, 0, sizeof *c);
+	if (gw_config_reports_from(cfg, from, fromsz) != MAILSEC_OK)
+		return MAILSEC_ELIMIT;
+	at = strrchr(from, '@');
+	/* our domain: the reporting address's (file name, Submitter) */
+	c->receiver = at != NULL && at[1] != '\0' ? at + 1 : "localhost";
+	c->from = from;
+	c->org_name = cfg->reports.org_name;
+	c->format = cfg->reports.format == GW_REPORT_RFC7489 ?
+	    MAILSEC_REPORT_FMT_RFC7489 : MAILSEC_REPORT_FMT_RFC9990;
+	return MAILSEC_OK;
+}
+
+static mailsec_err
+conf_make(struct sched_conf *c, const struct gw_config *cfg)
+{
+	struct ms_buf b;
+	char from[256];
+	size_t i;
+	bool ok = true;
+
+	memset(c, 0, sizeof *c);
+	if (gw_config_reports_from(cfg, from, sizeof from) != MAILSEC_OK)
+		return MAILSEC_ELIMIT;
+	c->send = cfg->reports.send;
+	c->period = cfg->reports.period >= 60 ? cfg->reports.period : 86400;
+	c->format = cfg->reports.format == GW_REPORT_RFC7489 ?
+	    MAILSEC_REPORT_FMT_RFC7489 : MAILSEC_REPORT_FMT_RFC9990;
+	c->org_name = dupz_or_null(cfg->reports.org_name, &ok);
+	c->from = dupz_or_null(from, &ok);
+	c->state_dir = dupz_or_null(cfg->state_dir, &ok);
+	c->timeout_ms = cfg->dns.timeout_ms;
+	if (cfg->dns.mode == GW_DNS_ZONE)
+		c->zone = dupz_or_null(cfg->dns.zone, &ok);
+	if (cfg->dns.mode == GW_DNS_FORWARD && cfg->dns.forwarders.n > 0) {
+		ms_buf_init(&b, 65536);
+		for (i = 0; i < cfg->dns.forwarders.n && ok; i++)
+			if ((i > 0 && ms_buf_appendc(&b, ',') != MAILSEC_OK) ||
+			    ms_buf_appendz(&b, cfg->dns.forwarders.v[i]) !=
+			    MAILSEC_OK)
+				ok = false;
+		if (ok && (c->forward = ms_buf_steal(&b, NULL)) == NULL)
+			ok = false;
+		ms_buf_free(&b);
+	}
+	if (!ok || c->from == NULL || c->state_dir == NULL) {
+		conf_free(c);
+		return MAILSEC_ENOMEM;
+	}
+	return MAILSEC_OK;
+}
+
+static mailsec_err
+conf_make_copy(struct sched_conf *d, const struct sched_conf *s)
+{
+	bool ok = true;
+
+	*d = *s;
+	d->org_name = dupz_or_null(s->org_name, &ok);
+	d->from = dupz_or_null(s->from, &ok);
+	d->forward = dupz_or_null(s->forward, &ok);
+	d->zone = dupz_or_null(s->zone, &ok);
+	d->state_dir = dupz_or_null(s->state_dir, &ok);
+	if (!ok) {
+		conf_free(d);
+		return MAILSEC_ENOMEM;
+	}
+	return MAILSEC_OK;
+}
+
+/* ---- the queue ------------------------------------------------------------ */
+
+mailsec_err
+report_queue_send(void *arg, const struct report_job_mail *m)
+{
+	struct queue *q = arg;
+	struct queue_env env;
+	struct queue_rcpt rcpt;
+	char id[QUEUE_ID_LEN + 1];
+	mailsec_err e;
+
+	memset(&env, 0, sizeof env);
+	memset(&rcpt, 0, sizeof rcpt);
+	rcpt.addr = m->rcpt;
+	env.mail_from = m->from;
+	env.body = "7BIT";		/* the writer's mails are 7bit */
+	env.rcpt = &rcpt;
+	env.nrcpt = 1;
+	e = queue_inject(q, &env, m->data, m->len, id);
+	if (e == MAILSEC_OK)
+		log_debug("reports: %s to %s queued as %s", m->filename,
+		    m->rcpt, id);
+	return e;
+}
+
+/* ---- one run ----------------------------------------------------------------- */
+
+/* The job's lines (one per period and destination) into the log. */
+static void
+log_lines(char *text, size_t len)
+{
+	char *p = text, *end = text + len, *nl;
+
+	while (p < end) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		*nl = '\0';
+		if (nl > p)
+			log_info("reports: %s", p);
+		p = nl + 1;
+	}
+}
+
+static void
+sched_run(struct report_sched *s, const struct sched_conf *sc)
+{
+	struct report_job_conf c;
+	struct report_job_stats st;
+	struct report_store *store = NULL;
+	struct mailsec_resolver *res = NULL;
+	struct mailsec_diag diag = { 0 };
+	const char *at;
+	char err[256], *text = NULL;
+	size_t textlen = 0;
+	FILE *out;
+	mailsec_err e;
+
+	memset(&c, 0, sizeof c);
+	if (report_store_open(sc->state_dir, &store, err, sizeof err) !=
+	    MAILSEC_OK) {
+		log_warnx("reports: store: %s: no reports this time", err);
+		return;
+	}
+	if ((e = mailsec_resolver_new_from_args(sc->forward, sc->zone, &res,
+	    &diag)) != MAILSEC_OK) {
+		log_warnx("reports: dns: %s: no reports this time",
+		    diag.set ? diag.text : mailsec_strerror(e));
+		goto out;
+	}
+	if (sc->timeout_ms > 0)
+		mailsec_resolver_set_timeout(res, sc->timeout_ms);
+	at = strrchr(sc->from, '@');
+	c.receiver = at != NULL && at[1] != '\0' ? at + 1 : "localhost";
+	c.from = sc->from;
+	c.org_name = sc->org_name;
+	c.format = sc->format;
+	c.resolver = res;
+	c.send = report_queue_send;
+	c.send_arg = s->q;
+	c.now = report_sched_now();
+	/* a period shorter than a day: reports up to now */
+	c.include_current = sc->period < 86400;
+	out = open_memstream(&text, &textlen);
+	c.out = out;
+	e = report_job_run(store, &c, &st);
+	if (out != NULL && fclose(out) == 0 && text != NULL)
+		log_lines(text, textlen);
+	free(text);
+	if (e != MAILSEC_OK)
+		log_warnx("reports: job: %s", e == MAILSEC_EIO ?
+		    report_store_error(store) : mailsec_strerror(e));
+	else if (st.periods > 0)
+		log_notice("reports: %zu periods: %zu sent, %zu size notices, "
+		    "%zu unauthorized, %zu skipped, %zu to retry", st.periods,
+		    st.sent, st.too_big, st.unauthorized, st.skipped,
+		    st.tempfail);
+out:
+	mailsec_resolver_free(res);
+	report_store_close(store);
+}
+
+/* Seconds until the next run after now. */
+static int64_t
+next_wait(const struct sched_conf *sc, int64_t now)
+{
+	int64_t every = sc->period < 86400 ? (int64_t)sc->period :
+	    REPORT_SCHED_DAY_EVERY;
+
+	/* on the boundary plus a second: the period before it is over */
+	return every - (now % every) + 1;
+}
+
+static void *
+sched_main(void *arg)
+{
+	struct report_sched *s = arg;
+	struct sched_conf sc;
+	struct timespec ts;
+	int64_t wait;
+
+	pthread_mutex_lock(&s->mu);
+	while (!s->stop) {
+		/* a copy: a reload may replace the settings meanwhile */
+		if (s->conf.send && conf_make_copy(&sc, &s->conf) ==
+		    MAILSEC_OK) {
+			pthread_mutex_unlock(&s->mu);
+			sched_run(s, &sc);
+			conf_free(&sc);
+			pthread_mutex_lock(&s->mu);
+		}
+		wait = next_wait(&s->conf, report_sched_now());
+		(void)clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += (time_t)wait;
+		while (!s->stop && pthread_cond_timedwait(&s->cv, &s->mu,
+		    &ts) != ETIMEDOUT)
+			;
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+mailsec_err
+report_sched_start(struct report_sched **out, const struct gw_config *cfg,
+    struct queue *q)
+{
+	struct report_sched *s;
+	mailsec_err e;
+
+	*out = NULL;
+	if ((s = ms_calloc(1, sizeof *s)) == NULL)
+		return MAILSEC_ENOMEM;
+	if ((e = conf_make(&s->conf, cfg)) != MAILSEC_OK) {
+		free(s);
+		return e;
+	}
+	s->q = q;
+	(void)pthread_mutex_init(&s->mu, NULL);
+	(void)pthread_cond_init(&s->cv, NULL);
+	if (pthread_create(&s->thread, NULL, sched_main, s) != 0) {
+		pthread_cond_destroy(&s->cv);
+		pthread_mutex_destroy(&s->mu);
+		conf_free(&s->conf);
+		free(s);
+		return MAILSEC_EIO;
+	}
+	*out = s;
+	return MAILSEC_OK;
+}
+
+mailsec_err
+report_sched_reconfigure(struct report_sched *s, const struct gw_config *cfg)
+{
+	struct sched_conf c, old;
+	mailsec_err e;
+
+	if (s == NULL)
+		return MAILSEC_OK;
+	if ((e = conf_make(&c, cfg)) != MAILSEC_OK)
+		return e;
+	pthread_mutex_lock(&s->mu);
+	old = s->conf;
+	s->conf = c;
+	/* a new period takes effect now, not after the old wait */
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	conf_free(&old);
+	return MAILSEC_OK;
+}
+
+void
+report_sched_stop(struct report_sched *s)
+{
+	if (s == NULL)
+		return;
+	pthread_mutex_lock(&s->mu);
+	s->stop = true;
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	(void)pthread_join(s->thread, NULL);
+	pthread_cond_destroy(&s->cv);
+	pthread_mutex_destroy(&s->mu);
+	conf_free(&s->conf);
+	free(s);
+}
+
+/* ---- ingest ------------------------------------------------------------------ */
+
+static pthread_mutex_t ingest_mu = PTHREAD_MUTEX_INITIALIZER;
+static char *ingest_addr;		/* reports.ingest_address, or NULL */
+
+mailsec_err
+report_ingest_configure(const struct gw_config *cfg)
+{
+	char *a = NULL, *old;
+
+	if (cfg != NULL && cfg->reports.ingest_address != NULL &&
+	    (a = strdup(cfg->reports.ingest_address)) == NULL)
+		return MAILSEC_ENOMEM;
+	pthread_mutex_lock(&ingest_mu);
+	old = ingest_addr;
+	ingest_addr = a;
+	pthread_mutex_unlock(&ingest_mu);
+	free(old);
+	return MAILSEC_OK;
+}
+
+bool
+report_ingest_wanted(const char *addr)
+{
+	bool yes;
+
+	if (addr == NULL)
+		return false;
+	pthread_mutex_lock(&ingest_mu);
+	/* the configured address is lowercased (config.c) */
+	yes = ingest_addr != NULL && ms_ascii_eq(addr, strlen(addr),
+	    ingest_addr, strlen(ingest_addr));
+	pthread_mutex_unlock(&ingest_mu);
+	return yes;
+}
+
+static mailsec_err
+ingest_read(int fd, off_t off, size_t len, char **out)
+{
+	char *buf;
+	size_t got = 0;
+	ssize_t n;
+
+	if ((buf = malloc(len + 1)) == NULL)
+		return MAILSEC_ENOMEM;
+	while (got < len) {
+		n = pread(fd, buf + got, len - got, off + (off_t)got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			free(buf);
+			return MAILSEC_EIO;
+		}
+		got += (size_t)n;
+	}
+	buf[len] = '\0';
+	*out = buf;
+	return MAILSEC_OK;
+}
+
+mailsec_err
+report_ingest_message(const char *state_dir, int fd, off_t off, size_t len,
+    char *err, size_t errlen)
+{
+	struct mailsec_report_doc *docs = NULL;
+	struct mailsec_diag diag = { 0 };
+	struct report_store *st = NULL;
+	char *data = NULL, serr[256];
+	size_t ndocs = 0, i, stored = 0;
+	bool dup;
+	mailsec_err e;
+
+	if (errlen > 0)
+		err[0] = '\0';
+	if (len > REPORT_INGEST_MAX) {
+		snprintf(err, errlen, "message of %zu bytes: larger than a "
+		    "report can be", len);
+		return MAILSEC_ELIMIT;
+	}
+	if ((e = ingest_read(fd, off, len, &data)) != MAILSEC_OK) {
+		snprintf(err, errlen, "cannot read the message");
+		return e;
+	}
+	e = mailsec_report_extract(data, len, &docs, &ndocs, &diag);
+	if (e != MAILSEC_OK) {
+		snprintf(err, errlen, "no report in it: %s", diag.set ?
+		    diag.text : mailsec_strerror(e));
+		e = e == MAILSEC_ENOMEM || e == MAILSEC_ELIMIT ? e :
+		    MAILSEC_ENOTFOUND;
+		goto out;
+	}
+	e = MAILSEC_ENOTFOUND;
+	snprintf(err, errlen, "no aggregate report in it");
+	for (i = 0; i < ndocs; i++) {
+		struct mailsec_agg_report *r = NULL;
+
+		if (docs[i].kind != MAILSEC_REPORT_KIND_AGGREGATE)
+			continue;
+		memset(&diag, 0, sizeof diag);
+		if ((e = mailsec_agg_report_parse(docs[i].data, docs[i].len,
+		    &r, &diag)) != MAILSEC_OK) {
+			snprintf(err, errlen, "report %s: line %zu: %s",
+			    docs[i].name != NULL ? docs[i].name : "(unnamed)",
+			    diag.line, diag.set ? diag.text :
+			    mailsec_strerror(e));
+			e = e == MAILSEC_ENOMEM ? e : MAILSEC_ESYNTAX;
+			goto out;
+		}
+		if (st == NULL && report_store_open(state_dir, &st, serr,
+		    sizeof serr) != MAILSEC_OK) {
+			mailsec_agg_report_free(r);
+			snprintf(err, errlen, "report store: %s", serr);
+			e = MAILSEC_EIO;
+			goto out;
+		}
+		e = report_store_import(st, r, "ingest", &dup);
+		mailsec_agg_report_free(r);
+		if (e != MAILSEC_OK) {
+			snprintf(err, errlen, "report store: %s",
+			    report_store_error(st));
+			e = MAILSEC_EIO;
+			goto out;
+		}
+		stored++;
+	}
+	if (stored > 0) {
+		e = MAILSEC_OK;
+		snprintf(err, errlen, "%zu reports stored", stored);
+	}
+out:
+	report_store_close(st);
+	mailsec_report_docs_free(docs, ndocs);
+	free(data);
+	return e;
+}
