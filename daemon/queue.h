@@ -56,7 +56,9 @@ enum queue_rcpt_status {
 struct queue_rcpt {
 	const char *addr;	/* forward-path without <> */
 	const char *notify;	/* DSN NOTIFY= value, or NULL */
-	const char *orcpt;	/* DSN ORCPT= value (as received), or NULL */
+	const char *orcpt;	/* DSN ORCPT= as "type;address" with the
+				 * address decoded from xtext (RFC 3461
+				 * 4.2; printable ASCII), or NULL */
 	enum queue_rcpt_status status;	/* from the state file */
 	const char *reason;	/* why deferred/failed (the last error:
 				 * "mx.example.org[192.0.2.1]: 451 4.3.0

@@ -30,7 +30,8 @@ struct remote_cfg {
 	unsigned command_timeout;	/* s; 0: 300 (RFC 5321 4.5.3.2) */
 	unsigned data_timeout;		/* s; 0: 600 (the final dot) */
 	unsigned per_destination;	/* connections per destination; 0: 4 */
-	unsigned reuse_idle;		/* s an idle connection is kept; 0: 30 */
+	unsigned reuse_idle;		/* s an idle connection is kept;
+					 * 0: 30 */
 	unsigned reuse_max;		/* messages per connection; 0: 100 */
 	unsigned slot_wait;		/* s to wait for a free connection
 					 * slot of the destination; 0: 30 */

@@ -8,7 +8,7 @@
  * kept when a refresh fails (5.1), MX matching (4.1).
  *
  * DANE and the handshake are tlsp_dane.c, TLS-RPT tlsrpt.c. Rules:
- * docs/delivery-tls.md.
+ * docs/delivery.md, "TLS policy".
  */
 #include <dirent.h>
 #include <errno.h>
