@@ -142,6 +142,7 @@ ms_dkim_body_init(struct ms_dkim_body *b, enum mailsec_dkim_canon c,
 	memset(b, 0, offsetof(struct ms_dkim_body, stage));
 	b->canon = c;
 	b->limit = limit;
+	ms_dkim_body_set_simd(b, -1);
 	b->md = EVP_MD_CTX_new();
 	if (b->md == NULL)
 		return MAILSEC_ENOMEM;
@@ -419,50 +420,40 @@ relaxed_copy_avx2(const char *p, size_t n, size_t lim, char *out,
 }
 #endif
 
-/* -1: choose by CPU; else at most this level (tests force each one). */
-static int simd_cap = -1;
-
-int
-ms_dkim_canon_simd(int level)
+/* The best vector level this CPU has. */
+static int
+simd_best(void)
 {
-	int best = MS_SIMD_SCALAR;
-
 #ifdef MS_CANON_X86
-	best = __builtin_cpu_supports("avx2") ? MS_SIMD_AVX2 : MS_SIMD_SSE2;
+	return __builtin_cpu_supports("avx2") ? MS_SIMD_AVX2 : MS_SIMD_SSE2;
+#else
+	return MS_SIMD_SCALAR;
 #endif
-	if (level < 0 || level > best)
-		level = best;
-	simd_cap = level;
-	return level;
 }
 
-typedef size_t (*relaxed_copy_fn)(const char *, size_t, size_t, char *,
-    size_t *);
-
-static relaxed_copy_fn
-relaxed_copier(void)
+int
+ms_dkim_body_set_simd(struct ms_dkim_body *b, int level)
 {
-	int level = simd_cap;
+	int best = simd_best();
 
+	if (level < 0 || level > best)
+		level = best;
+	b->simd = level;
+	b->copy = relaxed_copy_scalar;
 #ifdef MS_CANON_X86
-	if (level < 0)
-		level = __builtin_cpu_supports("avx2") ? MS_SIMD_AVX2 :
-		    MS_SIMD_SSE2;
 	if (level == MS_SIMD_AVX2)
-		return relaxed_copy_avx2;
-	if (level == MS_SIMD_SSE2)
-		return relaxed_copy_sse2;
-#else
-	(void)level;
+		b->copy = relaxed_copy_avx2;
+	else if (level == MS_SIMD_SSE2)
+		b->copy = relaxed_copy_sse2;
 #endif
-	return relaxed_copy_scalar;
+	return level;
 }
 
 /* The fast path over a span (n > 0) that ends with a content byte. */
 static mailsec_err
 relaxed_fast(struct ms_dkim_body *b, const char *p, size_t n)
 {
-	relaxed_copy_fn copy = relaxed_copier();
+	ms_dkim_relaxed_copy_fn *copy = b->copy;
 	size_t i = 0, room, lim, used, w;
 	mailsec_err err;
 

@@ -29,10 +29,21 @@
 mailsec_err ms_dkim_canon_header(enum mailsec_dkim_canon c, const char *raw,
     size_t len, struct ms_buf *out);
 
+/* Vector levels of the relaxed body canonicalizer. */
+#define MS_SIMD_SCALAR	0
+#define MS_SIMD_SSE2	1	/* x86-64 baseline */
+#define MS_SIMD_AVX2	2	/* when the CPU has it */
+
+/* The relaxed fast path of one vector level (lib/dkim/canon.c). */
+typedef size_t ms_dkim_relaxed_copy_fn(const char *p, size_t n, size_t lim,
+    char *out, size_t *used);
+
 /* Streaming body canonicalizer + hash (RFC 6376 3.4.3, 3.4.4, 3.4.5). */
 struct ms_dkim_body {
 	EVP_MD_CTX *md;
 	enum mailsec_dkim_canon canon;
+	int simd;		/* vector level in use (MS_SIMD_*) */
+	ms_dkim_relaxed_copy_fn *copy;	/* the relaxed fast path for it */
 	uint64_t limit;		/* l=, or UINT64_MAX */
 	uint64_t hashed;	/* bytes given to the hash */
 	uint64_t total;		/* canonical length, l= ignored */
@@ -54,13 +65,11 @@ mailsec_err ms_dkim_body_final(struct ms_dkim_body *b, unsigned char *dig,
     unsigned *diglen);
 void ms_dkim_body_cleanup(struct ms_dkim_body *b);
 
-/* Vector levels of the relaxed body canonicalizer. */
-#define MS_SIMD_SCALAR	0
-#define MS_SIMD_SSE2	1	/* x86-64 baseline */
-#define MS_SIMD_AVX2	2	/* when the CPU has it */
-/* Caps the level used from now on (-1: the best the CPU has) and returns
- * the level in effect. For tests and fuzzing; not thread-safe. */
-int ms_dkim_canon_simd(int level);
+/* Sets the vector level b uses (ms_dkim_body_init() chose the best the
+ * CPU has): level, capped by the CPU; -1 for the best. Returns the level
+ * in effect. For tests and fuzzing, which force each level; it touches
+ * b only, and may be called between updates. */
+int ms_dkim_body_set_simd(struct ms_dkim_body *b, int level);
 
 /* ---- base64 ------------------------------------------------------------ */
 

@@ -41,6 +41,7 @@
 #include <mailsec/msg.h>
 
 #include "core/core.h"
+#include "mime/msg_int.h"
 
 /* Defaults for struct mailsec_msg_limits (a zero field takes these). */
 #define MS_MSG_MAX_FIELDS	1000
@@ -280,8 +281,7 @@ ms_hdr_parse(struct ms_hdr_parse *hp, struct mailsec_diag *diag)
  * with the CR positions shifted by one, 16 or 32 bytes a step, the CR
  * of a block's last byte carried into the next.
  */
-int ms_msg_simd(int level);
-bool ms_msg_crlf_only(const char *p, size_t n);
+typedef bool crlf_only_fn(const char *, size_t);
 
 static bool
 crlf_only_scalar(const char *p, size_t n, bool cr)
@@ -341,39 +341,45 @@ crlf_only_avx2(const char *p, size_t n)
 }
 #endif
 
-/* -1: by CPU; 0 scalar, 1 SSE2, 2 AVX2 at most (tests force each). */
-static int msg_simd_cap = -1;
+static bool
+crlf_only_plain(const char *p, size_t n)
+{
+	return crlf_only_scalar(p, n, false);
+}
 
 int
-ms_msg_simd(int level)
+ms_msg_simd_level(int level)
 {
-	int best = 0;
+	int best = MS_MSG_SIMD_SCALAR;
 
 #ifdef MS_MSG_X86
-	best = __builtin_cpu_supports("avx2") ? 2 : 1;
+	best = __builtin_cpu_supports("avx2") ? MS_MSG_SIMD_AVX2 :
+	    MS_MSG_SIMD_SSE2;
 #endif
 	if (level < 0 || level > best)
 		level = best;
-	msg_simd_cap = level;
 	return level;
 }
 
-bool
-ms_msg_crlf_only(const char *p, size_t n)
+/* The check of a level (as ms_msg_simd_level() caps it), chosen once a
+ * message. */
+static crlf_only_fn *
+crlf_checker(int level)
 {
-	int level = msg_simd_cap;
-
+	level = ms_msg_simd_level(level);
 #ifdef MS_MSG_X86
-	if (level < 0)
-		level = __builtin_cpu_supports("avx2") ? 2 : 1;
-	if (level == 2)
-		return crlf_only_avx2(p, n);
-	if (level == 1)
-		return crlf_only_sse2(p, n);
-#else
-	(void)level;
+	if (level == MS_MSG_SIMD_AVX2)
+		return crlf_only_avx2;
+	if (level == MS_MSG_SIMD_SSE2)
+		return crlf_only_sse2;
 #endif
-	return crlf_only_scalar(p, n, false);
+	return crlf_only_plain;
+}
+
+bool
+ms_msg_crlf_only(int level, const char *p, size_t n)
+{
+	return crlf_checker(level)(p, n);
 }
 
 /*
@@ -382,12 +388,12 @@ ms_msg_crlf_only(const char *p, size_t n)
  * REQUIRE_CRLF.
  */
 static mailsec_err
-ms_body_scan(const char *p, size_t from, size_t len, size_t line,
-    unsigned flags, size_t *extra, struct mailsec_diag *diag)
+ms_body_scan(crlf_only_fn *crlf_only, const char *p, size_t from, size_t len,
+    size_t line, unsigned flags, size_t *extra, struct mailsec_diag *diag)
 {
 	size_t i, n = 0;
 
-	if (ms_msg_crlf_only(p + from, len - from)) {
+	if (crlf_only(p + from, len - from)) {
 		*extra = 0;
 		return MAILSEC_OK;
 	}
@@ -523,6 +529,14 @@ mailsec_msg_parse(const char *p, size_t len,
     const struct mailsec_msg_limits *lim, unsigned flags,
     struct mailsec_msg **out, struct mailsec_diag *diag)
 {
+	return ms_msg_parse_simd(p, len, lim, flags, -1, out, diag);
+}
+
+mailsec_err
+ms_msg_parse_simd(const char *p, size_t len,
+    const struct mailsec_msg_limits *lim, unsigned flags, int level,
+    struct mailsec_msg **out, struct mailsec_diag *diag)
+{
 	struct ms_hdr_parse hp;
 	struct mailsec_msg *m = NULL;
 	size_t extra = 0, total, conv_len;
@@ -550,8 +564,9 @@ mailsec_msg_parse(const char *p, size_t len,
 
 	if ((err = ms_hdr_parse(&hp, diag)) != MAILSEC_OK)
 		goto done;
-	if ((err = ms_body_scan(p, hp.body_in, len, hp.line + (hp.blank ?
-	    1 : 0), flags, &extra, diag)) != MAILSEC_OK)
+	if ((err = ms_body_scan(crlf_checker(level), p, hp.body_in, len,
+	    hp.line + (hp.blank ? 1 : 0), flags, &extra, diag)) !=
+	    MAILSEC_OK)
 		goto done;
 	if (!ms_size_add(hp.shift, extra, &total) ||
 	    !ms_size_add(len, total, &conv_len)) {

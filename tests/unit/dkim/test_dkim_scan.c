@@ -20,10 +20,11 @@
 
 #include "canon_ref.h"
 
-/* Canonicalizes in, fed as chunks cut at the given points (sorted,
- * each <= n), and compares hash and length with the reference. */
+/* Canonicalizes in at vector level lv, fed as chunks cut at the given
+ * points (sorted, each <= n), and compares hash and length with the
+ * reference. */
 static void
-check(enum mailsec_dkim_canon c, const char *in, size_t n,
+check(int lv, enum mailsec_dkim_canon c, const char *in, size_t n,
     const size_t *cuts, size_t ncuts, uint64_t limit, const char *what)
 {
 	static char want[2 * 4096 + 2];
@@ -38,6 +39,7 @@ check(enum mailsec_dkim_canon c, const char *in, size_t n,
 	    NULL, EVP_sha256(), NULL), 1);
 	assert_int_equal(ms_dkim_body_init(&b, c, EVP_sha256(), limit),
 	    MAILSEC_OK);
+	assert_int_equal(ms_dkim_body_set_simd(&b, lv), lv);
 	for (i = 0; i <= ncuts; i++) {
 		size_t to = i < ncuts ? cuts[i] : n;
 
@@ -49,16 +51,23 @@ check(enum mailsec_dkim_canon c, const char *in, size_t n,
 	if (memcmp(dw, dg, 32) != 0 || b.total != wn)
 		fail_msg("%s: canon %d len %zu (%zu cuts, first %zu), level "
 		    "%d: differs from the reference (total %llu, want %zu)",
-		    what, (int)c, n, ncuts, ncuts ? cuts[0] : 0,
-		    ms_dkim_canon_simd(99), (unsigned long long)b.total, wn);
+		    what, (int)c, n, ncuts, ncuts ? cuts[0] : 0, b.simd,
+		    (unsigned long long)b.total, wn);
 	ms_dkim_body_cleanup(&b);
 }
 
-/* Every level up to the best this CPU has. */
+/* Every level up to the best this CPU has (a new context's). */
 static int
 levels(void)
 {
-	return ms_dkim_canon_simd(-1) + 1;
+	struct ms_dkim_body b;
+	int best;
+
+	assert_int_equal(ms_dkim_body_init(&b, MAILSEC_DKIM_RELAXED,
+	    EVP_sha256(), UINT64_MAX), MAILSEC_OK);
+	best = b.simd;
+	ms_dkim_body_cleanup(&b);
+	return best + 1;
 }
 
 /* Hand-made bodies whose special bytes sit around the 16/32 steps. */
@@ -87,26 +96,25 @@ test_shapes_split(void **state)
 
 	(void)state;
 	for (lv = 0; lv < levels(); lv++) {
-		ms_dkim_canon_simd(lv);
 		for (s = 0; s < MS_ARRAY_LEN(shapes); s++) {
 			n = strlen(shapes[s]);
 			for (off = 0; off < 64; off++) {
 				memcpy(buf + off, shapes[s], n);
 				for (c = 0; c < 2; c++) {
-					check((enum mailsec_dkim_canon)c,
+					check(lv, (enum mailsec_dkim_canon)c,
 					    buf + off, n, NULL, 0, UINT64_MAX,
 					    "shape whole");
 					if (off > 3)
 						continue;
 					for (cut = 0; cut <= n; cut++)
-						check((enum mailsec_dkim_canon)
-						    c, buf + off, n, &cut, 1,
+						check(lv,
+						    (enum mailsec_dkim_canon)c,
+						    buf + off, n, &cut, 1,
 						    UINT64_MAX, "shape split");
 				}
 			}
 		}
 	}
-	ms_dkim_canon_simd(-1);
 }
 
 static unsigned
@@ -130,7 +138,6 @@ test_random_chunks(void **state)
 
 	(void)state;
 	for (lv = 0; lv < levels(); lv++) {
-		ms_dkim_canon_simd(lv);
 		for (round = 0; round < 1500; round++) {
 			n = rnd(&seed) % sizeof in;
 			for (k = 0; k < n; k++) {
@@ -165,11 +172,10 @@ test_random_chunks(void **state)
 			limit = round % 5 == 0 ? rnd(&seed) % (n + 3) :
 			    UINT64_MAX;
 			for (c = 0; c < 2; c++)
-				check((enum mailsec_dkim_canon)c, in, n, cuts,
-				    nc, limit, "random");
+				check(lv, (enum mailsec_dkim_canon)c, in, n,
+				    cuts, nc, limit, "random");
 		}
 	}
-	ms_dkim_canon_simd(-1);
 }
 
 /* Base64 decoding (four characters at a step where it can): random data
@@ -218,18 +224,79 @@ test_base64_fast(void **state)
 	assert_memory_equal(out, "ABCDEF", 6);
 }
 
-/* The level in effect is capped by what the CPU has and reported. */
+/* A new context takes the best level the CPU has; a level asked for is
+ * capped by it and reported, and stays with its context. */
 static void
 test_levels(void **state)
 {
+	struct ms_dkim_body b, b2;
 	int best;
 
 	(void)state;
-	best = ms_dkim_canon_simd(-1);
+	assert_int_equal(ms_dkim_body_init(&b, MAILSEC_DKIM_RELAXED,
+	    EVP_sha256(), UINT64_MAX), MAILSEC_OK);
+	assert_int_equal(ms_dkim_body_init(&b2, MAILSEC_DKIM_RELAXED,
+	    EVP_sha256(), UINT64_MAX), MAILSEC_OK);
+	best = b.simd;
 	assert_true(best >= MS_SIMD_SCALAR && best <= MS_SIMD_AVX2);
-	assert_int_equal(ms_dkim_canon_simd(0), MS_SIMD_SCALAR);
-	assert_int_equal(ms_dkim_canon_simd(99), best);
-	ms_dkim_canon_simd(-1);
+#if defined(__x86_64__)
+	assert_true(best >= MS_SIMD_SSE2);
+#endif
+	assert_int_equal(ms_dkim_body_set_simd(&b, -1), best);
+	assert_int_equal(ms_dkim_body_set_simd(&b, 0), MS_SIMD_SCALAR);
+	assert_int_equal(b.simd, MS_SIMD_SCALAR);
+	assert_int_equal(b2.simd, best);	/* b2 keeps its own */
+	assert_int_equal(ms_dkim_body_set_simd(&b, 99), best);
+	assert_int_equal(b.simd, best);
+	ms_dkim_body_cleanup(&b);
+	ms_dkim_body_cleanup(&b2);
+}
+
+/* Contexts at different levels fed in turn (as one thread interleaving
+ * messages would) each give the reference hash: the level is the
+ * context's, not the process's. */
+static void
+test_contexts_interleaved(void **state)
+{
+	static char in[2000];
+	static char want[2 * sizeof in + 2];
+	struct ms_dkim_body b[MS_SIMD_AVX2 + 1];
+	unsigned char dw[32], dg[32];
+	unsigned seed = 6376, dlen;
+	size_t n = sizeof in, wn, i, k;
+	int lv, nl = levels();
+
+	(void)state;
+	for (i = 0; i < n; i++) {
+		unsigned r = rnd(&seed) % 16;
+
+		in[i] = r < 4 ? ' ' : r == 4 ? '\t' : r == 5 ? '\r' :
+		    r == 6 ? '\n' : (char)('a' + r);
+	}
+	in[n - 1] = 'z';
+	wn = canon_ref_body(MAILSEC_DKIM_RELAXED, in, n, want);
+	assert_int_equal(EVP_Digest(want, wn, dw, NULL, EVP_sha256(), NULL),
+	    1);
+	for (lv = 0; lv < nl; lv++) {
+		assert_int_equal(ms_dkim_body_init(&b[lv],
+		    MAILSEC_DKIM_RELAXED, EVP_sha256(), UINT64_MAX),
+		    MAILSEC_OK);
+		assert_int_equal(ms_dkim_body_set_simd(&b[lv], lv), lv);
+	}
+	for (i = 0; i < n; i += k) {
+		k = n - i < 37 ? n - i : 37;
+		for (lv = 0; lv < nl; lv++)
+			assert_int_equal(ms_dkim_body_update(&b[lv], in + i,
+			    k), MAILSEC_OK);
+	}
+	for (lv = 0; lv < nl; lv++) {
+		assert_int_equal(b[lv].simd, lv);
+		assert_int_equal(ms_dkim_body_final(&b[lv], dg, &dlen),
+		    MAILSEC_OK);
+		assert_int_equal(b[lv].total, wn);
+		assert_memory_equal(dg, dw, 32);
+		ms_dkim_body_cleanup(&b[lv]);
+	}
 }
 
 int
@@ -237,6 +304,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_levels),
+		cmocka_unit_test(test_contexts_interleaved),
 		cmocka_unit_test(test_shapes_split),
 		cmocka_unit_test(test_random_chunks),
 		cmocka_unit_test(test_base64_fast),
