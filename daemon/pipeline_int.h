@@ -155,7 +155,8 @@ struct pl_msg {
  * PL_TEMPFAIL. */
 void pl_verdict_make(struct pl_msg *m);
 /* Records the message's DMARC evaluation in the report store (when the
- * pipeline has one and a policy applied); failures are logged only. */
+ * pipeline has one and a policy applied) and hands a DMARC failure to
+ * the failure reports (reports.failure); failures are logged only. */
 void pl_report_record(struct pl_msg *m);
 
 /* pipeline.c: the signer failed; the log's dkim_sign says why. */

@@ -36,6 +36,7 @@
 #include "maildir.h"
 #include "queue.h"
 #include "queue_int.h"
+#include "report_sched.h"
 
 #define QF_FRESH_SECS 60	/* a scan leaves younger files to handoff */
 /* Retries: 60 s after the first attempt, doubling, at most 4 h apart
@@ -1128,6 +1129,20 @@ deliver_one(struct qrun_thread *t, const struct queue_local_cfg *lc,
 		if (rcpt_final(r) || !islocal[i])
 			continue;
 		(void)rcpt_route(lc, r->addr, quar, &local, dom, user);
+		/* DMARC reports sent to reports.ingest_address go into the
+		 * report store; anything else there is delivered as usual. */
+		if (!quar && report_ingest_wanted(r->addr) &&
+		    report_ingest_message(t->q->state_dir, fd,
+		    (off_t)QF_MAGIC_LEN, in.msg_len, name, sizeof name) ==
+		    MAILSEC_OK) {
+			r->status = QUEUE_RCPT_DONE;
+			r->reason = NULL;
+			st->delivered++;
+			if (more_to_do(e, i) &&
+			    (err = write_state(t->q, e)) != MAILSEC_OK)
+				goto out;
+			continue;
+		}
 		snprintf(name, sizeof name, "%lld.Q%sR%zu.%s",
 		    (long long)e->env.received, id, i, lc->host);
 		src.prefix = prefix.ptr;
