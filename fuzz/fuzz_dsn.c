@@ -213,10 +213,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rd.pos = 0;
 	rd.step = steps[size & 3];
 	rand_state = size;
-	ms_dsn_set_random(fuzz_random);
-	err = mailsec_dsn_compose(&d, (flags & 8) ? NULL : reader_read, &rd,
-	    maxes[(flags >> 4) & 3], &out, &outlen, NULL);
-	ms_dsn_set_random(NULL);
+	err = ms_dsn_compose_rnd(&d, (flags & 8) ? NULL : reader_read, &rd,
+	    maxes[(flags >> 4) & 3], &out, &outlen, NULL, fuzz_random);
 	if (err == MAILSEC_OK) {
 		check_output(out, outlen);
 		free(out);

@@ -34,14 +34,6 @@
 #define DSN_RAND_LEN	12	/* random bytes in a boundary */
 #define DSN_BOUNDARY_TRIES 16	/* fresh boundaries tried */
 
-static ms_dsn_random_fn *dsn_random_hook;
-
-void
-ms_dsn_set_random(ms_dsn_random_fn *fn)
-{
-	dsn_random_hook = fn;
-}
-
 static uint64_t
 splitmix64(uint64_t *s)
 {
@@ -53,14 +45,14 @@ splitmix64(uint64_t *s)
 }
 
 static void
-dsn_random(unsigned char *buf, size_t n)
+dsn_random(ms_dsn_random_fn *hook, unsigned char *buf, size_t n)
 {
 	static _Atomic uint64_t counter;
 	uint64_t s, v = 0;
 	size_t i;
 
-	if (dsn_random_hook != NULL) {
-		dsn_random_hook(buf, n);
+	if (hook != NULL) {
+		hook(buf, n);
 		return;
 	}
 	if (getrandom(buf, n, 0) == (ssize_t)n)
@@ -1126,7 +1118,8 @@ contains(const struct ms_buf *b, const char *needle, size_t m)
 
 /* A boundary that occurs in none of the parts (RFC 2046 5.1.1). */
 static mailsec_err
-pick_boundary(char *out, size_t outsz, struct ms_buf *parts, size_t nparts)
+pick_boundary(ms_dsn_random_fn *rnd_fn, char *out, size_t outsz,
+    struct ms_buf *parts, size_t nparts)
 {
 	unsigned char rnd[DSN_RAND_LEN];
 	char hex[2 * DSN_RAND_LEN + 1];
@@ -1135,7 +1128,7 @@ pick_boundary(char *out, size_t outsz, struct ms_buf *parts, size_t nparts)
 	int n;
 
 	for (tries = 0; tries < DSN_BOUNDARY_TRIES; tries++) {
-		dsn_random(rnd, sizeof rnd);
+		dsn_random(rnd_fn, rnd, sizeof rnd);
 		hex_encode(rnd, sizeof rnd, hex);
 		n = snprintf(out, outsz, "=_mailsec_dsn_%s", hex);
 		if (n < 0 || (size_t)n >= outsz)
@@ -1154,6 +1147,15 @@ mailsec_err
 mailsec_dsn_compose(const struct mailsec_dsn *d, mailsec_dsn_read_fn *read,
     void *arg, uint64_t orig_max, char **out, size_t *outlen,
     struct mailsec_diag *diag)
+{
+	return ms_dsn_compose_rnd(d, read, arg, orig_max, out, outlen, diag,
+	    NULL);
+}
+
+mailsec_err
+ms_dsn_compose_rnd(const struct mailsec_dsn *d, mailsec_dsn_read_fn *read,
+    void *arg, uint64_t orig_max, char **out, size_t *outlen,
+    struct mailsec_diag *diag, ms_dsn_random_fn *rnd)
 {
 	struct orig o;
 	struct ms_buf parts[3], msg;
@@ -1218,8 +1220,8 @@ mailsec_dsn_compose(const struct mailsec_dsn *d, mailsec_dsn_read_fn *read,
 			goto fail;
 		nparts = 3;
 	}
-	if ((err = pick_boundary(boundary, sizeof boundary, parts, nparts)) !=
-	    MAILSEC_OK)
+	if ((err = pick_boundary(rnd, boundary, sizeof boundary, parts,
+	    nparts)) != MAILSEC_OK)
 		goto fail;
 
 	if (failed)
@@ -1228,7 +1230,7 @@ mailsec_dsn_compose(const struct mailsec_dsn *d, mailsec_dsn_read_fn *read,
 		subject = "Delayed Mail (still being retried)";
 	else
 		subject = "Successful Mail Delivery Report";
-	dsn_random(idrnd, sizeof idrnd);
+	dsn_random(rnd, idrnd, sizeof idrnd);
 	hex_encode(idrnd, sizeof idrnd, idhex);
 	if ((err = fmt_date(d->now, date)) != MAILSEC_OK ||
 	    (err = field(&msg, false, "Date", "%s", date)) != MAILSEC_OK ||

@@ -5,14 +5,20 @@
 #define MS_DSN_INT_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+#include <mailsec/dsn.h>
 
 /* Fills buf with n unpredictable bytes (the MIME boundary, Message-ID). */
 typedef void ms_dsn_random_fn(unsigned char *buf, size_t n);
 
 /*
- * Replaces the random source (NULL: getrandom(2) again). For tests only:
- * not thread-safe, set it before composing.
+ * mailsec_dsn_compose() with its random source given (NULL:
+ * getrandom(2)), for tests that force boundary collisions and for the
+ * fuzz target's reproducible output.
  */
-void ms_dsn_set_random(ms_dsn_random_fn *fn);
+mailsec_err ms_dsn_compose_rnd(const struct mailsec_dsn *d,
+    mailsec_dsn_read_fn *read, void *arg, uint64_t orig_max, char **out,
+    size_t *outlen, struct mailsec_diag *diag, ms_dsn_random_fn *rnd);
 
 #endif /* MS_DSN_INT_H */
