@@ -345,7 +345,7 @@ static void
 print_summary_text(const struct report_summary *s,
     const struct report_opts *o)
 {
-	size_t i;
+	size_t i, len;
 
 	printf("reports: %llu, messages: %llu%s%s\n",
 	    (unsigned long long)s->reports,
@@ -374,7 +374,10 @@ print_summary_text(const struct report_summary *s,
 		printf("%*s", (int)(40 - (strlen(s->failing[i].ip) < 40 ?
 		    strlen(s->failing[i].ip) : 39)), "");
 		put_safe(stdout, s->failing[i].header_from);
-		printf("  %llu\n", (unsigned long long)s->failing[i].count);
+		/* the count right-aligned under "messages" */
+		len = strlen(s->failing[i].header_from);
+		printf("%*s%12llu\n", (int)(len < 30 ? 31 - len : 1), "",
+		    (unsigned long long)s->failing[i].count);
 	}
 }
 
