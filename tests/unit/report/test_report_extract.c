@@ -21,40 +21,7 @@
 
 #include <mailsec/report.h>
 
-static const char *
-suite_dir(void)
-{
-	const char *d = getenv("MAILSEC_TESTSUITES");
-
-	return d != NULL ? d : MAILSEC_SOURCE_DIR "/../shared/testsuites";
-}
-
-static char *
-read_sample(const char *rel, size_t *len)
-{
-	char path[4096];
-	FILE *f;
-	char *buf;
-	long n;
-
-	snprintf(path, sizeof path, "%s/reports/%s", suite_dir(), rel);
-	if ((f = fopen(path, "rb")) == NULL) {
-		printf("SKIPPED: %s not found (set MAILSEC_TESTSUITES)\n",
-		    path);
-		return NULL;
-	}
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	assert_true(n >= 0);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
-}
+#include "report_sample.h"
 
 /* Extracts rel; expects exactly ndocs documents of kind. */
 static struct mailsec_report_doc *
@@ -64,7 +31,7 @@ extract_sample(const char *rel, enum mailsec_report_kind kind,
 	struct mailsec_report_doc *docs = NULL;
 	struct mailsec_diag d = { 0 };
 	size_t n = 0, len, i;
-	char *in = read_sample(rel, &len);
+	char *in = report_sample_read(rel, &len);
 	mailsec_err err;
 
 	if (in == NULL)
@@ -467,7 +434,7 @@ test_truncated(void **state)
 	char *gz, *zip;
 
 	(void)state;
-	gz = read_sample("aggregate/parsedmarc/extract_report/"
+	gz = report_sample_read("aggregate/parsedmarc/extract_report/"
 	    "nice-input.xml.gz", &len);
 	if (gz == NULL)
 		skip();
@@ -479,7 +446,7 @@ test_truncated(void **state)
 	assert_int_equal(extract(gz, len, &d), MAILSEC_ESYNTAX);
 	free(gz);
 
-	zip = read_sample("aggregate/parsedmarc/extract_report/"
+	zip = report_sample_read("aggregate/parsedmarc/extract_report/"
 	    "nice-input.xml.zip", &len);
 	assert_non_null(zip);
 	memset(&d, 0, sizeof d);
