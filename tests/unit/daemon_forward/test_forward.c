@@ -42,21 +42,12 @@
 #include "config.h"
 #include "forward.h"
 #include "pipeline.h"
-#include "testdir.h"
+#include "plfix.h"
 
 #define AUTHSERV "mx.test.example"
 #define ARC_DOMAIN "fwd.example"
 #define ARC_SELECTOR "arc"
 #define ARC_KEY_NAME ARC_SELECTOR "._domainkey." ARC_DOMAIN
-
-struct fixture {
-	char dir[64];
-	char zone[128];
-	char key[128];
-	struct event_base *base;
-	struct gw_config cfg;
-	struct pipeline *p;
-};
 
 struct result {
 	int calls;
@@ -65,44 +56,16 @@ struct result {
 	char log[4096];
 };
 
-static int
-append_file(FILE *out, const char *path)
-{
-	char buf[4096];
-	size_t n;
-	FILE *in = fopen(path, "r");
-
-	if (in == NULL)
-		return -1;
-	while ((n = fread(buf, 1, sizeof buf, in)) > 0)
-		fwrite(buf, 1, n, out);
-	fclose(in);
-	return 0;
-}
-
+/* The fixture; the ARC key generated at f->key. */
 static int
 setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof *f);
-	FILE *z;
+	struct plfix *f;
 
-	if (f == NULL)
-		return -1;
-	if (testdir_new(f->dir, sizeof f->dir, "/tmp/msfw-test-XXXXXX") != 0)
-		return -1;
-	snprintf(f->zone, sizeof f->zone, "%s/test.zone", f->dir);
-	snprintf(f->key, sizeof f->key, "%s/keys/arc.key", f->dir);
-	if ((z = fopen(f->zone, "w")) == NULL)
-		return -1;
-	if (append_file(z, MAILSEC_SOURCE_DIR "/examples/example.zone") != 0 ||
-	    append_file(z, MAILSEC_SOURCE_DIR
-	    "/tests/unit/daemon_pipeline/pipeline.zone") != 0) {
-		fclose(z);
+	if (plfix_new(&f, "/tmp/msfw-test-XXXXXX", "keys/arc.key") != 0) {
+		plfix_free(f);
 		return -1;
 	}
-	fclose(z);
-	if ((f->base = event_base_new()) == NULL)
-		return -1;
 	*state = f;
 	return 0;
 }
@@ -110,13 +73,7 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	struct fixture *f = *state;
-
-	pipeline_free(f->p);
-	gw_config_free(&f->cfg);
-	event_base_free(f->base);
-	(void)testdir_remove(f->dir);
-	free(f);
+	plfix_free(*state);
 	return 0;
 }
 
@@ -153,11 +110,27 @@ dump_text(const struct gw_config *cfg)
 	return text;
 }
 
+/* The dump d1 reads back into a configuration that dumps the same. */
+static void
+assert_dump_reloads(const char *d1)
+{
+	struct gw_config again;
+	char err[GW_CONFIG_ERR_MAX], *d2;
+
+	if (gw_config_load_mem(d1, strlen(d1), "t.conf", &again, err,
+	    sizeof err) != MAILSEC_OK)
+		fail_msg("dump does not load: %s\n%s", err, d1);
+	d2 = dump_text(&again);
+	assert_string_equal(d1, d2);
+	free(d2);
+	gw_config_free(&again);
+}
+
 static void
 test_config_forward(void **state)
 {
-	struct gw_config cfg, again;
-	char err[GW_CONFIG_ERR_MAX], *d1, *d2;
+	struct gw_config cfg;
+	char err[GW_CONFIG_ERR_MAX], *d1;
 	const struct gw_forward_alias *a;
 
 	(void)state;
@@ -189,14 +162,8 @@ test_config_forward(void **state)
 	assert_non_null(strstr(d1, "forward {\n\talias@local.example "
 	    "[Bob.Smith@remote.example, carol@other.example];\n"));
 	assert_non_null(strstr(d1, "arc {\n\tseal yes;\n"));
-	if (gw_config_load_mem(d1, strlen(d1), "t.conf", &again, err,
-	    sizeof err) != MAILSEC_OK)
-		fail_msg("dump does not load: %s\n%s", err, d1);
-	d2 = dump_text(&again);
-	assert_string_equal(d1, d2);
+	assert_dump_reloads(d1);
 	free(d1);
-	free(d2);
-	gw_config_free(&again);
 	gw_config_free(&cfg);
 
 	/* defaults: no aliases, sealing off, the library's AMS list */
@@ -208,14 +175,8 @@ test_config_forward(void **state)
 	d1 = dump_text(&cfg);
 	assert_non_null(strstr(d1, "forward {\n}\narc {\n\tseal no;\n"));
 	assert_non_null(strstr(d1, "\t# headers [...];"));
-	if (gw_config_load_mem(d1, strlen(d1), "t.conf", &again, err,
-	    sizeof err) != MAILSEC_OK)
-		fail_msg("dump does not load: %s\n%s", err, d1);
-	d2 = dump_text(&again);
-	assert_string_equal(d1, d2);
+	assert_dump_reloads(d1);
 	free(d1);
-	free(d2);
-	gw_config_free(&again);
 	gw_config_free(&cfg);
 }
 
@@ -385,7 +346,7 @@ test_orcpt(void **state)
 /* The pipeline of f under a configuration: the test zone, our
  * authserv-id, then arc statements and policy statements as given. */
 static void
-start(struct fixture *f, const char *arc, const char *dkim)
+start(struct plfix *f, const char *arc, const char *dkim)
 {
 	char text[4096], err[GW_CONFIG_ERR_MAX];
 	int n;
@@ -414,7 +375,7 @@ start(struct fixture *f, const char *arc, const char *dkim)
 
 /* Sealing on, with the RSA key generated at f->key. */
 static void
-start_sealing(struct fixture *f)
+start_sealing(struct plfix *f)
 {
 	char arc[512];
 	int n = snprintf(arc, sizeof arc, "seal yes; domain %s; selector %s; "
@@ -448,18 +409,6 @@ result_clear(struct result *r)
 	memset(r, 0, sizeof *r);
 }
 
-static void
-run_until(struct fixture *f, const int *calls)
-{
-	time_t end = time(NULL) + 30;
-
-	while (*calls == 0) {
-		assert_true(time(NULL) < end);
-		assert_int_not_equal(event_base_loop(f->base, EVLOOP_ONCE),
-		    -1);
-	}
-}
-
 struct send {
 	const char *ip;
 	const char *auth_user;
@@ -474,7 +423,7 @@ struct send {
  * session adds, the header kept, the body.
  */
 static char *
-send_msg(struct fixture *f, const struct send *s, const char *msg,
+send_msg(struct plfix *f, const struct send *s, const char *msg,
     struct result *r)
 {
 	static const char received[] = "Received: from client.example "
@@ -515,7 +464,7 @@ send_msg(struct fixture *f, const struct send *s, const char *msg,
 	memcpy(kept, keep.ptr, keep.len);
 	n = keep.len;
 	assert_int_equal(pl_msg_end(m, on_verdict, r), MAILSEC_OK);
-	run_until(f, &r->calls);
+	plfix_run_until(f, &r->calls);
 	assert_int_equal(r->calls, 1);
 	pl = strlen(r->prepend);
 	out = malloc(pl + sizeof received + n + len - hl);
@@ -534,7 +483,7 @@ send_msg(struct fixture *f, const struct send *s, const char *msg,
 
 /* The public record of the generated key, as a zone-file TXT line. */
 static char *
-key_record(const struct fixture *f, char **zone_line)
+key_record(const struct plfix *f, char **zone_line)
 {
 	struct mailsec_dkim_key *key = NULL;
 	struct stat st;
@@ -599,38 +548,6 @@ verify_mailsec(const char *zone_line, const char *text, unsigned *instances,
 	return result;
 }
 
-/* dkimpy's verdict: 0 its chain status is want (alternatives separated
- * by '|'), 1 not, 77 no dkimpy. */
-static int
-verify_dkimpy(const struct fixture *f, const char *text, const char *want,
-    const char *record)
-{
-	char path[160];
-	pid_t pid;
-	int st, fd;
-	size_t len = strlen(text);
-
-	snprintf(path, sizeof path, "%s/sealed.eml", f->dir);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, text, len), (ssize_t)len);
-	assert_int_equal(close(fd), 0);
-	if (access("/usr/bin/python3", X_OK) != 0)
-		return 77;
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		execl("/usr/bin/python3", "python3", MAILSEC_SOURCE_DIR
-		    "/tests/unit/daemon_forward/dkimpy_arc_verify.py", path,
-		    want, ARC_KEY_NAME, record, (char *)NULL);
-		_exit(127);
-	}
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	if (!WIFEXITED(st))
-		return 1;
-	return WEXITSTATUS(st) == 127 ? 77 : WEXITSTATUS(st);
-}
-
 /* Passes SPF (192.0.2.0/24) and DMARC (p=reject) of example.org. */
 static const char msg_list[] =
     "From: Alice <alice@example.org>\r\n"
@@ -671,7 +588,7 @@ starts(const char *p, const char *name)
 static void
 test_seal_forwarded(void **state)
 {
-	struct fixture *f = *state;
+	struct plfix *f = *state;
 	struct result r = { 0 };
 	const char *names[16];
 	char *text, *rec, *zone_line;
@@ -708,7 +625,7 @@ test_seal_forwarded(void **state)
 	    MAILSEC_ARC_PASS);
 	assert_int_equal(instances, 1);
 	assert_int_equal(oldest, 0);
-	rc = verify_dkimpy(f, text, "pass", rec);
+	rc = plfix_dkimpy(f, text, "pass", ARC_KEY_NAME, rec, NULL);
 	free(rec);
 	free(zone_line);
 	free(text);
@@ -722,7 +639,7 @@ test_seal_forwarded(void **state)
 static void
 test_seal_failing_chain(void **state)
 {
-	struct fixture *f = *state;
+	struct plfix *f = *state;
 	struct result r = { 0 };
 	char *text, *again, *third, *rec, *zone_line, *p;
 	int rc;
@@ -751,7 +668,8 @@ test_seal_failing_chain(void **state)
 	/* dkimpy reports a chain ended by cv=fail as no status ("the
 	 * chain is terminated"), RFC 8617 5.2 step 2 as fail: either way
 	 * not a pass */
-	rc = verify_dkimpy(f, again, "fail|none", rec);
+	rc = plfix_dkimpy(f, again, "fail|none", ARC_KEY_NAME, rec,
+	    NULL);
 	assert_true(rc == 0 || rc == 77);
 
 	/* the newest seal says cv=fail: nothing to add (5.1 step 2) */
@@ -774,7 +692,7 @@ test_seal_failing_chain(void **state)
 static void
 test_seal_not(void **state)
 {
-	struct fixture *f = *state;
+	struct plfix *f = *state;
 	struct result r = { 0 };
 	struct send s = send_ok;
 	char *text, dkim[512], arc[512];
@@ -830,7 +748,7 @@ test_seal_not(void **state)
 static void
 test_seal_bad_key(void **state)
 {
-	struct fixture *f = *state;
+	struct plfix *f = *state;
 	struct gw_config cfg;
 	struct pipeline *p = NULL;
 	char text[2048], err[GW_CONFIG_ERR_MAX], perr[512];

@@ -32,8 +32,8 @@
 
 #include "config.h"
 #include "pipeline.h"
+#include "plfix.h"
 #include "report_store.h"
-#include "testdir.h"
 
 #define AUTHSERV "mx.test.example"
 /* RFC 8463's example Ed25519 key; its public half is sel1 in
@@ -41,15 +41,6 @@
 #define SEL1_SEED "nWGxne/9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A="
 #define SEL1_RECORD "v=DKIM1; k=ed25519; " \
 	"p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="
-
-struct fixture {
-	char dir[64];
-	char zone[128];
-	char seed[128];
-	struct event_base *base;
-	struct gw_config cfg;
-	struct pipeline *p;
-};
 
 /* What the verdict callback saw. */
 struct result {
@@ -66,61 +57,17 @@ struct result {
 	bool free_in_cb;
 };
 
-static int
-append_file(FILE *out, const char *path)
-{
-	char buf[4096];
-	size_t n;
-	FILE *in = fopen(path, "r");
-
-	if (in == NULL)
-		return -1;
-	while ((n = fread(buf, 1, sizeof buf, in)) > 0)
-		fwrite(buf, 1, n, out);
-	fclose(in);
-	return 0;
-}
-
-static int
-write_file(const char *path, const char *text, mode_t mode)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
-	size_t len = strlen(text);
-
-	if (fd < 0)
-		return -1;
-	if (write(fd, text, len) != (ssize_t)len) {
-		close(fd);
-		return -1;
-	}
-	return close(fd);
-}
-
+/* The fixture; the sel1 seed in f->key. */
 static int
 setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof *f);
-	FILE *z;
+	struct plfix *f;
 
-	if (f == NULL)
-		return -1;
-	if (testdir_new(f->dir, sizeof f->dir, "/tmp/mspl-test-XXXXXX") != 0)
-		return -1;
-	snprintf(f->zone, sizeof f->zone, "%s/test.zone", f->dir);
-	snprintf(f->seed, sizeof f->seed, "%s/sel1.key", f->dir);
-	if ((z = fopen(f->zone, "w")) == NULL)
-		return -1;
-	if (append_file(z, MAILSEC_SOURCE_DIR "/examples/example.zone") != 0 ||
-	    append_file(z, MAILSEC_SOURCE_DIR
-	    "/tests/unit/daemon_pipeline/pipeline.zone") != 0) {
-		fclose(z);
+	if (plfix_new(&f, "/tmp/mspl-test-XXXXXX", "sel1.key") != 0 ||
+	    plfix_write_file(f->key, SEL1_SEED, 0600) != 0) {
+		plfix_free(f);
 		return -1;
 	}
-	fclose(z);
-	if (write_file(f->seed, SEL1_SEED, 0600) != 0)
-		return -1;
-	if ((f->base = event_base_new()) == NULL)
-		return -1;
 	*state = f;
 	return 0;
 }
@@ -128,20 +75,14 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	struct fixture *f = *state;
-
-	pipeline_free(f->p);
-	gw_config_free(&f->cfg);
-	event_base_free(f->base);
-	(void)testdir_remove(f->dir);
-	free(f);
+	plfix_free(*state);
 	return 0;
 }
 
 /* A configuration: the dns statements (NULL: the test zone), our
  * authserv-id, then policy and dkim statements as given. */
 static void
-load_cfg_dns(struct fixture *f, struct gw_config *cfg, const char *dns,
+load_cfg_dns(struct plfix *f, struct gw_config *cfg, const char *dns,
     const char *policy, const char *dkim)
 {
 	char text[4096], zone[256], err[GW_CONFIG_ERR_MAX];
@@ -165,7 +106,7 @@ load_cfg_dns(struct fixture *f, struct gw_config *cfg, const char *dns,
 }
 
 static void
-load_cfg(struct fixture *f, struct gw_config *cfg, const char *policy,
+load_cfg(struct plfix *f, struct gw_config *cfg, const char *policy,
     const char *dkim)
 {
 	load_cfg_dns(f, cfg, NULL, policy, dkim);
@@ -173,7 +114,7 @@ load_cfg(struct fixture *f, struct gw_config *cfg, const char *policy,
 
 /* The pipeline of f under a new configuration (any old one freed). */
 static void
-start_dns(struct fixture *f, const char *dns, const char *policy,
+start_dns(struct plfix *f, const char *dns, const char *policy,
     const char *dkim)
 {
 	char err[512];
@@ -188,17 +129,17 @@ start_dns(struct fixture *f, const char *dns, const char *policy,
 }
 
 static void
-start(struct fixture *f, const char *policy, const char *dkim)
+start(struct plfix *f, const char *policy, const char *dkim)
 {
 	start_dns(f, NULL, policy, dkim);
 }
 
 /* The dkim statement for the sel1 key of example.org into buf. */
 static const char *
-sel1_dkim(const struct fixture *f, char *buf, size_t size)
+sel1_dkim(const struct plfix *f, char *buf, size_t size)
 {
 	int n = snprintf(buf, size, "domain \"example.org\" { key \"sel1\" "
-	    "{ file \"%s\"; algorithm ed25519-sha256; } }", f->seed);
+	    "{ file \"%s\"; algorithm ed25519-sha256; } }", f->key);
 
 	assert_true(n > 0 && (size_t)n < size);
 	return buf;
@@ -238,23 +179,6 @@ result_clear(struct result *r)
 	memset(r, 0, sizeof *r);
 }
 
-/*
- * Runs the loop until *calls is set. A pipeline over libunbound keeps
- * its descriptor registered, so the loop never runs out of events:
- * step it, with a bound of 30 s.
- */
-static void
-run_until(struct fixture *f, const int *calls)
-{
-	time_t end = time(NULL) + 30;
-
-	while (*calls == 0) {
-		assert_true(time(NULL) < end);
-		assert_int_not_equal(event_base_loop(f->base, EVLOOP_ONCE),
-		    -1);
-	}
-}
-
 /* Length of the header block through its blank line. */
 static size_t
 header_len(const char *msg, size_t len)
@@ -266,7 +190,7 @@ header_len(const char *msg, size_t len)
 
 /* A dkim statement naming a key file that does not exist. */
 static const char *
-missing_key_dkim(const struct fixture *f, char *buf, size_t size)
+missing_key_dkim(const struct plfix *f, char *buf, size_t size)
 {
 	int n = snprintf(buf, size, "domain \"example.org\" { key \"x\" "
 	    "{ file \"%s/none.key\"; } }", f->dir);
@@ -280,7 +204,7 @@ missing_key_dkim(const struct fixture *f, char *buf, size_t size)
  * block msg[0..hl); the header kept goes to *keep when keep is non-NULL.
  */
 static struct pl_msg *
-begin(struct fixture *f, const struct pl_client *c, const char *mail_from,
+begin(struct plfix *f, const struct pl_client *c, const char *mail_from,
     const char *msg, size_t hl, struct mailsec_str *keep)
 {
 	struct mailsec_str k;
@@ -323,7 +247,7 @@ struct send {
  * freed by the callback.
  */
 static void
-send_msg(struct fixture *f, const struct send *s, const char *msg,
+send_msg(struct plfix *f, const struct send *s, const char *msg,
     struct result *r, char **kept)
 {
 	struct pl_client c = { 0 };
@@ -351,13 +275,13 @@ send_msg(struct fixture *f, const struct send *s, const char *msg,
 		assert_int_equal(pl_msg_body(m, msg + off, n), MAILSEC_OK);
 	}
 	finish(m, msg, len, false, r);
-	run_until(f, &r->calls);
+	plfix_run_until(f, &r->calls);
 	assert_int_equal(r->calls, 1);
 }
 
 /* send_msg() under a pipeline made for policy and dkim. */
 static void
-send_with(struct fixture *f, const char *policy, const char *dkim,
+send_with(struct plfix *f, const char *policy, const char *dkim,
     const struct send *s, const char *msg, struct result *r, char **kept)
 {
 	start(f, policy, dkim);
@@ -509,7 +433,7 @@ assert_holds(const char *what, const char *text, const char *s)
 static void
 test_verdicts(void **state)
 {
-	struct fixture *f = *state;
+	struct plfix *f = *state;
 	struct result r = { 0 };
 	size_t i, k;
 
@@ -583,7 +507,7 @@ count_row(void *arg, const struct report_eval *row, uint64_t count)
 static void
 test_report_rows(void **state)
 {
-	struct fixture *f = *state;
+	struct plfix *f = *state;
 	struct result r = { 0 };
 	const struct send pass = { .ip = "192.0.2.5",
 	    .mail_from = "alice@example.org" };
@@ -639,7 +563,7 @@ test_report_rows(void **state)
 static void
 test_unbound_timeout(void **state)
 {
-	struct fixture *f = *state;
+	struct plfix *f = *state;
 	struct send s = { .ip = "203.0.113.9",
 	    .mail_from = "alice@example.org" };
 	struct result r = { 0 };
@@ -674,7 +598,7 @@ xorshift(uint32_t *s)
 static void
 test_header_mutations(void **state)
 {
-	struct fixture *f = *state;
+	struct plfix *f = *state;
 	static const char *const parts[] = {
 	    "Authentication-Results: " AUTHSERV "; spf=pass\r\n",
 	    "Authentication-Results: mx.TEST.example.; none\r\n",
@@ -768,7 +692,7 @@ test_header_mutations(void **state)
 		mailsec_msg_free(kmsg);
 		assert_int_equal(pl_msg_body(m, "more\r\n", 6), MAILSEC_OK);
 		assert_int_equal(pl_msg_end(m, on_verdict, &r), MAILSEC_OK);
-		run_until(f, &r.calls);
+		plfix_run_until(f, &r.calls);
 		assert_int_equal(r.calls, 1);
 		verdicts++;
 	}
@@ -783,7 +707,7 @@ test_header_mutations(void **state)
 static void
 test_forged_authres(void **state)
 {
-	struct fixture *f = *state;
+	struct plfix *f = *state;
 	struct send s = { .ip = "192.0.2.5", .mail_from = "alice@example.org" };
 	struct result r = { 0 };
 	char *kept = NULL;
@@ -824,7 +748,7 @@ test_forged_authres(void **state)
 static void
 test_bad_header(void **state)
 {
-	struct fixture *f = *state;
+	struct plfix *f = *state;
 	struct pl_client c = { .ip = "192.0.2.5", .helo = "x.example" };
 	struct pl_msg *m;
 	struct mailsec_str keep;
@@ -851,7 +775,7 @@ test_bad_header(void **state)
 
 /* A DKIM-signed (sel1, example.org) message of about 10 KB. */
 static char *
-signed_message(struct fixture *f)
+signed_message(struct plfix *f)
 {
 	struct mailsec_dkim_sign_opts o = { 0 };
 	struct mailsec_dkim_key *key;
@@ -931,7 +855,7 @@ header_b(const char *msg, size_t n, char *out, size_t size)
 static void
 test_chunks(void **state)
 {
-	struct fixture *f = *state;
+	struct plfix *f = *state;
 	static const size_t chunks[] = { 0, 1, 7, 4096 };
 	/* SPF fails (not 192.0.2.0/24), DKIM passes aligned: DMARC pass */
 	struct send s = { .ip = "203.0.113.9",
@@ -980,7 +904,7 @@ test_chunks(void **state)
 static void
 test_header_b_unique(void **state)
 {
-	struct fixture *f = *state;
+	struct plfix *f = *state;
 	struct send s = { .ip = "192.0.2.5", .mail_from = "alice@example.org" };
 	struct result r = { 0 };
 	const char *msg =
@@ -1017,7 +941,7 @@ stored(const struct result *r, const char *kept, const char *msg)
 }
 
 static int
-verify_mailsec(struct fixture *f, const char *text, const char *zone_extra)
+verify_mailsec(struct plfix *f, const char *text, const char *zone_extra)
 {
 	struct mailsec_resolver *r;
 	struct mailsec_dkim_verify *v;
@@ -1030,7 +954,7 @@ verify_mailsec(struct fixture *f, const char *text, const char *zone_extra)
 	/* the test zone, plus extra records */
 	zf = open_memstream(&zone, &zlen);
 	assert_non_null(zf);
-	assert_int_equal(append_file(zf, f->zone), 0);
+	assert_int_equal(plfix_append_file(zf, f->zone), 0);
 	if (zone_extra != NULL)
 		fputs(zone_extra, zf);
 	fclose(zf);
@@ -1055,34 +979,6 @@ verify_mailsec(struct fixture *f, const char *text, const char *zone_extra)
 	mailsec_msg_free(msg);
 	mailsec_resolver_free(r);
 	return passes;
-}
-
-/* dkimpy's verdict on text with DNS from the (name, record) pairs
- * (name2 may be NULL): 0 pass, 1 fail, 77 dkimpy not installed. */
-static int
-verify_dkimpy(struct fixture *f, const char *text, const char *name1,
-    const char *rec1, const char *name2, const char *rec2)
-{
-	char path[160];
-	pid_t pid;
-	int st;
-
-	snprintf(path, sizeof path, "%s/signed.eml", f->dir);
-	assert_int_equal(write_file(path, text, 0600), 0);
-	if (access("/usr/bin/python3", X_OK) != 0)
-		return 77;
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		execl("/usr/bin/python3", "python3", MAILSEC_SOURCE_DIR
-		    "/tests/unit/daemon_pipeline/dkimpy_verify.py", path,
-		    name1, rec1, name2, rec2, (char *)NULL);
-		_exit(127);
-	}
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	if (!WIFEXITED(st))
-		return 1;
-	return WEXITSTATUS(st) == 127 ? 77 : WEXITSTATUS(st);
 }
 
 /* Ends a test on dkimpy's verdict: skipped when dkimpy is not
@@ -1111,7 +1007,7 @@ static const char msg_submit[] =
 static void
 test_sign_submission(void **state)
 {
-	struct fixture *f = *state;
+	struct plfix *f = *state;
 	struct send s = { .ip = "198.51.100.77", .auth_user = "alice",
 	    .mail_from = "alice@example.org", .chunk = 3 };
 	struct result r = { 0 };
@@ -1134,8 +1030,8 @@ test_sign_submission(void **state)
 	free(kept);
 	result_clear(&r);
 	assert_int_equal(verify_mailsec(f, text, NULL), 1);
-	rc = verify_dkimpy(f, text, "sel1._domainkey.example.org",
-	    SEL1_RECORD, NULL, NULL);
+	rc = plfix_dkimpy(f, text, NULL, "sel1._domainkey.example.org",
+	    SEL1_RECORD, NULL);
 	free(text);
 	dkimpy_done(rc);
 }
@@ -1144,7 +1040,7 @@ test_sign_submission(void **state)
 static void
 test_sign_no_key(void **state)
 {
-	struct fixture *f = *state;
+	struct plfix *f = *state;
 	struct send s = { .ip = "198.51.100.77", .auth_user = "bob",
 	    .mail_from = "bob@plain.example" };
 	struct result r = { 0 };
@@ -1163,7 +1059,7 @@ test_sign_no_key(void **state)
 static void
 test_sign_generated(void **state)
 {
-	struct fixture *f = *state;
+	struct plfix *f = *state;
 	struct send s = { .ip = "198.51.100.77", .auth_user = "gina",
 	    .mail_from = "gina@gen.example" };
 	struct result r = { 0 };
@@ -1235,8 +1131,8 @@ test_sign_generated(void **state)
 	/* a second pipeline reads the keys it generated */
 	start(f, NULL, dkim);
 
-	rc = verify_dkimpy(f, text, "r1._domainkey.gen.example", rec_rsa,
-	    "e1._domainkey.gen.example", rec_ed);
+	rc = plfix_dkimpy(f, text, NULL, "r1._domainkey.gen.example",
+	    rec_rsa, "e1._domainkey.gen.example", rec_ed, NULL);
 	free(rec_rsa);
 	free(rec_ed);
 	free(text);
@@ -1246,7 +1142,7 @@ test_sign_generated(void **state)
 static void
 test_bad_key(void **state)
 {
-	struct fixture *f = *state;
+	struct plfix *f = *state;
 	struct gw_config cfg;
 	char dkim[512], err[512];
 	struct pipeline *p = NULL;
@@ -1261,7 +1157,7 @@ test_bad_key(void **state)
 
 	/* an Ed25519 key configured as RSA */
 	snprintf(dkim, sizeof dkim, "domain \"example.org\" { key \"x\" "
-	    "{ file \"%s\"; } }", f->seed);
+	    "{ file \"%s\"; } }", f->key);
 	load_cfg(f, &cfg, NULL, dkim);
 	assert_int_equal(pipeline_new(f->base, &cfg, &p, err, sizeof err),
 	    MAILSEC_EINVAL);
@@ -1323,7 +1219,7 @@ static const struct send arc_send = { .ip = "203.0.113.9",
 static void
 test_arc_trusted(void **state)
 {
-	struct fixture *f = *state;
+	struct plfix *f = *state;
 	struct result r = { 0 };
 	char *one = arc_seal(msg_plain, "fwd.example", MAILSEC_ARC_NONE);
 	char *two = arc_seal(one, "list.example", MAILSEC_ARC_PASS);
@@ -1388,7 +1284,7 @@ test_arc_trusted(void **state)
 static void
 test_arc_broken(void **state)
 {
-	struct fixture *f = *state;
+	struct plfix *f = *state;
 	struct result r = { 0 };
 	char *one = arc_seal(msg_plain, "fwd.example", MAILSEC_ARC_NONE);
 	char *p, *seal;
@@ -1428,7 +1324,7 @@ test_arc_broken(void **state)
 static void
 test_free_pending(void **state)
 {
-	struct fixture *f = *state;
+	struct plfix *f = *state;
 	struct pl_client c = { .ip = "203.0.113.9", .helo = "x.example" };
 	struct result r = { 0 };
 	struct pl_msg *m;
@@ -1472,7 +1368,7 @@ test_free_pending(void **state)
 static void
 test_concurrent(void **state)
 {
-	struct fixture *f = *state;
+	struct plfix *f = *state;
 	enum { N = 40 };
 	struct pl_client c = { .helo = "x.example" };
 	struct result r[N];
@@ -1504,7 +1400,7 @@ test_concurrent(void **state)
 static void
 test_reload(void **state)
 {
-	struct fixture *f = *state;
+	struct plfix *f = *state;
 	struct gw_config cfg2, bad;
 	struct pl_client c = { .ip = "203.0.113.9", .helo = "x.example" };
 	struct send s = { .ip = "203.0.113.9",
