@@ -244,6 +244,22 @@ commit_one(struct fixture *f, const struct queue_rcpt *r, size_t n,
 	memcpy(id, d.id, QUEUE_ID_LEN + 1);
 }
 
+/* Commits msg_text in one write under env; returns its ID. */
+static void
+commit_env(struct fixture *f, const struct queue_env *env, char *id)
+{
+	struct queue_msg *m;
+	struct done d = { .f = f };
+
+	assert_int_equal(queue_msg_new(f->q, &m), MAILSEC_OK);
+	assert_int_equal(queue_msg_write(m, S(msg_text)), MAILSEC_OK);
+	assert_int_equal(queue_msg_envelope(m, env), MAILSEC_OK);
+	queue_commit(f->q, m, on_commit, &d);
+	run_until(f, &d.calls, 1);
+	assert_int_equal(d.err, MAILSEC_OK);
+	memcpy(id, d.id, QUEUE_ID_LEN + 1);
+}
+
 /* ---- IDs ----------------------------------------------------------------- */
 
 static void
@@ -1043,20 +1059,14 @@ test_quarantine_delivery(void **state)
 	struct queue_local cfg = local_cfg;
 	struct queue_run_stats st;
 	struct queue_entry one;
-	struct queue_msg *m;
-	struct done d = { .f = f };
+	char id[QUEUE_ID_LEN + 1];
 	char qdir[300], expect[1024], *data, *hdr, p[512];
 	size_t len, hlen;
 	int elen;
 
 	env.quarantine = why;
-	assert_int_equal(queue_msg_new(f->q, &m), MAILSEC_OK);
-	assert_int_equal(queue_msg_write(m, S(msg_text)), MAILSEC_OK);
-	assert_int_equal(queue_msg_envelope(m, &env), MAILSEC_OK);
-	queue_commit(f->q, m, on_commit, &d);
-	run_until(f, &d.calls, 1);
-	assert_int_equal(d.err, MAILSEC_OK);
-	assert_int_equal(queue_show(f->q, d.id, &one, &hdr, &hlen),
+	commit_env(f, &env, id);
+	assert_int_equal(queue_show(f->q, id, &one, &hdr, &hlen),
 	    MAILSEC_OK);
 	assert_non_null(one.env.quarantine);
 	assert_string_equal(one.env.quarantine, why);
@@ -1071,7 +1081,7 @@ test_quarantine_delivery(void **state)
 	assert_int_equal(st.failed, 1);
 	assert_int_equal(st.deferred, 0);
 	assert_int_equal(st.removed, 1);
-	assert_false(exists(fpath(f, "queue/incoming/%s", d.id)));
+	assert_false(exists(fpath(f, "queue/incoming/%s", id)));
 	assert_false(exists(fpath(f, "mail")));		/* not the inbox */
 	assert_int_equal(count_dir(fpath(f, "held/localhost/postmaster/new")),
 	    1);
@@ -1104,17 +1114,11 @@ test_quarantine_delivery(void **state)
 		static const struct queue_rcpt one_r[] = {
 			{ .addr = "carol@localhost" } };
 		struct queue_env e2 = env_for(one_r, 1);
-		struct done d2 = { .f = f };
 
 		e2.quarantine = "policy";
-		assert_int_equal(queue_msg_new(f->q, &m), MAILSEC_OK);
-		assert_int_equal(queue_msg_write(m, S(msg_text)), MAILSEC_OK);
-		assert_int_equal(queue_msg_envelope(m, &e2), MAILSEC_OK);
-		queue_commit(f->q, m, on_commit, &d2);
-		run_until(f, &d2.calls, 1);
-		assert_int_equal(d2.err, MAILSEC_OK);
+		commit_env(f, &e2, id);
 	}
-	commit_one(f, r, 1, d.id);	/* postmaster, not quarantined */
+	commit_one(f, r, 1, id);	/* postmaster, not quarantined */
 	assert_int_equal(queue_run(f->q, &local_cfg, true, &st), MAILSEC_OK);
 	assert_int_equal(st.delivered, 2);
 	assert_int_equal(st.removed, 2);
@@ -1295,18 +1299,10 @@ commit_from(struct fixture *f, const char *sender, const struct queue_rcpt *r,
     size_t n, int64_t received, char *id)
 {
 	struct queue_env env = env_for(r, n);
-	struct queue_msg *m;
-	struct done d = { .f = f };
 
 	env.mail_from = sender;
 	env.received = received;
-	assert_int_equal(queue_msg_new(f->q, &m), MAILSEC_OK);
-	assert_int_equal(queue_msg_write(m, S(msg_text)), MAILSEC_OK);
-	assert_int_equal(queue_msg_envelope(m, &env), MAILSEC_OK);
-	queue_commit(f->q, m, on_commit, &d);
-	run_until(f, &d.calls, 1);
-	assert_int_equal(d.err, MAILSEC_OK);
-	memcpy(id, d.id, QUEUE_ID_LEN + 1);
+	commit_env(f, &env, id);
 }
 
 /* The queued messages other than id (the DSNs a pass injected). */
