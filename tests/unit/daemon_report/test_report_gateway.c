@@ -471,30 +471,45 @@ add_evals(const char *dir, int64_t t, int n, const char *rua)
 	report_store_close(st);
 }
 
+/*
+ * n evaluations yesterday for rua@reports.test, the schedule started
+ * under the configuration cfg: its start run mails one report, read
+ * from the Maildir into *mails (mails_free). Returns the count, 1.
+ */
+static size_t
+yesterday_report(struct fixture *f, int n, const char *cfg, char ***mails)
+{
+	struct report_sched *s = NULL;
+	int64_t now = report_sched_now();
+	size_t got = 0;
+	int tries;
+
+	add_evals(f->dir, now - now % 86400 - 86400 + 60, n,
+	    "mailto:rua@reports.test");
+	load_cfg(f, cfg);
+	assert_int_equal(report_sched_start(&s, &f->cfg, f->q), MAILSEC_OK);
+	for (tries = 0; tries < 100 && got == 0; tries++) {
+		usleep(50000);
+		got = mailbox(f, "reports.test", "rua", mails);
+	}
+	report_sched_stop(s);
+	assert_int_equal(got, 1);
+	return got;
+}
+
 static void
 test_schedule(void **state)
 {
 	struct fixture *f = *state;
-	struct report_sched *s = NULL;
 	struct mailsec_report_doc *docs = NULL;
 	struct mailsec_agg_report *r = NULL;
 	struct mailsec_report_totals tot;
 	char **mails = NULL;
-	size_t n = 0, nd = 0;
-	int64_t now = report_sched_now();
-	int tries;
+	size_t n, nd = 0;
 
 	/* five evaluations yesterday: the start run reports them */
-	add_evals(f->dir, now - now % 86400 - 86400 + 60, 5,
-	    "mailto:rua@reports.test");
-	load_cfg(f, "reports { org_name \"Test Org\"; }\n");
-	assert_int_equal(report_sched_start(&s, &f->cfg, f->q), MAILSEC_OK);
-	for (tries = 0; tries < 100 && n == 0; tries++) {
-		usleep(50000);
-		n = mailbox(f, "reports.test", "rua", &mails);
-	}
-	report_sched_stop(s);
-	assert_int_equal(n, 1);
+	n = yesterday_report(f, 5, "reports { org_name \"Test Org\"; }\n",
+	    &mails);
 	assert_non_null(strstr(mails[0], "Report Domain: example.com"));
 	assert_non_null(strstr(mails[0], "Submitter: reports.test"));
 	assert_int_equal(mailsec_report_extract(mails[0], strlen(mails[0]),
@@ -534,25 +549,14 @@ test_ingest(void **state)
 	struct report_store *st;
 	struct report_summary_query q = { NULL, INT64_MIN, 0 };
 	struct report_summary *sum;
-	struct report_sched *s = NULL;
 	char **mails = NULL, err[256];
-	size_t n = 0;
-	int64_t now = report_sched_now();
-	int fd, tries;
+	size_t n;
+	int fd;
 	static const char plain[] = "From: a@example.com\r\n"
 	    "Subject: hello\r\n\r\nnot a report\r\n";
 
 	/* a report mail as the schedule makes it */
-	add_evals(f->dir, now - now % 86400 - 86400 + 60, 4,
-	    "mailto:rua@reports.test");
-	load_cfg(f, "");
-	assert_int_equal(report_sched_start(&s, &f->cfg, f->q), MAILSEC_OK);
-	for (tries = 0; tries < 100 && n == 0; tries++) {
-		usleep(50000);
-		n = mailbox(f, "reports.test", "rua", &mails);
-	}
-	report_sched_stop(s);
-	assert_int_equal(n, 1);
+	n = yesterday_report(f, 4, "", &mails);
 
 	fd = temp_fd(f->dir, "m1", mails[0], strlen(mails[0]));
 	assert_int_equal(report_ingest_message(f->dir, fd, 6,
