@@ -233,11 +233,11 @@ parsed_free(struct parsed *ps)
 	free(ps->all);
 }
 
-/* Composes d with the original text (NULL: no reader) and parses it. */
 /* The random source compose_ok() hands the composer (NULL: the real
  * one). */
 static ms_dsn_random_fn *compose_random;
 
+/* Composes d with the original text (NULL: no reader) and parses it. */
 static void
 compose_ok(struct parsed *ps, const struct mailsec_dsn *d, const char *orig,
     size_t origlen, uint64_t orig_max)
