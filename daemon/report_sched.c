@@ -492,6 +492,20 @@ report_ingest_message(const char *state_dir, int fd, off_t off, size_t len,
 			goto out;
 		}
 		e = report_store_import(st, r, "ingest", &dup);
+		if (e == MAILSEC_OK && !dup && r->nwarnings > 0) {
+			/* records the reader left out: one line each */
+			char rid[LOG_ESC_SIZE(128)], why[LOG_ESC_SIZE(256)];
+			size_t k, rl = r->report_id != NULL ?
+			    strlen(r->report_id) : 0;
+
+			log_escape(rid, sizeof rid, r->report_id,
+			    rl > 128 ? 128 : rl);
+			for (k = 0; k < r->nwarnings; k++)
+				log_warnx("reports: ingest report_id=%s "
+				    "skipped=%s", rid, log_escape(why,
+				    sizeof why, r->warnings[k],
+				    strnlen(r->warnings[k], 256)));
+		}
 		mailsec_agg_report_free(r);
 		if (e != MAILSEC_OK) {
 			snprintf(err, errlen, "report store: %s",

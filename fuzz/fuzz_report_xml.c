@@ -5,7 +5,9 @@
  * Parses the input as one report document and checks the model on every
  * success: required strings present, source IPs non-empty, lists within
  * their limits, counts within bound (so the totals never wrap), enum
- * names defined. Any violation aborts.
+ * names defined, the warnings about records left out at most
+ * MAILSEC_REPORT_LIST_MAX and one "more" line, none NULL or empty.
+ * Any violation aborts.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -35,6 +37,12 @@ check_report(const struct mailsec_agg_report *r)
 	for (i = 0; i < r->nerrors; i++)
 		CHECK(r->errors[i] != NULL);
 	CHECK(r->nrecords <= MAILSEC_REPORT_RECORDS_MAX);
+	CHECK(r->nwarnings <= MAILSEC_REPORT_LIST_MAX + 1);
+	CHECK(r->nwarnings == 0 || r->warnings != NULL);
+	for (i = 0; i < r->nwarnings; i++)
+		CHECK(r->warnings[i] != NULL && r->warnings[i][0] != '\0');
+	/* a report with warnings left records out: some were read */
+	CHECK(r->nwarnings == 0 || r->nrecords > 0);
 	for (i = 0; i < r->nrecords; i++) {
 		rec = &r->records[i];
 		CHECK(rec->source_ip != NULL && rec->source_ip[0] != '\0');

@@ -7,9 +7,15 @@
  * The XML is produced by hand: the model is flat, element order is fixed
  * by the schemas, and escaping is the only hard part. Every string goes
  * through xw_text(), which escapes the five specials (and CR, which a
- * parser would otherwise turn into LF) and replaces every byte that is
- * not part of a UTF-8 sequence of an XML 1.0 Char (section 2.2) with
- * U+FFFD, so the output is well-formed whatever the model holds.
+ * parser would otherwise turn into LF) and writes U+FFFD for each byte
+ * that does not start a well-formed UTF-8 sequence and for each
+ * well-formed sequence that is not an XML 1.0 Char (section 2.2: the
+ * controls, U+FFFE, U+FFFF), so the output is well-formed whatever the
+ * model holds.
+ *
+ * What is written can always be read back (lib/report/parse.c): a
+ * required string that is empty or white space only (the reader trims
+ * it to nothing) and a count above the reader's bound are refused.
  */
 #include <arpa/inet.h>
 #include <inttypes.h>
@@ -22,6 +28,7 @@
 #include <mailsec/report.h>
 
 #include "core/core.h"
+#include "report/report_int.h"
 #include "report/write_int.h"
 
 #define XW_NS		"urn:ietf:params:xml:ns:dmarc-2.0"
@@ -62,7 +69,33 @@ xml_char_ok(const unsigned char *p, size_t k)
 	return true;
 }
 
-/* Character data: s escaped, invalid bytes replaced. */
+/*
+ * Is a required string missing to a reader: NULL, or nothing but the
+ * white space the reader trims (XML 1.0 2.3 S; CR too, which we write
+ * as &#13; and the reader gets back)?
+ */
+static bool
+xw_blank(const char *s)
+{
+	if (s == NULL)
+		return true;
+	for (; *s != '\0'; s++)
+		if (*s != ' ' && *s != '\t' && *s != '\r' && *s != '\n')
+			return false;
+	return true;
+}
+
+/* Why a required string is refused (xw_blank() said so). */
+static const char *
+xw_blank_why(const char *s)
+{
+	return s == NULL ? "is required" : "is required (it is empty or "
+	    "white space only)";
+}
+
+/* Character data: s escaped, invalid bytes replaced (one U+FFFD per
+ * byte that starts no well-formed sequence, one per sequence that is
+ * not an XML Char). */
 MS_STATIC void
 xw_text(struct xw *w, const char *s)
 {
@@ -297,10 +330,15 @@ write_metadata(struct xw *w, const struct mailsec_agg_report *r,
 {
 	size_t i;
 
-	if (r->org_name == NULL || r->email == NULL || r->report_id == NULL)
+	if (xw_blank(r->org_name))
 		return ms_diag(diag, MAILSEC_EINVAL, 0, 0, "report_metadata: "
-		    "%s is required", r->org_name == NULL ? "org_name" :
-		    r->email == NULL ? "email" : "report_id");
+		    "org_name %s", xw_blank_why(r->org_name));
+	if (xw_blank(r->email))
+		return ms_diag(diag, MAILSEC_EINVAL, 0, 0, "report_metadata: "
+		    "email %s", xw_blank_why(r->email));
+	if (xw_blank(r->report_id))
+		return ms_diag(diag, MAILSEC_EINVAL, 0, 0, "report_metadata: "
+		    "report_id %s", xw_blank_why(r->report_id));
 	if (r->nerrors > 0 && r->errors == NULL)
 		return ms_diag(diag, MAILSEC_EINVAL, 0, 0, "report_metadata: "
 		    "%zu errors but no list", r->nerrors);
@@ -349,9 +387,9 @@ write_policy(struct xw *w, const struct mailsec_agg_report *r,
 	const char *np = policy_name(r->np), *dm = NULL;
 	char num[16];
 
-	if (r->domain == NULL || r->domain[0] == '\0')
+	if (xw_blank(r->domain))
 		return ms_diag(diag, MAILSEC_EINVAL, 0, 0,
-		    "policy_published: domain is required");
+		    "policy_published: domain %s", xw_blank_why(r->domain));
 	if (p == NULL)
 		return ms_diag(diag, MAILSEC_EINVAL, 0, 0, "policy_published: "
 		    "p is required (none, quarantine or reject)");
@@ -420,10 +458,15 @@ write_auth_results(struct xw *w, const struct mailsec_report_record *rec,
 	for (i = 0; i < rec->ndkim; i++) {
 		const struct mailsec_report_dkim *d = &rec->dkim_results[i];
 
-		if (d->domain == NULL || (!w->rfc7489 && d->selector == NULL))
+		if (xw_blank(d->domain))
 			return ms_diag(diag, MAILSEC_EINVAL, 0, 0, "record %zu "
-			    "dkim %zu: %s is required", ri + 1, i + 1,
-			    d->domain == NULL ? "domain" : "selector");
+			    "dkim %zu: domain %s", ri + 1, i + 1,
+			    xw_blank_why(d->domain));
+		/* RFC 9990 requires it; RFC 7489 appendix C does not */
+		if (!w->rfc7489 && xw_blank(d->selector))
+			return ms_diag(diag, MAILSEC_EINVAL, 0, 0, "record %zu "
+			    "dkim %zu: selector %s", ri + 1, i + 1,
+			    xw_blank_why(d->selector));
 		if (dkim_result_name(d->result) == NULL)
 			return ms_diag(diag, MAILSEC_EINVAL, 0, 0, "record %zu "
 			    "dkim %zu: the result has no name in the schema "
@@ -433,9 +476,10 @@ write_auth_results(struct xw *w, const struct mailsec_report_record *rec,
 	for (i = 0; i < rec->nspf; i++) {
 		const struct mailsec_report_spf *s = &rec->spf_results[i];
 
-		if (s->domain == NULL)
+		if (xw_blank(s->domain))
 			return ms_diag(diag, MAILSEC_EINVAL, 0, 0, "record %zu "
-			    "spf %zu: domain is required", ri + 1, i + 1);
+			    "spf %zu: domain %s", ri + 1, i + 1,
+			    xw_blank_why(s->domain));
 		if (spf_result_name(s->result, w->rfc7489) == NULL)
 			return ms_diag(diag, MAILSEC_EINVAL, 0, 0, "record %zu "
 			    "spf %zu: the result has no name in the %s schema",
@@ -501,13 +545,18 @@ write_record(struct xw *w, const struct mailsec_report_record *rec,
 		return ms_diag(diag, MAILSEC_EINVAL, 0, 0, "record %zu: "
 		    "source_ip is %s", ri + 1, rec->source_ip == NULL ?
 		    "required" : "not an IPv4 or IPv6 address");
+	/* the reader leaves such a record out (MS_REPORT_COUNT_MAX) */
+	if (rec->count > MS_REPORT_COUNT_MAX)
+		return ms_diag(diag, MAILSEC_EINVAL, 0, 0, "record %zu: "
+		    "count %" PRIu64 " is above %" PRIu64 ", the most a "
+		    "reader takes", ri + 1, rec->count, MS_REPORT_COUNT_MAX);
 	if (disp == NULL || dk == NULL || sp == NULL)
 		return ms_diag(diag, MAILSEC_EINVAL, 0, 0, "record %zu: "
 		    "policy_evaluated %s is required", ri + 1, disp == NULL ?
 		    "disposition" : dk == NULL ? "dkim" : "spf");
-	if (rec->header_from == NULL)
+	if (xw_blank(rec->header_from))
 		return ms_diag(diag, MAILSEC_EINVAL, 0, 0, "record %zu: "
-		    "header_from is required", ri + 1);
+		    "header_from %s", ri + 1, xw_blank_why(rec->header_from));
 	if (rec->nreasons > MAILSEC_REPORT_LIST_MAX ||
 	    rec->ndkim > MAILSEC_REPORT_LIST_MAX ||
 	    rec->nspf > MAILSEC_REPORT_LIST_MAX)

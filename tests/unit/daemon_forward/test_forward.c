@@ -62,18 +62,9 @@ setup(void **state)
 {
 	struct plfix *f;
 
-	if (plfix_new(&f, "/tmp/msfw-test-XXXXXX", "keys/arc.key") != 0) {
-		plfix_free(f);
+	if (plfix_new(&f, "/tmp/msfw-test-XXXXXX", "keys/arc.key") != 0)
 		return -1;
-	}
 	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	plfix_free(*state);
 	return 0;
 }
 
@@ -779,13 +770,13 @@ main(void)
 		cmocka_unit_test(test_lookup),
 		cmocka_unit_test(test_orcpt),
 		cmocka_unit_test_setup_teardown(test_seal_forwarded, setup,
-		    teardown),
+		    plfix_teardown),
 		cmocka_unit_test_setup_teardown(test_seal_failing_chain,
-		    setup, teardown),
+		    setup, plfix_teardown),
 		cmocka_unit_test_setup_teardown(test_seal_not, setup,
-		    teardown),
+		    plfix_teardown),
 		cmocka_unit_test_setup_teardown(test_seal_bad_key, setup,
-		    teardown),
+		    plfix_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -30,26 +30,33 @@ plfix_new(struct plfix **fp, const char *tmpl, const char *key)
 	struct plfix *f = calloc(1, sizeof *f);
 	FILE *z;
 
-	*fp = f;
+	*fp = NULL;
 	if (f == NULL)
 		return -1;
-	if (testdir_new(f->dir, sizeof f->dir, tmpl) != 0)
-		return -1;
+	if (testdir_new(f->dir, sizeof f->dir, tmpl) != 0) {
+		f->dir[0] = '\0';
+		goto fail;
+	}
 	snprintf(f->zone, sizeof f->zone, "%s/test.zone", f->dir);
 	snprintf(f->key, sizeof f->key, "%s/%s", f->dir, key);
 	if ((z = fopen(f->zone, "w")) == NULL)
-		return -1;
+		goto fail;
 	if (plfix_append_file(z, MAILSEC_SOURCE_DIR
 	    "/examples/example.zone") != 0 ||
 	    plfix_append_file(z, MAILSEC_SOURCE_DIR
 	    "/tests/unit/daemon_pipeline/pipeline.zone") != 0) {
 		fclose(z);
-		return -1;
+		goto fail;
 	}
-	fclose(z);
+	if (fclose(z) != 0)
+		goto fail;
 	if ((f->base = event_base_new()) == NULL)
-		return -1;
+		goto fail;
+	*fp = f;
 	return 0;
+fail:
+	plfix_free(f);
+	return -1;
 }
 
 void
@@ -64,6 +71,13 @@ plfix_free(struct plfix *f)
 	if (f->dir[0] != '\0')
 		(void)testdir_remove(f->dir);
 	free(f);
+}
+
+int
+plfix_teardown(void **state)
+{
+	plfix_free(*state);
+	return 0;
 }
 
 void

@@ -25,12 +25,16 @@ struct plfix {
 
 /*
  * A new fixture in *fp: the directory from tmpl (testdir_new), the test
- * zone written, key the path of a key file in it. Returns 0 or -1.
+ * zone written, key the path of a key file in it. Returns 0, or -1 with
+ * nothing left behind.
  */
 int plfix_new(struct plfix **fp, const char *tmpl, const char *key);
 
 /* Frees the pipeline, the configuration, the base; removes the tree. */
 void plfix_free(struct plfix *f);
+
+/* cmocka teardown: plfix_free(*state). */
+int plfix_teardown(void **state);
 
 /*
  * Runs the loop until *calls is set. A pipeline over libunbound keeps

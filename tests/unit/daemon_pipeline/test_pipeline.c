@@ -63,19 +63,13 @@ setup(void **state)
 {
 	struct plfix *f;
 
-	if (plfix_new(&f, "/tmp/mspl-test-XXXXXX", "sel1.key") != 0 ||
-	    plfix_write_file(f->key, SEL1_SEED, 0600) != 0) {
+	if (plfix_new(&f, "/tmp/mspl-test-XXXXXX", "sel1.key") != 0)
+		return -1;
+	if (plfix_write_file(f->key, SEL1_SEED, 0600) != 0) {
 		plfix_free(f);
 		return -1;
 	}
 	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	plfix_free(*state);
 	return 0;
 }
 
@@ -1451,37 +1445,39 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_verdicts, setup,
-		    teardown),
+		    plfix_teardown),
 		cmocka_unit_test_setup_teardown(test_report_rows, setup,
-		    teardown),
+		    plfix_teardown),
 		cmocka_unit_test_setup_teardown(test_unbound_timeout, setup,
-		    teardown),
+		    plfix_teardown),
 		cmocka_unit_test_setup_teardown(test_forged_authres, setup,
-		    teardown),
+		    plfix_teardown),
 		cmocka_unit_test_setup_teardown(test_header_mutations, setup,
-		    teardown),
+		    plfix_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_header, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_chunks, setup, teardown),
+		    plfix_teardown),
+		cmocka_unit_test_setup_teardown(test_chunks, setup,
+		    plfix_teardown),
 		cmocka_unit_test_setup_teardown(test_header_b_unique, setup,
-		    teardown),
+		    plfix_teardown),
 		cmocka_unit_test_setup_teardown(test_sign_submission, setup,
-		    teardown),
+		    plfix_teardown),
 		cmocka_unit_test_setup_teardown(test_sign_no_key, setup,
-		    teardown),
+		    plfix_teardown),
 		cmocka_unit_test_setup_teardown(test_sign_generated, setup,
-		    teardown),
+		    plfix_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_key, setup,
-		    teardown),
+		    plfix_teardown),
 		cmocka_unit_test_setup_teardown(test_arc_trusted, setup,
-		    teardown),
+		    plfix_teardown),
 		cmocka_unit_test_setup_teardown(test_arc_broken, setup,
-		    teardown),
+		    plfix_teardown),
 		cmocka_unit_test_setup_teardown(test_free_pending, setup,
-		    teardown),
+		    plfix_teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_reload, setup, teardown),
+		    plfix_teardown),
+		cmocka_unit_test_setup_teardown(test_reload, setup,
+		    plfix_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,6 +5,9 @@
  * mailsec_agg_report_parse() and come back field for field (RFC 9990
  * and RFC 7489 forms, XML specials, CR, invalid UTF-8 replaced once by
  * the writer), also through gzip and extraction from the report e-mail.
+ * At the edges of what a reader takes: the largest count is written and
+ * read back, a larger one and a required string the reader would trim to
+ * nothing are refused by the writer, so what it writes it can read.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -253,6 +256,79 @@ test_reimport_rfc7489(void **state)
 	roundtrip(true);
 }
 
+/* A count of exactly 10^12 (the reader's bound) comes back; required
+ * strings padded with white space come back trimmed; an RFC 7489 DKIM
+ * result without a selector (not required there) is written. One more
+ * message, or a policy domain of white space only, and the writer
+ * refuses what the reader would refuse or leave out. */
+static void
+test_reimport_bounds(void **state)
+{
+	static char pad_domain[] = " \texample.com\r\n", blank[] = " \r\n\t";
+	static char pad_hf[] = "\nsub.example.com ", none[] = "";
+	struct mailsec_report_dkim dk;
+	struct mailsec_agg_report w, *g = NULL;
+	struct mailsec_diag d = { 0 };
+	char *xml = NULL;
+	size_t len = 0;
+	int rfc7489;
+
+	(void)state;
+	for (rfc7489 = 0; rfc7489 < 2; rfc7489++) {
+		model(&w, rfc7489);
+		records[2].count = UINT64_C(1000000000000);
+		w.domain = pad_domain;
+		records[1].header_from = pad_hf;
+		dk = dkim3[0];
+		if (rfc7489) {
+			dk.selector = blank;
+			records[2].dkim_results = &dk;
+		}
+		memset(&d, 0, sizeof d);
+		if (mailsec_agg_report_write(&w, w.format, &xml, &len, &d) !=
+		    MAILSEC_OK)
+			fail_msg("write: %s", d.text);
+		if (mailsec_agg_report_parse(xml, len, &g, &d) != MAILSEC_OK)
+			fail_msg("parse: %s", d.text);
+		free(xml);
+		xml = NULL;
+		assert_int_equal(g->nwarnings, 0);
+		assert_int_equal(g->nrecords, 3);
+		assert_true(g->records[2].count == UINT64_C(1000000000000));
+		assert_string_equal(g->domain, "example.com");
+		assert_string_equal(g->records[1].header_from,
+		    "sub.example.com");
+		if (rfc7489)
+			assert_string_equal(
+			    g->records[2].dkim_results[0].selector, "");
+		/* the rest as written */
+		w.domain = s_domain;
+		records[1].header_from = hf2;
+		if (rfc7489)
+			dk.selector = none;	/* what the reader made of it */
+		same_report(&w, g);
+		mailsec_agg_report_free(g);
+		g = NULL;
+
+		/* over the bound: refused, naming the record */
+		records[2].count = UINT64_C(1000000000001);
+		memset(&d, 0, sizeof d);
+		assert_int_equal(mailsec_agg_report_write(&w, w.format, &xml,
+		    &len, &d), MAILSEC_EINVAL);
+		assert_null(xml);
+		assert_non_null(strstr(d.text, "record 3: count"));
+		records[2].count = 1;
+
+		/* white space only: refused, naming the field */
+		w.domain = blank;
+		memset(&d, 0, sizeof d);
+		assert_int_equal(mailsec_agg_report_write(&w, w.format, &xml,
+		    &len, &d), MAILSEC_EINVAL);
+		assert_null(xml);
+		assert_non_null(strstr(d.text, "policy_published: domain"));
+	}
+}
+
 /* The report e-mail: extraction finds the gzip'd XML by its content, and
  * it parses to the same model. */
 static void
@@ -308,6 +384,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reimport_rfc9990),
 		cmocka_unit_test(test_reimport_rfc7489),
+		cmocka_unit_test(test_reimport_bounds),
 		cmocka_unit_test(test_reimport_mail),
 	};
 

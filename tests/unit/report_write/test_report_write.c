@@ -107,7 +107,7 @@ static struct mailsec_report_record records[] = {
 	  reasons1, 2, hf, ef, et, dkim1, 2, spf1, 1 },
 	{ ip2, 7, MAILSEC_RDISP_QUARANTINE, MAILSEC_REVAL_FAIL,
 	  MAILSEC_REVAL_FAIL, NULL, 0, hf2, ef, NULL, NULL, 0, spf2, 2 },
-	{ ip3, 18446744073709551615u, MAILSEC_RDISP_NONE, MAILSEC_REVAL_FAIL,
+	{ ip3, 1000000000000u, MAILSEC_RDISP_NONE, MAILSEC_REVAL_FAIL,
 	  MAILSEC_REVAL_FAIL, reasons3, 6, hf, NULL, NULL, dkim3, 1, spf3, 1 },
 };
 
@@ -309,8 +309,9 @@ test_write_rfc9990(void **state)
 	assert_int_equal(count_elems(rec, "spf"), 2);	/* evaluated + 1 */
 	expect_text(find(rec, "auth_results"), "domain", ef);
 	expect_text(rec, "source_ip", ip2);
-	/* record 3: the 7489-only reasons mapped */
-	assert_non_null(strstr(xml, "<count>18446744073709551615</count>"));
+	/* record 3: the largest count a reader takes; the 7489-only
+	 * reasons mapped */
+	assert_non_null(strstr(xml, "<count>1000000000000</count>"));
 	assert_null(strstr(xml, "forwarded"));
 	assert_null(strstr(xml, "sampled_out"));
 	assert_non_null(strstr(xml, "<type>policy_test_mode</type>"));
@@ -420,7 +421,9 @@ test_write_minimal(void **state)
 	free(xml);
 }
 
-/* Each required field missing, or a value the schema has no word for. */
+/* Each required field missing (or empty, or white space only: a reader
+ * trims it to nothing), a count above the reader's bound, or a value the
+ * schema has no word for. */
 static void
 test_write_invalid(void **state)
 {
@@ -444,8 +447,24 @@ test_write_invalid(void **state)
 		{ 12, MAILSEC_REPORT_FMT_RFC7489, "requires an spf" },
 		{ 13, MAILSEC_REPORT_FMT_RFC9990, "dkim 1: the result" },
 		{ 14, MAILSEC_REPORT_FMT_RFC9990, "sp is not" },
+		{ 15, MAILSEC_REPORT_FMT_RFC9990, "policy_published: domain "
+		  "is required (it is empty" },
+		{ 15, MAILSEC_REPORT_FMT_RFC7489, "policy_published: domain" },
+		{ 16, MAILSEC_REPORT_FMT_RFC9990, "policy_published: domain" },
+		{ 17, MAILSEC_REPORT_FMT_RFC9990, "report_metadata: org_name" },
+		{ 18, MAILSEC_REPORT_FMT_RFC7489, "report_metadata: email" },
+		{ 19, MAILSEC_REPORT_FMT_RFC9990, "report_metadata: report_id" },
+		{ 20, MAILSEC_REPORT_FMT_RFC9990, "record 1: header_from" },
+		{ 21, MAILSEC_REPORT_FMT_RFC7489, "record 1 dkim 1: domain" },
+		{ 22, MAILSEC_REPORT_FMT_RFC9990, "record 1 dkim 1: selector" },
+		{ 23, MAILSEC_REPORT_FMT_RFC9990, "record 1 spf 1: domain" },
+		{ 24, MAILSEC_REPORT_FMT_RFC9990, "record 1: count "
+		  "1000000000001 is above 1000000000000" },
+		{ 25, MAILSEC_REPORT_FMT_RFC7489, "record 1: count "
+		  "18446744073709551615 is above" },
 	};
 	static char bad_ip[] = "192.0.2.300";
+	static char blank[] = " \t\r\n ", empty[] = "";
 	static char weird[] = "weird";
 	struct mailsec_agg_report r;
 	struct mailsec_report_record rec;
@@ -483,6 +502,17 @@ test_write_invalid(void **state)
 		case 12: rec.nspf = 0; break;
 		case 13: dk.result = MAILSEC_RRES_SOFTFAIL; break;
 		case 14: r.sp = MAILSEC_RDISP_PASS; break;
+		case 15: r.domain = blank; break;
+		case 16: r.domain = empty; break;
+		case 17: r.org_name = empty; break;
+		case 18: r.email = blank; break;
+		case 19: r.report_id = blank; break;
+		case 20: rec.header_from = blank; break;
+		case 21: dk.domain = empty; break;
+		case 22: dk.selector = blank; break;
+		case 23: sp.domain = blank; break;
+		case 24: rec.count = 1000000000001u; break;
+		case 25: rec.count = UINT64_MAX; break;
 		}
 		memset(&d, 0, sizeof d);
 		xml = (char *)1;
