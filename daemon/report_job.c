@@ -43,6 +43,18 @@ dupz(const char *s, struct build *b)
 	return c;
 }
 
+/* NULL, empty or only white space. */
+static bool
+blank(const char *s)
+{
+	if (s == NULL)
+		return true;
+	for (; *s != '\0'; s++)
+		if (*s != ' ' && *s != '\t' && *s != '\r' && *s != '\n')
+			return false;
+	return true;
+}
+
 static int
 on_policy(void *arg, const struct report_eval *ev, uint64_t count)
 {
@@ -108,13 +120,19 @@ on_row(void *arg, const struct report_eval *ev, uint64_t count)
 		    sizeof *rec->dkim_results);
 		if (rec->dkim_results == NULL)
 			return MAILSEC_ENOMEM;
-		rec->ndkim = ev->ndkim;
+		/* A signature without d= or s= (a permerror) cannot be
+		 * written (RFC 9990's schema requires both): it is left out
+		 * rather than let one broken signature stop the report. */
 		for (i = 0; i < ev->ndkim; i++) {
-			rec->dkim_results[i].domain = dupz(ev->dkim[i].domain,
-			    b);
-			rec->dkim_results[i].selector = dupz(
-			    ev->dkim[i].selector, b);
-			rec->dkim_results[i].result = ev->dkim[i].result;
+			struct mailsec_report_dkim *d;
+
+			if (blank(ev->dkim[i].domain) ||
+			    blank(ev->dkim[i].selector))
+				continue;
+			d = &rec->dkim_results[rec->ndkim++];
+			d->domain = dupz(ev->dkim[i].domain, b);
+			d->selector = dupz(ev->dkim[i].selector, b);
+			d->result = ev->dkim[i].result;
 		}
 	}
 	if (ev->spf_domain != NULL) {

@@ -301,6 +301,48 @@ test_current_period(void **state)
 	mailsec_agg_report_free(r);
 }
 
+/*
+ * A signature without s= or d= (a permerror the gateway still records)
+ * is left out of the report: the rest of it is written and read back.
+ */
+static void
+test_broken_signature(void **state)
+{
+	static const struct report_eval_dkim dkim_mixed[] = {
+		{ "example.com", NULL, MAILSEC_RRES_PERMERROR },
+		{ "", "s2", MAILSEC_RRES_PERMERROR },
+		{ "example.com", "s1", MAILSEC_RRES_PASS }
+	};
+	struct fixture *f = *state;
+	struct report_job_stats s;
+	struct mailsec_agg_report *r;
+	struct report_eval ev;
+
+	memset(&ev, 0, sizeof ev);
+	ev.time = T0 + 100;
+	ev.source_ip = "192.0.2.1";
+	ev.header_from = "example.com";
+	ev.policy_domain = "example.com";
+	ev.p = MAILSEC_RDISP_REJECT;
+	ev.pct = -1;
+	ev.rua = "mailto:dmarc@example.com";
+	ev.dkim = dkim_mixed;
+	ev.ndkim = 3;
+	ev.dmarc_dkim = MAILSEC_REVAL_PASS;
+	ev.dmarc_spf = MAILSEC_REVAL_FAIL;
+	ev.disposition = MAILSEC_RDISP_PASS;
+	assert_int_equal(report_store_add_eval(f->st, &ev), MAILSEC_OK);
+	f->conf.now = T0 + DAY + 10;
+	assert_int_equal(report_job_run(f->st, &f->conf, &s), MAILSEC_OK);
+	assert_int_equal(s.periods, 1);
+	assert_int_equal(f->sent.n, 1);
+	r = reread(f->sent.data[0], f->sent.len[0]);
+	assert_int_equal(r->nrecords, 1);
+	assert_int_equal(r->records[0].ndkim, 1);
+	assert_string_equal(r->records[0].dkim_results[0].selector, "s1");
+	mailsec_agg_report_free(r);
+}
+
 static void
 test_rfc7489_size_limit(void **state)
 {
@@ -427,6 +469,7 @@ main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 		T(test_destinations),
 		T(test_current_period),
+		T(test_broken_signature),
 		T(test_rfc7489_size_limit),
 		T(test_retry_after_failures),
 		T(test_dry_run_and_no_rua),
