@@ -20,6 +20,8 @@
 #include "queue.h"
 #include "report_sched.h"
 #include "report_store.h"
+#include "tlspolicy.h"
+#include "tlsrpt_mail.h"
 
 /* The settings a run uses (copied from the configuration). */
 struct sched_conf {
@@ -32,6 +34,12 @@ struct sched_conf {
 	char *zone;			/* dns.zone, or NULL */
 	unsigned timeout_ms;
 	char *state_dir;
+	/* TLS-RPT (RFC 8460): the reports of the delivery's results */
+	bool tlsrpt;			/* delivery.enabled, .tls.tlsrpt */
+	char *tls_dir;			/* STATE_DIR/tls: the results */
+	char *tls_ca_file;		/* delivery.tls.ca_file, or NULL */
+	unsigned tls_https_port;	/* delivery.tls.https_port */
+	char *tlsrpt_from;		/* reports.from, or postmaster@helo */
 };
 
 struct report_sched {
@@ -41,6 +49,7 @@ struct report_sched {
 	pthread_cond_t cv;
 	bool stop;
 	struct sched_conf conf;		/* under mu */
+	int64_t tlsrpt_hour;		/* of the last TLS-RPT run */
 };
 
 /* ---- the clock ----------------------------------------------------------- */
@@ -80,6 +89,9 @@ conf_free(struct sched_conf *c)
 	free(c->forward);
 	free(c->zone);
 	free(c->state_dir);
+	free(c->tls_dir);
+	free(c->tls_ca_file);
+	free(c->tlsrpt_from);
 	memset(c, 0, sizeof *c);
 }
 
@@ -111,6 +123,40 @@ report_sched_job_conf(const struct gw_config *cfg, struct report_job_conf *c,
 	c->org_name = cfg->reports.org_name;
 	c->format = cfg->reports.format == GW_REPORT_RFC7489 ?
 	    MAILSEC_REPORT_FMT_RFC7489 : MAILSEC_REPORT_FMT_RFC9990;
+	return MAILSEC_OK;
+}
+
+/*
+ * The TLS-RPT part of c (docs/delivery.md, "TLS-RPT"): on with delivery
+ * and delivery.tls.tlsrpt; the results in STATE_DIR/tls (every worker's
+ * delivery appends there); the reporting address is reports.from when
+ * set, else postmaster at delivery.helo (the DMARC default,
+ * dmarc-noreply@, is no contact for TLS trouble).
+ */
+static mailsec_err
+tlsrpt_conf_make(struct sched_conf *c, const struct gw_config *cfg)
+{
+	const struct gw_delivery *d = &cfg->delivery;
+	char buf[4200];
+	int n;
+
+	c->tlsrpt = d->enabled && d->tls.tlsrpt;
+	c->tls_https_port = d->tls.https_port;
+	n = snprintf(buf, sizeof buf, "%s/tls", cfg->state_dir);
+	if (n < 0 || (size_t)n >= sizeof buf ||
+	    (c->tls_dir = strdup(buf)) == NULL)
+		return MAILSEC_ENOMEM;
+	if (d->tls.ca_file != NULL &&
+	    (c->tls_ca_file = strdup(d->tls.ca_file)) == NULL)
+		return MAILSEC_ENOMEM;
+	if (cfg->reports.from != NULL)
+		n = snprintf(buf, sizeof buf, "%s", cfg->reports.from);
+	else
+		n = snprintf(buf, sizeof buf, "postmaster@%s",
+		    d->helo != NULL ? d->helo : "localhost");
+	if (n < 0 || (size_t)n > TLSRPT_ADDR_MAX ||
+	    (c->tlsrpt_from = strdup(buf)) == NULL)
+		return MAILSEC_ENOMEM;
 	return MAILSEC_OK;
 }
 
@@ -146,6 +192,8 @@ conf_make(struct sched_conf *c, const struct gw_config *cfg)
 			ok = false;
 		ms_buf_free(&b);
 	}
+	if (ok && tlsrpt_conf_make(c, cfg) != MAILSEC_OK)
+		ok = false;
 	if (!ok || c->from == NULL || c->state_dir == NULL) {
 		conf_free(c);
 		return MAILSEC_ENOMEM;
@@ -164,6 +212,9 @@ conf_make_copy(struct sched_conf *d, const struct sched_conf *s)
 	d->forward = dupz_or_null(s->forward, &ok);
 	d->zone = dupz_or_null(s->zone, &ok);
 	d->state_dir = dupz_or_null(s->state_dir, &ok);
+	d->tls_dir = dupz_or_null(s->tls_dir, &ok);
+	d->tls_ca_file = dupz_or_null(s->tls_ca_file, &ok);
+	d->tlsrpt_from = dupz_or_null(s->tlsrpt_from, &ok);
 	if (!ok) {
 		conf_free(d);
 		return MAILSEC_ENOMEM;
@@ -272,6 +323,142 @@ out:
 	report_store_close(store);
 }
 
+/* ---- TLS-RPT ----------------------------------------------------------- */
+
+/* One TLS-RPT run's way out. */
+struct tlsrpt_out {
+	struct queue *q;
+	const struct sched_conf *sc;
+	struct mailsec_resolver *res;
+	size_t mailed, posted, failed;
+};
+
+/* tlsp_send_fn: a mailto: rua gets the RFC 8460 5.3 mail through the
+ * queue, an https: rua the POST of 5.4. */
+static mailsec_err
+tlsrpt_send(void *arg, const char *domain, const char *rua,
+    const char *filename, const void *gz, size_t len)
+{
+	struct tlsrpt_out *o = arg;
+	struct tlsrpt_mail m;
+	struct queue_env env;
+	struct queue_rcpt rcpt;
+	char to[TLSRPT_ADDR_MAX + 1], why[256], id[QUEUE_ID_LEN + 1];
+	char erua[LOG_ESC_SIZE(128)];
+	char *data = NULL;
+	size_t dlen = 0, rl = strlen(rua);
+	mailsec_err e;
+
+	(void)log_escape(erua, sizeof erua, rua, rl > 128 ? 128 : rl);
+	if (rl > 8 && ms_ascii_eq(rua, 8, "https://", 8)) {
+		/* a policy port other than 443 is a test setup: names
+		 * from its zone, as for the policy fetch */
+		e = tlsrpt_post(rua, o->sc->tls_ca_file,
+		    o->sc->tls_https_port != 443 && o->sc->tls_https_port !=
+		    0 ? o->res : NULL, gz, len,
+		    why, sizeof why);
+		if (e == MAILSEC_OK) {
+			o->posted++;
+			log_info("tlsrpt: %s for %s posted to %s", filename,
+			    domain, erua);
+		} else {
+			o->failed++;
+			log_warnx("tlsrpt: %s for %s: POST to %s: %s",
+			    filename, domain, erua, why[0] != '\0' ? why :
+			    mailsec_strerror(e));
+		}
+		return e;
+	}
+	if ((e = tlsrpt_mailto_addr(rua, to, sizeof to)) != MAILSEC_OK) {
+		o->failed++;
+		log_warnx("tlsrpt: %s for %s: rua %s: not an address to "
+		    "mail to", filename, domain, erua);
+		return e;
+	}
+	memset(&m, 0, sizeof m);
+	m.from = o->sc->tlsrpt_from;
+	m.to = to;
+	m.org_name = o->sc->org_name;
+	m.filename = filename;
+	m.date = report_sched_now();
+	m.gz = gz;
+	m.len = len;
+	if ((e = tlsrpt_mail_compose(&m, &data, &dlen)) == MAILSEC_OK) {
+		memset(&env, 0, sizeof env);
+		memset(&rcpt, 0, sizeof rcpt);
+		rcpt.addr = to;
+		env.mail_from = o->sc->tlsrpt_from;
+		env.body = "7BIT";	/* base64 and ASCII text */
+		env.rcpt = &rcpt;
+		env.nrcpt = 1;
+		e = queue_inject(o->q, &env, data, dlen, id);
+	}
+	free(data);
+	if (e != MAILSEC_OK) {
+		o->failed++;
+		log_warnx("tlsrpt: %s for %s to %s: %s", filename, domain,
+		    erua, mailsec_strerror(e));
+		return e;
+	}
+	o->mailed++;
+	log_info("tlsrpt: %s for %s to %s queued as %s", filename, domain,
+	    to, id);
+	return MAILSEC_OK;
+}
+
+/*
+ * The TLS-RPT reports of every whole UTC day not yet reported, built
+ * from the logs all workers' deliveries append to (a context of its
+ * own, loaded from STATE_DIR/tls: this worker's delivery context knows
+ * only its own results).
+ */
+static void
+tlsrpt_run(struct report_sched *s, const struct sched_conf *sc)
+{
+	struct tlsrpt_out o;
+	struct tlsp_cfg tc;
+	struct tlsp_ctx *t = NULL;
+	struct mailsec_resolver *res = NULL;
+	struct mailsec_diag diag = { 0 };
+	mailsec_err e;
+
+	memset(&tc, 0, sizeof tc);
+	tc.tlsrpt = true;
+	tc.cache_dir = sc->tls_dir;
+	tc.ca_file = sc->tls_ca_file;
+	tc.https_port = sc->tls_https_port == 443 ? 0 :
+	    (uint16_t)sc->tls_https_port;	/* as the delivery's */
+	tc.reporting_org = sc->org_name;
+	tc.reporting_contact = sc->tlsrpt_from;
+	if ((e = tlsp_new(&t, &tc)) != MAILSEC_OK) {
+		log_warnx("tlsrpt: %s: %s: no reports this time", sc->tls_dir,
+		    mailsec_strerror(e));
+		return;
+	}
+	if ((e = mailsec_resolver_new_from_args(sc->forward, sc->zone, &res,
+	    &diag)) != MAILSEC_OK) {
+		log_warnx("tlsrpt: dns: %s: no reports this time",
+		    diag.set ? diag.text : mailsec_strerror(e));
+		goto out;
+	}
+	if (sc->timeout_ms > 0)
+		mailsec_resolver_set_timeout(res, sc->timeout_ms);
+	memset(&o, 0, sizeof o);
+	o.q = s->q;
+	o.sc = sc;
+	o.res = res;
+	e = tlsp_reports_run(t, res, report_sched_now(), tlsrpt_send, &o);
+	if (e != MAILSEC_OK)
+		log_warnx("tlsrpt: reports: %s", mailsec_strerror(e));
+	if (o.mailed + o.posted + o.failed > 0)
+		log_notice("tlsrpt: reports: %zu mailed, %zu posted, %zu "
+		    "failed (retried next hour)", o.mailed, o.posted,
+		    o.failed);
+out:
+	mailsec_resolver_free(res);
+	tlsp_free(t);
+}
+
 /* Seconds until the next run after now. */
 static int64_t
 next_wait(const struct sched_conf *sc, int64_t now)
@@ -289,15 +476,24 @@ sched_main(void *arg)
 	struct report_sched *s = arg;
 	struct sched_conf sc;
 	struct timespec ts;
-	int64_t wait;
+	int64_t wait, hour;
+	bool trpt;
 
 	pthread_mutex_lock(&s->mu);
 	while (!s->stop) {
+		/* TLS-RPT: hourly whatever reports.period says */
+		hour = report_sched_now() / REPORT_SCHED_DAY_EVERY;
+		trpt = s->conf.tlsrpt && hour != s->tlsrpt_hour;
 		/* a copy: a reload may replace the settings meanwhile */
-		if (s->conf.send && conf_make_copy(&sc, &s->conf) ==
+		if ((s->conf.send || trpt) && conf_make_copy(&sc, &s->conf) ==
 		    MAILSEC_OK) {
 			pthread_mutex_unlock(&s->mu);
-			sched_run(s, &sc);
+			if (sc.send)
+				sched_run(s, &sc);
+			if (trpt) {
+				tlsrpt_run(s, &sc);
+				s->tlsrpt_hour = hour;
+			}
 			conf_free(&sc);
 			pthread_mutex_lock(&s->mu);
 		}
@@ -327,6 +523,7 @@ report_sched_start(struct report_sched **out, const struct gw_config *cfg,
 		return e;
 	}
 	s->q = q;
+	s->tlsrpt_hour = -1;
 	(void)pthread_mutex_init(&s->mu, NULL);
 	(void)pthread_cond_init(&s->cv, NULL);
 	if (pthread_create(&s->thread, NULL, sched_main, s) != 0) {

@@ -17,6 +17,14 @@
  *     never cross a UTC day and never overlap (the job starts each one
  *     after the last reported).
  *
+ * The same thread sends the TLS-RPT reports (RFC 8460) of the delivery's
+ * results (delivery enabled, delivery.tls.tlsrpt on): at start and then
+ * hourly, tlsp_reports_run() over STATE_DIR/tls for the whole UTC days
+ * not yet reported, a mailto: rua getting the RFC 8460 5.3 mail through
+ * the queue, an https: rua the POST (daemon/tlsrpt_mail.h); from
+ * reports.from, else postmaster@delivery.helo (docs/delivery.md,
+ * "TLS-RPT").
+ *
  * MAILSEC_TEST_NOW (test only): Unix time the schedule takes as "now"
  * at its start (the clock runs on from there), so a test can make "the
  * day" end without waiting for it. Never set it in production.
@@ -49,8 +57,9 @@ struct report_sched;
  * Starts the schedule thread: the job over STATE_DIR/reports.db with
  * cfg's reports and dns sections (copied), each mail put into q with
  * queue_inject() (q retained: stop the schedule before closing it).
- * reports.send off: the thread runs no job until a reconfiguration turns
- * it on. MAILSEC_ENOMEM; MAILSEC_EIO: no thread.
+ * reports.send off: the thread runs no DMARC job until a reconfiguration
+ * turns it on (TLS-RPT follows its own switch). MAILSEC_ENOMEM;
+ * MAILSEC_EIO: no thread.
  */
 mailsec_err report_sched_start(struct report_sched **out,
     const struct gw_config *cfg, struct queue *q);

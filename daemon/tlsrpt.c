@@ -26,8 +26,8 @@
 #include <mailsec/dns.h>
 
 #include "core/core.h"
-#include "https.h"
 #include "tlsp_int.h"
+#include "tlsrpt_mail.h"
 
 /* Fields of an R line. */
 #define RPT_FIELDS	10
@@ -35,8 +35,6 @@
 #define RPT_LINE_MAX	65536
 /* Bytes of one day's log read back at start. */
 #define RPT_LOG_MAX	(64u * 1024 * 1024)
-/* The https rua's answer is at most this long to wait for. */
-#define RPT_POST_MS	30000L
 
 static bool
 rpt_streq(const char *a, const char *b)
@@ -236,6 +234,27 @@ log_append(const struct tlsp_ctx *t, int64_t day, const char *line,
 	(void)close(fd);
 }
 
+/*
+ * Drops from memory (not from the logs) the results of days so old that
+ * a report run would give them up anyway: a context that only records
+ * (the delivery threads'; the daemon's reports are built from the logs
+ * by a context of their own, daemon/report_sched.c) keeps at most
+ * TLSP_RPT_KEEP_DAYS days. Under the lock.
+ */
+static void
+forget_old(struct tlsp_ctx *t, int64_t today)
+{
+	size_t i, w;
+
+	for (i = w = 0; i < t->nrpt; i++) {
+		if (t->rpt[i].day + TLSP_RPT_KEEP_DAYS + 1 < today)
+			rpt_clear(&t->rpt[i]);
+		else
+			t->rpt[w++] = t->rpt[i];
+	}
+	t->nrpt = w;
+}
+
 void
 tlsp_rpt_record(struct tlsp_ctx *t, const char *domain, const char *ptype,
     const char *pstring, const char *mxhost, const char *mx_host,
@@ -254,6 +273,7 @@ tlsp_rpt_record(struct tlsp_ctx *t, const char *domain, const char *ptype,
 		result_type = "validation-failure";
 	(void)pthread_mutex_lock(&t->lock);
 	day = tlsp_now(t) / 86400;
+	forget_old(t, day);
 	(void)snprintf(dayb, sizeof dayb, "%lld", (long long)day);
 	if (rpt_count(t, day, domain, ptype, pstring, mxhost, mx_host, ip, ok,
 	    result_type) != MAILSEC_OK)
@@ -633,8 +653,10 @@ build_json(struct tlsp_ctx *t, int64_t day, const char *domain,
 			    MAILSEC_OK || (err = json_str(b, f->result_type))
 			    != MAILSEC_OK)
 				return err;
+			/* RFC 8460 4.3: the MX's address is receiving-ip
+			 * (sending-mta-ip would be our own) */
 			if (f->ip[0] != '\0' && ((err = ms_buf_appendz(b,
-			    ",\"sending-mta-ip\":")) != MAILSEC_OK ||
+			    ",\"receiving-ip\":")) != MAILSEC_OK ||
 			    (err = json_str(b, f->ip)) != MAILSEC_OK))
 				return err;
 			if (f->mx[0] != '\0' && ((err = ms_buf_appendz(b,
@@ -748,24 +770,12 @@ static mailsec_err
 post_report(struct tlsp_ctx *t, struct mailsec_resolver *res,
     const char *rua, const void *gz, size_t len)
 {
-	struct gw_https_opts o = { 0 };
-	struct gw_https *h = NULL;
 	char why[256];
-	int status = 0;
-	mailsec_err err;
 
-	o.ca_file = t->ca_file;
-	o.resolver = t->https_port != 0 ? res : NULL;
-	o.connect_ms = TLSP_FETCH_MS;
-	o.total_ms = RPT_POST_MS;
-	if ((err = gw_https_new(&o, &h, why, sizeof why)) != MAILSEC_OK)
-		return err;
-	err = gw_https_post(h, rua, "application/tlsrpt+gzip", gz, len,
-	    &status, why, sizeof why);
-	gw_https_free(h);
-	if (err == MAILSEC_OK && (status < 200 || status > 299))
-		err = MAILSEC_EIO;
-	return err;
+	/* a policy port other than 443 is a test setup: its names are in
+	 * the test's zone, like the policy hosts' */
+	return tlsrpt_post(rua, t->ca_file, t->https_port != 0 ? res : NULL,
+	    gz, len, why, sizeof why);
 }
 
 /* One pending (day, domain). */
@@ -780,12 +790,12 @@ static bool
 report_one(struct tlsp_ctx *t, struct mailsec_resolver *res, int64_t day,
     const char *domain, tlsp_send_fn *send, void *arg)
 {
-	char id[TLSP_NAME_MAX + 80], fname[2 * TLSP_NAME_MAX + 96];
-	char sender[TLSP_NAME_MAX + 1], date[32];
-	unsigned char rnd[8], *gz = NULL;
+	char id[TLSRPT_ID_MAX], fname[TLSRPT_FNAME_MAX];
+	char sender[TLSP_NAME_MAX + 1];
+	unsigned char rnd[TLSRPT_UNIQUE_BYTES], *gz = NULL;
 	struct ms_buf b;
 	char **rua = NULL;
-	size_t nrua = 0, gzlen = 0, i, k;
+	size_t nrua = 0, gzlen = 0, i;
 	enum rua_state st;
 	mailsec_err err;
 	bool done = false;
@@ -797,16 +807,18 @@ report_one(struct tlsp_ctx *t, struct mailsec_resolver *res, int64_t day,
 		return true;
 	if (RAND_bytes(rnd, sizeof rnd) != 1)
 		memset(rnd, 0, sizeof rnd);
-	day_text(day, date, sizeof date);
-	k = (size_t)snprintf(id, sizeof id, "%s_%s_", date, domain);
-	for (i = 0; i < sizeof rnd && k + 2 < sizeof id; i++, k += 2)
-		(void)snprintf(id + k, sizeof id - k, "%02x", rnd[i]);
 	sender_name(t, sender);
-	/* RFC 8460 5.3: sender!policy-domain!begin!end!unique.json.gz */
-	(void)snprintf(fname, sizeof fname, "%s!%s!%lld!%lld!%02x%02x%02x"
-	    "%02x.json.gz", sender, domain, (long long)(day * 86400),
-	    (long long)(day * 86400 + 86399), rnd[0], rnd[1], rnd[2],
-	    rnd[3]);
+	/* RFC 8460 5.3: sender!policy-domain!begin!end!unique.json.gz; the
+	 * report-id is made from it, so the mail's Report-ID is the same */
+	if ((err = tlsrpt_filename(sender, domain, day, rnd, fname,
+	    sizeof fname)) != MAILSEC_OK ||
+	    (err = tlsrpt_filename_parse(fname, id, sizeof id, NULL, NULL,
+	    NULL)) != MAILSEC_OK) {
+		/* a domain that is no host name (a damaged log): nothing
+		 * can ever be sent for it */
+		done = true;
+		goto out;
+	}
 	ms_buf_init(&b, TLSP_RPT_JSON_MAX);
 	(void)pthread_mutex_lock(&t->lock);
 	err = build_json(t, day, domain, id, &b);

@@ -23,11 +23,17 @@ Cases:
                 and B saw no transaction (nothing sent in clear)
   dane          DANE: a matching TLSA -> delivered; a mismatching TLSA ->
                 deferred, nothing sent to B
+  tlsrpt        TLS-RPT (RFC 8460): the MTA-STS failure of the mta_sts case,
+                sts.test's rua being mailto:tls@a.test; A restarted a day
+                later (MAILSEC_TEST_NOW): the report mail arrives in A's
+                Maildir, multipart/report; report-type="tlsrpt" whose JSON
+                counts the failed session (certificate-not-trusted)
 Exit status 0 pass, 1 fail, 77 skipped (a tool or alias is missing).
 """
 import argparse
 import email
 import email.policy
+import gzip
 import hashlib
 import http.server
 import json
@@ -152,6 +158,8 @@ dane-bad.test.		IN	MX	10 mx.dane-bad.test.
 mx.dane-bad.test.	IN	A	127.0.0.3
 _%(port)s._tcp.mx.dane-bad.test.	IN	TLSA	3 1 1 %(bad)s
 $SECURE off
+; TLS-RPT (RFC 8460): reports about sts.test go to a local user of A.
+_smtp._tls.sts.test.	IN	TXT	"v=TLSRPTv1; rua=mailto:tls@a.test"
 """ % {"port": port, "good": good, "bad": bad}
 
 
@@ -211,7 +219,7 @@ delivery {
        "domains": ", ".join(self.domains), "local": self.local,
        "name": self.name, "delivery": self.delivery}
 
-    def start(self):
+    def start(self, env=None):
         os.makedirs(self.state, exist_ok=True)
         r = run([BIN, "passwd", "--state-dir", self.state, "--stdin",
                  "alice"], input=PASSWORD + "\n")
@@ -221,9 +229,11 @@ delivery {
         r = run([BIN, "serve", "--config", self.conf, "--check-config"])
         check(r.returncode == 0, "--check-config: " + r.stderr + r.stdout)
         self.log = open(self.log_path, "a")
+        e = dict(os.environ)
+        e.update(env or {})
         self.proc = subprocess.Popen([BIN, "serve", "--config", self.conf,
                                       "--foreground"], stdout=self.log,
-                                     stderr=subprocess.STDOUT)
+                                     stderr=subprocess.STDOUT, env=e)
         deadline = time.time() + 30
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -490,6 +500,75 @@ def case_dane(a, b, env):
           "B got the message with a mismatching TLSA")
     check("erin@dane-bad.test" not in b.read_log(),
           "B's log names the recipient")
+
+
+@case
+def case_tlsrpt(a, b, env):
+    a.submit(["carol@sts.test"], subject="sts enforce, reported")
+    msgs = wait_queue(a, lambda m: rcpt_of(m, "carol@sts.test")[1] is not
+                      None and rcpt_of(m, "carol@sts.test")[1]["attempts"]
+                      >= 1, "no attempt")
+    _, r = rcpt_of(msgs, "carol@sts.test")
+    check(r["status"] == "deferred", "not deferred: %r" % r)
+    day = int(time.time()) // 86400
+    check(a.maildir("tls", "a.test", wait=1) == [],
+          "a TLS report before the day ended")
+    a.stop()
+    # the day's sessions are the attempts so far; the message goes, so
+    # that no retry at the restart adds one before the report is built
+    m, r = rcpt_of(a.queue_json(), "carol@sts.test")
+    attempts = r["attempts"]
+    a.queue("delete", m["id"])
+    # the next day: the schedule's run at start reports this one
+    a.start(env={"MAILSEC_TEST_NOW": str(int(time.time()) + 86400)})
+    got = a.maildir("tls", "a.test", wait=30)
+    check(len(got) == 1, "%d TLS reports at tls@a.test:\n%s" % (
+        len(got), a.read_log()[-4000:]))
+    m = email.message_from_bytes(got[0], policy=email.policy.default)
+    check(m.get_content_type() == "multipart/report",
+          "report mail is %s" % m.get_content_type())
+    check(m.get_param("report-type") == "tlsrpt",
+          "report-type %r" % m.get_param("report-type"))
+    check(m["TLS-Report-Domain"] == "sts.test", "TLS-Report-Domain %r" %
+          m["TLS-Report-Domain"])
+    check(m["TLS-Report-Submitter"] == "mx.a.test",
+          "TLS-Report-Submitter %r" % m["TLS-Report-Submitter"])
+    check(re.match(r"Report Domain: sts\.test Submitter: mx\.a\.test "
+                   r"Report-ID: <\S+@mx\.a\.test>$", str(m["Subject"])),
+          "Subject %r" % m["Subject"])
+    check("postmaster@mx.a.test" in str(m["From"]), "From %r" % m["From"])
+    check(got[0].startswith(b"Return-Path: <postmaster@mx.a.test>"),
+          "envelope sender: %r" % got[0][:80])
+    parts = [p for p in m.iter_parts()
+             if p.get_content_type() == "application/tlsrpt+gzip"]
+    check(len(parts) == 1, "no application/tlsrpt+gzip part")
+    fn = parts[0].get_filename() or ""
+    check(re.match(r"mx\.a\.test!sts\.test!%d!%d!\w+\.json\.gz$" %
+                   (day * 86400, day * 86400 + 86399), fn),
+          "file name %r" % fn)
+    rep = json.loads(gzip.decompress(parts[0].get_content()))
+    check(rep["organization-name"] and "date-range" in rep and
+          rep["contact-info"] == "postmaster@mx.a.test", "report head %r" %
+          {k: v for k, v in rep.items() if k != "policies"})
+    pols = [p for p in rep["policies"]
+            if p["policy"]["policy-domain"] == "sts.test"]
+    check(len(pols) == 1 and pols[0]["policy"]["policy-type"] == "sts",
+          "policies %r" % rep["policies"])
+    p = pols[0]
+    check(p["policy"]["mx-host"] == ["mx.sts.test"], "mx-host %r" %
+          p["policy"].get("mx-host"))
+    fd = p.get("failure-details", [])
+    check(len(fd) == 1 and fd[0]["result-type"] in (
+        "certificate-not-trusted", "validation-failure"),
+        "failure-details %r" % fd)
+    check(fd[0]["receiving-mx-hostname"] == "mx.sts.test" and
+          fd[0]["receiving-ip"] == IP_B, "failure-details %r" % fd)
+    check(fd[0]["failed-session-count"] == attempts and
+          p["summary"] == {"total-successful-session-count": 0,
+                           "total-failure-session-count": attempts},
+          "%d attempts, report says %r / %r" % (attempts, fd, p["summary"]))
+    check(re.search(r"tlsrpt: \S+ for sts\.test to tls@a\.test queued as",
+                    a.read_log()), "A's log has no TLS-RPT line")
 
 
 def main():

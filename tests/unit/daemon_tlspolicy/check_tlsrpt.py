@@ -43,7 +43,10 @@ def main():
     fd = sts["failure-details"]
     want(len(fd) == 1, "sts failure-details")
     want(fd[0]["result-type"] == "certificate-host-mismatch", "result")
-    want(fd[0]["sending-mta-ip"] == "192.0.2.9", "ip")
+    # RFC 8460 4.3: the MX's address is receiving-ip (sending-mta-ip is
+    # the reporter's own)
+    want(fd[0].get("receiving-ip") == "192.0.2.9", "ip")
+    want("sending-mta-ip" not in fd[0], "sending-mta-ip")
     want(fd[0]["receiving-mx-hostname"] == "mx1.rpt.test", "mx")
     want(fd[0]["failed-session-count"] == 2, "count")
     tlsa = pols["tlsa"]
