@@ -670,6 +670,14 @@ worker_main(const struct server_opts *o, struct gw_config *cfg,
 		log_error("pipeline: %s", err);
 		goto done;
 	}
+	/*
+	 * The secrets (TLS and DKIM keys, which stay root's) are read:
+	 * unprivileged from here, before any thread starts or any file is
+	 * made, so the queue, the Maildirs, the reports and the control
+	 * socket belong to the configured user.
+	 */
+	if (drop_privileges(cfg) == -1)
+		goto done;
 	if (queue_open(&w.q, cfg->state_dir, w.base, &diag) != MAILSEC_OK) {
 		log_error("queue: %s", diag.text);
 		goto done;
@@ -715,8 +723,6 @@ worker_main(const struct server_opts *o, struct gw_config *cfg,
 		if (sigs[i] == NULL || evsignal_add(sigs[i], NULL) == -1)
 			goto done;
 	}
-	if (drop_privileges(cfg) == -1)
-		goto done;
 	log_debug("worker %u: ready", index);
 	event_base_dispatch(w.base);
 	rc = 0;
@@ -904,6 +910,7 @@ master_reload(struct master *m)
 /* Gives the state directory to the unprivileged user (keys stay). */
 static uid_t chown_uid;
 static gid_t chown_gid;
+static bool chown_wanted;	/* a user is configured, we are root */
 
 static int
 chown_one(const char *path, const struct stat *st, int flag, struct FTW *f)
@@ -919,6 +926,8 @@ chown_one(const char *path, const struct stat *st, int flag, struct FTW *f)
 	}
 	return 0;
 }
+
+static void state_dir_chown(const struct gw_config *cfg);
 
 static int
 state_dir_prepare(const struct gw_config *cfg)
@@ -950,17 +959,33 @@ state_dir_prepare(const struct gw_config *cfg)
 		}
 		chown_gid = gr->gr_gid;
 	}
-	(void)nftw(cfg->state_dir, chown_one, 32, FTW_PHYS);
-	if (cfg->local.maildir != NULL) {
+	if (cfg->local.maildir != NULL)
 		(void)mkdir(cfg->local.maildir, 0700);
-		(void)nftw(cfg->local.maildir, chown_one, 32, FTW_PHYS);
-	}
-	if (cfg->policy.quarantine_dir != NULL) {
+	if (cfg->policy.quarantine_dir != NULL)
 		(void)mkdir(cfg->policy.quarantine_dir, 0700);
+	chown_wanted = true;
+	state_dir_chown(cfg);
+	return 0;
+}
+
+/*
+ * Gives the state directory, the Maildir root and the quarantine to the
+ * configured user (after state_dir_prepare() found one): again once the
+ * master has generated the certificate and keys and opened the stores,
+ * so the workers, unprivileged from their first step, can read and
+ * write all of it.
+ */
+static void
+state_dir_chown(const struct gw_config *cfg)
+{
+	if (!chown_wanted)
+		return;
+	(void)nftw(cfg->state_dir, chown_one, 32, FTW_PHYS);
+	if (cfg->local.maildir != NULL)
+		(void)nftw(cfg->local.maildir, chown_one, 32, FTW_PHYS);
+	if (cfg->policy.quarantine_dir != NULL)
 		(void)nftw(cfg->policy.quarantine_dir, chown_one, 32,
 		    FTW_PHYS);
-	}
-	return 0;
 }
 
 /* What must exist once, before the workers: certificate, DKIM keys (the
@@ -1019,6 +1044,8 @@ done:
 	queue_close(q);
 	pipeline_free(pl);
 	event_base_free(base);
+	if (rc == 0)
+		state_dir_chown(cfg);
 	return rc;
 }
 
