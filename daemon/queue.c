@@ -129,18 +129,6 @@ parse_hex64(const char *p, uint64_t *out)
 	return true;
 }
 
-static void
-hex_encode(const unsigned char *in, size_t n, char *out)
-{
-	static const char hx[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		out[2 * i] = hx[in[i] >> 4];
-		out[2 * i + 1] = hx[in[i] & 15];
-	}
-}
-
 /* ---- queue IDs ---------------------------------------------------------- */
 
 static pthread_mutex_t id_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -1515,7 +1503,7 @@ msg_finish(struct queue_msg *m)
 		return m->err = MAILSEC_ENOMEM;
 	snprintf(t, sizeof t, "trailer %016llx %016llx sha256 ",
 	    (unsigned long long)m->size, (unsigned long long)m->envlen);
-	hex_encode(md, 32, t + 49);
+	ms_hex_encode(md, 32, t + 49);	/* its NUL: where the '\n' goes */
 	t[QF_TRAILER_LEN - 1] = '\n';
 	if (qf_write_all(m->fd, m->env, m->envlen) != 0 ||
 	    qf_write_all(m->fd, t, QF_TRAILER_LEN) != 0)

@@ -67,7 +67,6 @@ ms_ar_keyc(int c)
 bool ms_ar_is_keyword(const char *p, size_t n);
 bool ms_ar_is_token(const char *p, size_t n);
 bool ms_ar_is_domain(const char *p, size_t n);
-bool ms_ar_is_dot_atom(const char *p, size_t n);
 bool ms_ar_is_quoted(const char *p, size_t n);
 bool ms_ar_is_addr_value(const char *p, size_t n);
 

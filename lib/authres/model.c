@@ -62,23 +62,6 @@ ms_ar_is_domain(const char *p, size_t n)
 	return true;
 }
 
-bool
-ms_ar_is_dot_atom(const char *p, size_t n)
-{
-	size_t i;
-
-	if (n == 0 || p[0] == '.' || p[n - 1] == '.')
-		return false;
-	for (i = 0; i < n; i++) {
-		if (p[i] == '.') {
-			if (p[i + 1] == '.')
-				return false;
-		} else if (!ms_isatext((unsigned char)p[i]))
-			return false;
-	}
-	return true;
-}
-
 /* An ASCII quoted-string as the generator would write it: quotes
  * around qtext, space, tab and quoted-pairs. */
 bool
@@ -117,7 +100,7 @@ ms_ar_is_addr_value(const char *p, size_t n)
 	at--;
 	if (!ms_ar_is_domain(p + at + 1, n - at - 1))
 		return false;
-	return at == 0 || ms_ar_is_dot_atom(p, at) || ms_ar_is_quoted(p, at);
+	return at == 0 || ms_dot_atom_ok(p, at) || ms_ar_is_quoted(p, at);
 }
 
 /* ---- building ---------------------------------------------------------- */

@@ -1,7 +1,9 @@
 /*
  * lib/core/base64.c - one base64 decoder (RFC 4648 4) for every area, in
  * two modes: strict, as SASL wants it (RFC 4954 4), and lenient with
- * folding white space, as DKIM tag values carry it (RFC 6376 2.6, 3.5).
+ * folding white space, as DKIM tag values carry it (RFC 6376 2.6, 3.5);
+ * one encoder, into the caller's buffer (SASL credentials leave no copy
+ * behind; DKIM's ms_b64_encode appends its output to an ms_buf).
  */
 #include "core/core.h"
 
@@ -87,4 +89,38 @@ ms_base64_decode(const char *p, size_t len, unsigned mode, unsigned char *out,
 	if (bits == 6 || (strict && acc != 0))
 		return (size_t)-1;
 	return n;
+}
+
+mailsec_err
+ms_base64_encode(const unsigned char *p, size_t len, char *out, size_t outsz,
+    size_t *outlen)
+{
+	static const char tab[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t i, o = 0, need;
+	uint32_t v;
+
+	/* 4 * ceil(len / 3) characters and the NUL must fit. */
+	if (!ms_size_mul(len / 3 + (len % 3 != 0), 4, &need) || need >= outsz)
+		return MAILSEC_ELIMIT;
+	for (i = 0; i + 2 < len; i += 3) {
+		v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+		out[o++] = tab[v >> 18];
+		out[o++] = tab[(v >> 12) & 63];
+		out[o++] = tab[(v >> 6) & 63];
+		out[o++] = tab[v & 63];
+	}
+	if (i < len) {
+		v = (uint32_t)p[i] << 16;
+		if (i + 1 < len)
+			v |= (uint32_t)p[i + 1] << 8;
+		out[o++] = tab[v >> 18];
+		out[o++] = tab[(v >> 12) & 63];
+		out[o++] = i + 1 < len ? tab[(v >> 6) & 63] : '=';
+		out[o++] = '=';
+	}
+	out[o] = '\0';
+	if (outlen != NULL)
+		*outlen = o;
+	return MAILSEC_OK;
 }

@@ -88,6 +88,36 @@ ms_domain_ldh_ok(const char *p, size_t n, bool allow_8bit)
 	return lab > 0 && p[n - 1] != '-';
 }
 
+bool
+ms_dot_atom_ok(const char *p, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || p[0] == '.' || p[n - 1] == '.')
+		return false;
+	for (i = 0; i < n; i++) {
+		if (p[i] == '.') {
+			if (p[i - 1] == '.')
+				return false;
+		} else if (!ms_isatext((unsigned char)p[i]))
+			return false;
+	}
+	return true;
+}
+
+void
+ms_hex_encode(const unsigned char *p, size_t n, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = hex[p[i] >> 4];
+		out[2 * i + 1] = hex[p[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
 size_t
 mailsec_utf8_len(const char *s, size_t n)
 {

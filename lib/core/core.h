@@ -74,6 +74,9 @@ static inline bool ms_isatext(int c)
  */
 bool ms_domain_ldh_ok(const char *p, size_t n, bool allow_8bit);
 
+/* Is (p, n) a dot-atom-text of RFC 5322 3.2.3: 1*atext *("." 1*atext)? */
+bool ms_dot_atom_ok(const char *p, size_t n);
+
 /* ---- checked arithmetic ------------------------------------------------ */
 
 /* Each stores the result and returns true, or returns false on overflow. */
@@ -134,6 +137,16 @@ void *ms_reallocarray(void *p, size_t n, size_t size);
  * small. */
 size_t ms_base64_decode(const char *p, size_t len, unsigned mode,
     unsigned char *out, size_t outsz);
+/* Encodes (p, len) as padded base64 (RFC 4648 4) into out (outsz bytes)
+ * with a NUL after it; *outlen (if non-NULL) gets the length without the
+ * NUL. MAILSEC_ELIMIT, out untouched, when out is too small. */
+mailsec_err ms_base64_encode(const unsigned char *p, size_t len, char *out,
+    size_t outsz, size_t *outlen);
+
+/* ---- hex ---------------------------------------------------------------- */
+
+/* Writes the lowercase hex of (p, n) and a NUL to out (2 * n + 1 bytes). */
+void ms_hex_encode(const unsigned char *p, size_t n, char *out);
 
 /* ---- diagnostics ------------------------------------------------------- */
 

@@ -558,31 +558,16 @@ ms_dkim_body_final(struct ms_dkim_body *b, unsigned char *dig,
 mailsec_err
 ms_b64_encode(const unsigned char *p, size_t len, struct ms_buf *out)
 {
-	static const char tab[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	char q[4];
-	size_t i;
-	uint32_t v;
+	/* Whole groups of three bytes per chunk: its base64 has no '='. */
+	char q[4 * 64 + 1];
+	size_t i, n, k;
 	mailsec_err err;
 
-	for (i = 0; i + 2 < len; i += 3) {
-		v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
-		q[0] = tab[v >> 18];
-		q[1] = tab[(v >> 12) & 63];
-		q[2] = tab[(v >> 6) & 63];
-		q[3] = tab[v & 63];
-		if ((err = ms_buf_append(out, q, 4)) != MAILSEC_OK)
-			return err;
-	}
-	if (i < len) {
-		v = (uint32_t)p[i] << 16;
-		if (i + 1 < len)
-			v |= (uint32_t)p[i + 1] << 8;
-		q[0] = tab[v >> 18];
-		q[1] = tab[(v >> 12) & 63];
-		q[2] = i + 1 < len ? tab[(v >> 6) & 63] : '=';
-		q[3] = '=';
-		if ((err = ms_buf_append(out, q, 4)) != MAILSEC_OK)
+	for (i = 0; i < len; i += n) {
+		n = len - i < 3 * 64 ? len - i : 3 * 64;
+		if ((err = ms_base64_encode(p + i, n, q, sizeof q, &k)) !=
+		    MAILSEC_OK ||
+		    (err = ms_buf_append(out, q, k)) != MAILSEC_OK)
 			return err;
 	}
 	if (out->ptr == NULL)	/* nothing appended: make it "" */

@@ -78,7 +78,7 @@ int ms_dkim_body_set_simd(struct ms_dkim_body *b, int level);
  * invalid or larger than outsz. */
 #define ms_b64_decode(p, len, out, outsz) \
 	ms_base64_decode((p), (len), MS_B64_FWS, (out), (outsz))
-/* Appends the base64 of (p, len) to out. */
+/* Appends the base64 of (p, len) to out (core's ms_base64_encode). */
 mailsec_err ms_b64_encode(const unsigned char *p, size_t len,
     struct ms_buf *out);
 

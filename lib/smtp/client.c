@@ -681,45 +681,6 @@ toolong:
 
 /* ---- AUTH -------------------------------------------------------------- */
 
-/*
- * Base64 (RFC 4648 4) of (p, n) into out with a NUL. The DKIM encoder
- * (ms_b64_encode) grows a heap buffer; credentials are written straight
- * into the caller's buffer instead, leaving no copies behind in freed
- * memory.
- */
-static mailsec_err
-b64_put(const unsigned char *p, size_t n, char *out, size_t outsz,
-    size_t *outlen)
-{
-	static const char tab[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t i, o = 0;
-	uint32_t v;
-
-	/* 4 * ceil(n / 3) + NUL; n is at most a few hundred here */
-	if (outsz < (n + 2) / 3 * 4 + 1)
-		return MAILSEC_ELIMIT;
-	for (i = 0; i + 2 < n; i += 3) {
-		v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
-		out[o++] = tab[v >> 18];
-		out[o++] = tab[(v >> 12) & 63];
-		out[o++] = tab[(v >> 6) & 63];
-		out[o++] = tab[v & 63];
-	}
-	if (i < n) {
-		v = (uint32_t)p[i] << 16;
-		if (i + 1 < n)
-			v |= (uint32_t)p[i + 1] << 8;
-		out[o++] = tab[v >> 18];
-		out[o++] = tab[(v >> 12) & 63];
-		out[o++] = i + 1 < n ? tab[(v >> 6) & 63] : '=';
-		out[o++] = '=';
-	}
-	out[o] = '\0';
-	*outlen = o;
-	return MAILSEC_OK;
-}
-
 /* RFC 4616 2: authcid and passwd are 1..255 octets. */
 static mailsec_err
 sasl_field(const char *s, size_t *n)
@@ -751,7 +712,8 @@ mailsec_smtp_auth_plain(const char *user, const char *pass, char *buf,
 	memcpy(msg + 1, user, ul);
 	msg[1 + ul] = '\0';
 	memcpy(msg + 2 + ul, pass, pl);
-	err = b64_put(msg, 2 + ul + pl, buf, bufsz, len);
+	/* Into the caller's buffer: no copy left behind in freed memory. */
+	err = ms_base64_encode(msg, 2 + ul + pl, buf, bufsz, len);
 	explicit_bzero(msg, sizeof msg);
 	return err;
 }
@@ -769,7 +731,7 @@ mailsec_smtp_auth_login(const char *s, char *buf, size_t bufsz, size_t *len)
 	buf[0] = '\0';
 	if ((err = sasl_field(s, &n)) != MAILSEC_OK)
 		return err;
-	return b64_put((const unsigned char *)s, n, buf, bufsz, len);
+	return ms_base64_encode((const unsigned char *)s, n, buf, bufsz, len);
 }
 
 /* ---- DATA dot-stuffing ------------------------------------------------- */

@@ -13,26 +13,10 @@
 /* Room for a header value built from bounded parts. */
 #define SPF_HEADER_MAX 4096
 
-/* atext of RFC 5322 3.2.3, plus '.' for a dot-atom. */
-static bool
-is_atext(int c)
-{
-	return ms_isalnum(c) || (c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~.",
-	    c) != NULL);
-}
-
 static bool
 is_dot_atom(const char *v)
 {
-	size_t i, n = strlen(v);
-
-	if (n == 0 || v[0] == '.' || v[n - 1] == '.')
-		return false;
-	for (i = 0; i < n; i++)
-		if (!is_atext((unsigned char)v[i]) || (v[i] == '.' &&
-		    v[i + 1] == '.'))
-			return false;
-	return true;
+	return ms_dot_atom_ok(v, strlen(v));
 }
 
 /* Appends v as a dot-atom, or as a quoted-string without control and
