@@ -489,9 +489,8 @@ static const struct {
 	    MAILSEC_SMTP_CAP_AUTH, true },
 };
 
-/* NOTIFY= value (RFC 3461 4.1). Returns the bits, 0 when malformed. */
-static unsigned
-parse_notify(const char *v, size_t n)
+unsigned
+ms_smtp_notify_parse(const char *v, size_t n)
 {
 	static const struct {
 		const char *name;
@@ -597,7 +596,7 @@ param_value(struct mailsec_smtp_cmd *cmd, enum param_id id, const char *v,
 			goto bad;
 		return MAILSEC_OK;
 	case PARAM_NOTIFY:
-		if ((pp->notify = parse_notify(v, n)) == 0)
+		if ((pp->notify = ms_smtp_notify_parse(v, n)) == 0)
 			goto bad;
 		return MAILSEC_OK;
 	case PARAM_ORCPT:

@@ -22,8 +22,8 @@
 
 #include <mailsec/dsn.h>
 
-#include "core/core.h"
 #include "smtp/dsn_int.h"
+#include "smtp/smtp_int.h"
 
 #define DSN_FOLD_COL	78	/* RFC 5322 2.1.1: SHOULD, fields */
 #define DSN_LINE_MAX	998	/* RFC 5322 2.1.1: MUST */
@@ -68,84 +68,29 @@ dsn_random(ms_dsn_random_fn *hook, unsigned char *buf, size_t n)
 	}
 }
 
-static void
-hex_encode(const unsigned char *p, size_t n, char *out)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		out[2 * i] = hex[p[i] >> 4];
-		out[2 * i + 1] = hex[p[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
 /* ---- NOTIFY ------------------------------------------------------------ */
-
-#define NOTIFY_NEVER	0x1u
-#define NOTIFY_SUCCESS	0x2u
-#define NOTIFY_FAILURE	0x4u
-#define NOTIFY_DELAY	0x8u
-
-/* RFC 3461 4.1 notify-esmtp-value; 0 when absent or malformed. */
-static unsigned
-notify_bits(const char *v)
-{
-	static const struct {
-		const char *name;
-		unsigned bit;
-	} kw[] = {
-		{ "NEVER", NOTIFY_NEVER },
-		{ "SUCCESS", NOTIFY_SUCCESS },
-		{ "FAILURE", NOTIFY_FAILURE },
-		{ "DELAY", NOTIFY_DELAY },
-	};
-	unsigned bits = 0, b;
-	size_t i = 0, e, k, n;
-
-	if (v == NULL || (n = strlen(v)) == 0)
-		return 0;
-	for (;;) {
-		for (e = i; e < n && v[e] != ','; e++)
-			;
-		b = 0;
-		for (k = 0; k < MS_ARRAY_LEN(kw); k++)
-			if (ms_ascii_eqz(v + i, e - i, kw[k].name))
-				b = kw[k].bit;
-		if (b == 0 || (bits & b) != 0)
-			return 0;
-		bits |= b;
-		if (e == n)
-			break;
-		i = e + 1;
-	}
-	/* 4.1 note a: NEVER stands alone. */
-	if ((bits & NOTIFY_NEVER) != 0 && bits != NOTIFY_NEVER)
-		return 0;
-	return bits;
-}
 
 bool
 mailsec_dsn_wanted(const char *notify, enum mailsec_dsn_action a)
 {
-	unsigned bits = notify_bits(notify);
+	unsigned bits = notify != NULL ?
+	    ms_smtp_notify_parse(notify, strlen(notify)) : 0;
 
 	/* 4.1 last paragraph, 5.2.5 (b), 5.2.6 (c): no NOTIFY is taken as
 	 * FAILURE,DELAY. */
 	if (bits == 0)
-		bits = NOTIFY_FAILURE | NOTIFY_DELAY;
-	if (bits & NOTIFY_NEVER)
+		bits = MAILSEC_SMTP_NOTIFY_FAILURE | MAILSEC_SMTP_NOTIFY_DELAY;
+	if (bits & MAILSEC_SMTP_NOTIFY_NEVER)
 		return false;
 	switch (a) {
 	case MAILSEC_DSN_FAILED:
-		return (bits & NOTIFY_FAILURE) != 0;
+		return (bits & MAILSEC_SMTP_NOTIFY_FAILURE) != 0;
 	case MAILSEC_DSN_DELAYED:
-		return (bits & NOTIFY_DELAY) != 0;
+		return (bits & MAILSEC_SMTP_NOTIFY_DELAY) != 0;
 	case MAILSEC_DSN_DELIVERED:
 	case MAILSEC_DSN_RELAYED:	/* RFC 3464 2.3.3: only on request */
 	case MAILSEC_DSN_EXPANDED:
-		return (bits & NOTIFY_SUCCESS) != 0;
+		return (bits & MAILSEC_SMTP_NOTIFY_SUCCESS) != 0;
 	}
 	return false;
 }
@@ -1129,7 +1074,7 @@ pick_boundary(ms_dsn_random_fn *rnd_fn, char *out, size_t outsz,
 
 	for (tries = 0; tries < DSN_BOUNDARY_TRIES; tries++) {
 		dsn_random(rnd_fn, rnd, sizeof rnd);
-		hex_encode(rnd, sizeof rnd, hex);
+		ms_hex_encode(rnd, sizeof rnd, hex);
 		n = snprintf(out, outsz, "=_mailsec_dsn_%s", hex);
 		if (n < 0 || (size_t)n >= outsz)
 			return MAILSEC_ELIMIT;
@@ -1231,7 +1176,7 @@ ms_dsn_compose_rnd(const struct mailsec_dsn *d, mailsec_dsn_read_fn *read,
 	else
 		subject = "Successful Mail Delivery Report";
 	dsn_random(rnd, idrnd, sizeof idrnd);
-	hex_encode(idrnd, sizeof idrnd, idhex);
+	ms_hex_encode(idrnd, sizeof idrnd, idhex);
 	if ((err = fmt_date(d->now, date)) != MAILSEC_OK ||
 	    (err = field(&msg, false, "Date", "%s", date)) != MAILSEC_OK ||
 	    (err = field(&msg, false, "From", "Mail Delivery System <%s>",
