@@ -530,6 +530,20 @@ strip_gz(const char *name, size_t n)
 }
 
 /*
+ * A gzip or zip container that cannot be opened: a limit, or an
+ * outermost input that is broken, stops the extraction with d's text;
+ * anything else is passed over (soft_fail()).
+ */
+static mailsec_err
+container_fail(struct xctx *x, mailsec_err err, const struct mailsec_diag *d,
+    unsigned depth)
+{
+	if (err == MAILSEC_ELIMIT || (err == MAILSEC_ESYNTAX && depth == 0))
+		return ms_diag(x->diag, err, d->offset, 0, "%s", d->text);
+	return soft_fail(x, err, d, NULL);
+}
+
+/*
  * Decides what (p, len) is by its bytes and takes the reports out of it.
  * mime: a message may be tried (the input itself, or a message/rfc822
  * part); a decoded attachment is never read as a message.
@@ -550,12 +564,8 @@ sniff(struct xctx *x, const char *p, size_t len, const char *name,
 		    "nested deeper than %d", MS_REPORT_DEPTH_MAX);
 	if (len >= 2 && u[0] == 0x1f && u[1] == 0x8b) {
 		err = ms_report_gunzip(p, len, x->budget, &out, &n, &d);
-		if (err == MAILSEC_ELIMIT || (err == MAILSEC_ESYNTAX &&
-		    depth == 0))
-			return ms_diag(x->diag, err, d.offset, 0, "%s",
-			    d.text);
 		if (err != MAILSEC_OK)
-			return soft_fail(x, err, &d, NULL);
+			return container_fail(x, err, &d, depth);
 		x->budget -= n;
 		err = sniff(x, out, n, name, strip_gz(name, namelen),
 		    depth + 1, false);
@@ -566,12 +576,8 @@ sniff(struct xctx *x, const char *p, size_t len, const char *name,
 	    ((u[2] == 3 && u[3] == 4) || (u[2] == 5 && u[3] == 6))) {
 		err = ms_zip_read(p, len, x->budget,
 		    MS_REPORT_PARTS_MAX - x->parts, &mem, &nmem, &d);
-		if (err == MAILSEC_ELIMIT || (err == MAILSEC_ESYNTAX &&
-		    depth == 0))
-			return ms_diag(x->diag, err, d.offset, 0, "%s",
-			    d.text);
 		if (err != MAILSEC_OK)
-			return soft_fail(x, err, &d, NULL);
+			return container_fail(x, err, &d, depth);
 		x->parts += nmem;
 		err = MAILSEC_OK;
 		for (i = 0; i < nmem && err == MAILSEC_OK; i++) {

@@ -129,19 +129,6 @@ done:
 	return ok;
 }
 
-static bool
-fr_domain(const char *d)
-{
-	size_t n;
-
-	if (d == NULL)
-		return false;
-	n = strlen(d);
-	if (n > 0 && d[n - 1] == '.')
-		n--;
-	return ms_domain_ldh_ok(d, n, false);
-}
-
 /* A word of letters, digits, '-', '_' (auth-failure type). */
 static bool
 fr_token(const char *s)
@@ -270,6 +257,7 @@ mailsec_failure_report_compose(const struct mailsec_failure_report *f,
     char **out, size_t *outlen, struct mailsec_diag *diag)
 {
 	struct ms_buf b, text, hdrs, fb;
+	struct ms_rw_mail head;
 	char date[MS_RW_DATE_LEN], arrival[MS_RW_DATE_LEN], hex[65];
 	char bnd[MS_RW_BOUNDARY_LEN], idal[32], v[MS_RW_VALUE_MAX + 1];
 	char subject[600], mid[400];
@@ -302,15 +290,16 @@ mailsec_failure_report_compose(const struct mailsec_failure_report *f,
 	    (inet_pton(AF_INET, f->source_ip, ipb) != 1 &&
 	    inet_pton(AF_INET6, f->source_ip, ipb) != 1))
 		what = "source_ip";
-	else if (!fr_domain(f->reported_domain))
+	else if (!ms_rw_domain_ok(f->reported_domain))
 		what = "reported_domain";
 	else if (!fr_token(f->auth_failure))
 		what = "auth_failure";
 	else if (f->authentication_results == NULL)
 		what = "authentication_results";
-	else if (f->reporting_mta != NULL && !fr_domain(f->reporting_mta))
+	else if (f->reporting_mta != NULL &&
+	    !ms_rw_domain_ok(f->reporting_mta))
 		what = "reporting_mta";
-	else if (!fr_domain(middom))
+	else if (!ms_rw_domain_ok(middom))
 		what = "message_id_domain";
 	else if (f->headers == NULL || f->headers_len == 0)
 		what = "headers";
@@ -386,7 +375,7 @@ mailsec_failure_report_compose(const struct mailsec_failure_report *f,
 		err = ms_rw_header(&fb, "Authentication-Results", v);
 	}
 	if (err == MAILSEC_OK && f->dkim_domain != NULL) {
-		if (!fr_domain(f->dkim_domain)) {
+		if (!ms_rw_domain_ok(f->dkim_domain)) {
 			err = fr_bad(diag, "dkim_domain");
 			goto done;
 		}
@@ -400,7 +389,7 @@ mailsec_failure_report_compose(const struct mailsec_failure_report *f,
 		err = ms_rw_header(&fb, "DKIM-Identity", v);
 	}
 	if (err == MAILSEC_OK && f->dkim_selector != NULL) {
-		if (!fr_domain(f->dkim_selector)) {
+		if (!ms_rw_domain_ok(f->dkim_selector)) {
 			err = fr_bad(diag, "dkim_selector");
 			goto done;
 		}
@@ -449,21 +438,11 @@ mailsec_failure_report_compose(const struct mailsec_failure_report *f,
 	plen[2] = hdrs.len;
 	ms_rw_boundary(hex, strlen(hex), parts, plen, 3, bnd, sizeof bnd);
 
-	if ((err = ms_rw_header(&b, "From", f->from)) != MAILSEC_OK ||
-	    (err = ms_rw_header(&b, "To", to)) != MAILSEC_OK ||
-	    (err = ms_rw_header(&b, "Subject", subject)) != MAILSEC_OK ||
-	    (err = ms_rw_header(&b, "Date", date)) != MAILSEC_OK ||
-	    (err = ms_rw_header(&b, "Message-ID", mid)) != MAILSEC_OK ||
-	    (err = ms_rw_header(&b, "Auto-Submitted", "auto-generated")) !=
-	    MAILSEC_OK ||
-	    (err = ms_rw_header(&b, "MIME-Version", "1.0")) != MAILSEC_OK ||
-	    (err = ms_buf_printf(&b, "Content-Type: multipart/report; "
-	    "report-type=feedback-report;\r\n boundary=\"%s\"\r\n\r\n"
-	    "This is a multi-part message in MIME format.\r\n\r\n--%s\r\n"
-	    "Content-Type: text/plain; charset=us-ascii\r\n"
-	    "Content-Transfer-Encoding: 7bit\r\n\r\n", bnd, bnd)) !=
-	    MAILSEC_OK ||
-	    (err = ms_buf_append(&b, text.ptr, text.len)) != MAILSEC_OK ||
+	head = (struct ms_rw_mail){ .from = f->from, .to = to,
+	    .subject = subject, .date = date, .message_id = mid,
+	    .content_type = "multipart/report; report-type=feedback-report",
+	    .boundary = bnd, .text = text.ptr, .textlen = text.len };
+	if ((err = ms_rw_mail_begin(&b, &head)) != MAILSEC_OK ||
 	    (err = ms_buf_printf(&b, "\r\n--%s\r\nContent-Type: "
 	    "message/feedback-report\r\n\r\n", bnd)) != MAILSEC_OK ||
 	    (err = ms_buf_append(&b, fb.ptr, fb.len)) != MAILSEC_OK ||

@@ -35,24 +35,6 @@ ms_rw_value_ok(const char *s)
 	return true;
 }
 
-/* dot-atom-text of RFC 5322 3.2.3 */
-static bool
-dot_atom_ok(const char *p, size_t n)
-{
-	size_t i;
-
-	if (n == 0 || p[0] == '.' || p[n - 1] == '.')
-		return false;
-	for (i = 0; i < n; i++) {
-		if (p[i] == '.') {
-			if (p[i - 1] == '.')
-				return false;
-		} else if (!ms_isatext((unsigned char)p[i]))
-			return false;
-	}
-	return true;
-}
-
 /* quoted-string without CFWS: '"' *(qtext / quoted-pair) '"' */
 static bool
 quoted_ok(const char *p, size_t n)
@@ -89,7 +71,7 @@ ms_rw_addr_ok(const char *s)
 	dl = n - ll - 1;
 	if (ll == 0 || ll > 64 || dl == 0)
 		return false;
-	if (!dot_atom_ok(s, ll) && !quoted_ok(s, ll))
+	if (!ms_dot_atom_ok(s, ll) && !quoted_ok(s, ll))
 		return false;
 	if (at[1] == '[') {
 		/* address literal: printable, no brackets or backslash */
@@ -110,6 +92,19 @@ ms_rw_strip_mailto(const char *s)
 	if (s != NULL && strlen(s) >= 7 && ms_ascii_eq(s, 7, "mailto:", 7))
 		return s + 7;
 	return s;
+}
+
+bool
+ms_rw_domain_ok(const char *d)
+{
+	size_t n;
+
+	if (d == NULL)
+		return false;
+	n = strlen(d);
+	if (n > 0 && d[n - 1] == '.')
+		n--;
+	return ms_domain_ldh_ok(d, n, false);
 }
 
 mailsec_err
@@ -184,35 +179,52 @@ mailsec_err
 ms_rw_base64(struct ms_buf *b, const void *p, size_t n)
 {
 	const unsigned char *in = p;
-	unsigned char line[80];
-	size_t off, chunk;
-	int k;
+	char line[80];
+	size_t off, chunk, k;
 	mailsec_err err;
 
 	/* 57 input bytes are 76 characters (RFC 2045 6.8) */
 	for (off = 0; off < n; off += chunk) {
 		chunk = n - off < 57 ? n - off : 57;
-		k = EVP_EncodeBlock(line, in + off, (int)chunk);
-		if (k < 0) {
-			ms_buf_free(b);
-			return MAILSEC_EINVAL;
-		}
-		if ((err = ms_buf_append(b, line, (size_t)k)) != MAILSEC_OK ||
+		if ((err = ms_base64_encode(in + off, chunk, line, sizeof line,
+		    &k)) != MAILSEC_OK ||
+		    (err = ms_buf_append(b, line, k)) != MAILSEC_OK ||
 		    (err = ms_buf_append(b, "\r\n", 2)) != MAILSEC_OK)
 			return err;
 	}
 	return MAILSEC_OK;
 }
 
+mailsec_err
+ms_rw_mail_begin(struct ms_buf *b, const struct ms_rw_mail *m)
+{
+	mailsec_err err;
+
+	if ((err = ms_rw_header(b, "From", m->from)) != MAILSEC_OK ||
+	    (err = ms_rw_header(b, "To", m->to)) != MAILSEC_OK ||
+	    (err = ms_rw_header(b, "Subject", m->subject)) != MAILSEC_OK ||
+	    (err = ms_rw_header(b, "Date", m->date)) != MAILSEC_OK ||
+	    (err = ms_rw_header(b, "Message-ID", m->message_id)) !=
+	    MAILSEC_OK ||
+	    (err = ms_rw_header(b, "Auto-Submitted", "auto-generated")) !=
+	    MAILSEC_OK ||
+	    (err = ms_rw_header(b, "MIME-Version", "1.0")) != MAILSEC_OK ||
+	    (err = ms_buf_printf(b, "Content-Type: %s;\r\n boundary=\"%s\""
+	    "\r\n\r\nThis is a multi-part message in MIME format.\r\n\r\n"
+	    "--%s\r\nContent-Type: text/plain; charset=us-ascii\r\n"
+	    "Content-Transfer-Encoding: 7bit\r\n\r\n", m->content_type,
+	    m->boundary, m->boundary)) != MAILSEC_OK)
+		return err;
+	return ms_buf_append(b, m->text, m->textlen);
+}
+
 void
 ms_rw_sha256_hex(const void *a, size_t alen, const void *b2, size_t blen,
     char *hex, size_t nbytes)
 {
-	static const char digits[] = "0123456789abcdef";
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
 	EVP_MD_CTX *ctx;
-	size_t i;
 
 	memset(md, 0, sizeof md);
 	if ((ctx = EVP_MD_CTX_new()) != NULL) {
@@ -225,11 +237,7 @@ ms_rw_sha256_hex(const void *a, size_t alen, const void *b2, size_t blen,
 	}
 	if (nbytes > 32)
 		nbytes = 32;
-	for (i = 0; i < nbytes; i++) {
-		hex[2 * i] = digits[md[i] >> 4];
-		hex[2 * i + 1] = digits[md[i] & 15];
-	}
-	hex[2 * nbytes] = '\0';
+	ms_hex_encode(md, nbytes, hex);
 }
 
 static bool
@@ -287,29 +295,17 @@ ridfmt(const char *rid, char *out, size_t outsz)
 		return false;
 	at = memchr(rid, '@', n);
 	if (at == NULL) {
-		if (!dot_atom_ok(rid, n))
+		if (!ms_dot_atom_ok(rid, n))
 			return false;
 	} else {
 		i = (size_t)(at - rid);
-		if (!dot_atom_ok(rid, i) || !dot_atom_ok(at + 1, n - i - 1))
+		if (!ms_dot_atom_ok(rid, i) ||
+		    !ms_dot_atom_ok(at + 1, n - i - 1))
 			return false;
 	}
 	memcpy(out, rid, n);
 	out[n] = '\0';
 	return true;
-}
-
-static bool
-domain_ok(const char *d)
-{
-	size_t n;
-
-	if (d == NULL)
-		return false;
-	n = strlen(d);
-	if (n > 0 && d[n - 1] == '.')
-		n--;
-	return ms_domain_ldh_ok(d, n, false);
 }
 
 mailsec_err
@@ -318,6 +314,7 @@ mailsec_agg_report_mail(const struct mailsec_agg_report *r, const void *gz,
     size_t *outlen, struct mailsec_diag *diag)
 {
 	struct ms_buf b, text;
+	struct ms_rw_mail head;
 	char fname[640], rid[256], date[MS_RW_DATE_LEN], d1[MS_RW_DATE_LEN];
 	char d2[MS_RW_DATE_LEN], hex[65], bnd[MS_RW_BOUNDARY_LEN];
 	char subject[800], mid[400];
@@ -345,12 +342,12 @@ mailsec_agg_report_mail(const struct mailsec_agg_report *r, const void *gz,
 		    "from" : "to");
 	middom = m->message_id_domain != NULL ? m->message_id_domain :
 	    m->receiver;
-	if (!domain_ok(m->receiver) || !domain_ok(r->domain) ||
-	    !domain_ok(middom))
+	if (!ms_rw_domain_ok(m->receiver) || !ms_rw_domain_ok(r->domain) ||
+	    !ms_rw_domain_ok(middom))
 		return ms_diag(diag, MAILSEC_EINVAL, 0, 0, "report mail: %s "
-		    "is not a domain name", !domain_ok(m->receiver) ?
-		    "receiver" : !domain_ok(r->domain) ? "the policy domain" :
-		    "message_id_domain");
+		    "is not a domain name", !ms_rw_domain_ok(m->receiver) ?
+		    "receiver" : !ms_rw_domain_ok(r->domain) ?
+		    "the policy domain" : "message_id_domain");
 	if (!ms_rw_date(m->now, date, sizeof date) ||
 	    !ms_rw_date(r->date_begin, d1, sizeof d1) ||
 	    !ms_rw_date(r->date_end, d2, sizeof d2))
@@ -390,20 +387,11 @@ mailsec_agg_report_mail(const struct mailsec_agg_report *r, const void *gz,
 	plen[0] = text.len;
 	ms_rw_boundary(fname, strlen(fname), parts, plen, 1, bnd, sizeof bnd);
 
-	if ((err = ms_rw_header(&b, "From", m->from)) != MAILSEC_OK ||
-	    (err = ms_rw_header(&b, "To", to)) != MAILSEC_OK ||
-	    (err = ms_rw_header(&b, "Subject", subject)) != MAILSEC_OK ||
-	    (err = ms_rw_header(&b, "Date", date)) != MAILSEC_OK ||
-	    (err = ms_rw_header(&b, "Message-ID", mid)) != MAILSEC_OK ||
-	    (err = ms_rw_header(&b, "Auto-Submitted", "auto-generated")) !=
-	    MAILSEC_OK ||
-	    (err = ms_rw_header(&b, "MIME-Version", "1.0")) != MAILSEC_OK ||
-	    (err = ms_buf_printf(&b, "Content-Type: multipart/mixed;\r\n"
-	    " boundary=\"%s\"\r\n\r\nThis is a multi-part message in MIME "
-	    "format.\r\n\r\n--%s\r\nContent-Type: text/plain; "
-	    "charset=us-ascii\r\nContent-Transfer-Encoding: 7bit\r\n\r\n",
-	    bnd, bnd)) != MAILSEC_OK ||
-	    (err = ms_buf_append(&b, text.ptr, text.len)) != MAILSEC_OK ||
+	head = (struct ms_rw_mail){ .from = m->from, .to = to,
+	    .subject = subject, .date = date, .message_id = mid,
+	    .content_type = "multipart/mixed", .boundary = bnd,
+	    .text = text.ptr, .textlen = text.len };
+	if ((err = ms_rw_mail_begin(&b, &head)) != MAILSEC_OK ||
 	    (err = ms_buf_printf(&b, "\r\n--%s\r\nContent-Type: "
 	    "application/gzip;\r\n name=\"%s\"\r\n"
 	    "Content-Transfer-Encoding: base64\r\n"

@@ -302,11 +302,12 @@ static const struct word override_words[] = {
 
 /*
  * An enumerated element: absent or empty is the zero value; an unknown
- * word is unknown (or the zero value for enums without one).
+ * word is unknown (or the zero value for enums without one). With raw,
+ * an unknown word's text is handed to the caller there.
  */
 static mailsec_err
-enum_field(struct pctx *pc, const xmlNode *parent, const char *name,
-    const struct word *t, size_t n, int unknown, int *out)
+enum_field_raw(struct pctx *pc, const xmlNode *parent, const char *name,
+    const struct word *t, size_t n, int unknown, int *out, char **raw)
 {
 	const xmlNode *e = child(parent, name);
 	char *s = NULL;
@@ -319,8 +320,18 @@ enum_field(struct pctx *pc, const xmlNode *parent, const char *name,
 		return err;
 	if (*s != '\0')
 		*out = lookup(t, n, s, unknown);
-	free(s);
+	if (raw != NULL && *s != '\0' && *out == unknown)
+		*raw = s;
+	else
+		free(s);
 	return MAILSEC_OK;
+}
+
+static mailsec_err
+enum_field(struct pctx *pc, const xmlNode *parent, const char *name,
+    const struct word *t, size_t n, int unknown, int *out)
+{
+	return enum_field_raw(pc, parent, name, t, n, unknown, out, NULL);
 }
 
 /* Appends a zeroed element to *arr (*n of them), at most max. */
@@ -362,23 +373,13 @@ static mailsec_err
 parse_result(struct pctx *pc, const xmlNode *n,
     enum mailsec_report_result *res, char **raw)
 {
-	const xmlNode *e = child(n, "result");
-	char *s = NULL;
+	int v;
 	mailsec_err err;
 
-	*res = MAILSEC_RRES_ABSENT;
-	if (e == NULL)
-		return MAILSEC_OK;
-	if ((err = node_text(pc, e, &s)) != MAILSEC_OK)
-		return err;
-	if (*s != '\0')
-		*res = (enum mailsec_report_result)lookup(result_words,
-		    MS_ARRAY_LEN(result_words), s, MAILSEC_RRES_UNKNOWN);
-	if (*res == MAILSEC_RRES_UNKNOWN)
-		*raw = s;
-	else
-		free(s);
-	return MAILSEC_OK;
+	err = enum_field_raw(pc, n, "result", result_words,
+	    MS_ARRAY_LEN(result_words), MAILSEC_RRES_UNKNOWN, &v, raw);
+	*res = (enum mailsec_report_result)v;
+	return err;
 }
 
 static mailsec_err

@@ -1,7 +1,8 @@
 /*
  * lib/report/write_int.h - what the report writers share: RFC 5322
  * header fields (folded, refusing anything that could start a new
- * field), dates, base64 bodies, MIME boundaries and Message-IDs.
+ * field), dates, base64 bodies, MIME boundaries and Message-IDs, the
+ * start of a report message.
  */
 #ifndef MS_REPORT_WRITE_INT_H
 #define MS_REPORT_WRITE_INT_H
@@ -34,6 +35,10 @@ bool ms_rw_value_ok(const char *s);
  * quoted local part, domain LDH or literal, printable ASCII)? */
 bool ms_rw_addr_ok(const char *s);
 
+/* Is d a host name of LDH labels (ms_domain_ldh_ok()), a final dot
+ * allowed? */
+bool ms_rw_domain_ok(const char *d);
+
 /* Drops a leading "mailto:" (any case) from a report URI. */
 const char *ms_rw_strip_mailto(const char *s);
 
@@ -54,6 +59,28 @@ bool ms_rw_date(int64_t t, char *buf, size_t bufsz);
 /* Appends base64 of (p, n) in lines of 76 characters, each ending in
  * CRLF (RFC 2045 6.8). */
 mailsec_err ms_rw_base64(struct ms_buf *b, const void *p, size_t n);
+
+/* What a report message starts with (ms_rw_mail_begin()). */
+struct ms_rw_mail {
+	const char *from;		/* addr-specs (ms_rw_addr_ok()) */
+	const char *to;
+	const char *subject;
+	const char *date;		/* ms_rw_date() */
+	const char *message_id;		/* "<...>" */
+	const char *content_type;	/* "multipart/x" and any parameters */
+	const char *boundary;		/* ms_rw_boundary() */
+	const char *text;		/* the first part, 7-bit text */
+	size_t textlen;
+};
+
+/*
+ * Appends a report message's header section (From, To, Subject, Date,
+ * Message-ID, Auto-Submitted: auto-generated, MIME-Version: 1.0 and
+ * the multipart Content-Type with its boundary), the preamble and the
+ * first part, text/plain in US-ASCII; the caller goes on with the CRLF
+ * and delimiter of the next part.
+ */
+mailsec_err ms_rw_mail_begin(struct ms_buf *b, const struct ms_rw_mail *m);
 
 /* The first 2 * nbytes hex digits of SHA-256 over the given pieces
  * (NULL-terminated list of (ptr, len) pairs is awkward in C: two). */
