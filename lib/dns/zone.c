@@ -370,45 +370,12 @@ directive_of(const struct ms_zone *z, size_t n, uint16_t type)
 
 /*
  * RFC 4592 3.3.1: for a name that does not exist, the closest encloser is
- * its longest existing ancestor, and only that one's "*" child can match.
- * Returns the wildcard's index or SIZE_MAX.
+ * its longest existing ancestor. Returns its index, its key in (*ekey,
+ * *elen); SIZE_MAX when no ancestor exists.
  */
 static size_t
-wildcard_of(const struct ms_zone *z, const char *key, size_t klen)
-{
-	char wk[MS_ZONE_TEXT_MAX + 8];
-	const char *p = key, *dot;
-	size_t left = klen, n, wlen;
-
-	while (left > 0) {
-		dot = memchr(p, '.', left);
-		if (dot == NULL) {
-			p += left;
-			left = 0;
-		} else {
-			left -= (size_t)(dot + 1 - p);
-			p = dot + 1;
-		}
-		n = node_find(z, p, left);
-		if (n == SIZE_MAX || !z->nodes[n].exists)
-			continue;
-		memcpy(wk, "\\042", 4);		/* '*' in key form */
-		wlen = 4;
-		if (left > 0) {
-			wk[wlen++] = '.';
-			memcpy(wk + wlen, p, left);
-			wlen += left;
-		}
-		n = node_find(z, wk, wlen);
-		return n != SIZE_MAX && z->nodes[n].exists ? n : SIZE_MAX;
-	}
-	return SIZE_MAX;
-}
-
-/* For a name that does not exist: whether its closest encloser (the
- * longest ancestor that exists) is secure, so the NXDOMAIN is. */
-static bool
-encloser_secure(const struct ms_zone *z, const char *key, size_t klen)
+closest_encloser(const struct ms_zone *z, const char *key, size_t klen,
+    const char **ekey, size_t *elen)
 {
 	const char *p = key, *dot;
 	size_t left = klen, n;
@@ -423,10 +390,47 @@ encloser_secure(const struct ms_zone *z, const char *key, size_t klen)
 			p = dot + 1;
 		}
 		n = node_find(z, p, left);
-		if (n != SIZE_MAX && z->nodes[n].exists)
-			return z->nodes[n].secure;
+		if (n != SIZE_MAX && z->nodes[n].exists) {
+			*ekey = p;
+			*elen = left;
+			return n;
+		}
 	}
-	return false;
+	return SIZE_MAX;
+}
+
+/* Only the closest encloser's "*" child can match (RFC 4592 3.3.1).
+ * Returns the wildcard's index or SIZE_MAX. */
+static size_t
+wildcard_of(const struct ms_zone *z, const char *key, size_t klen)
+{
+	char wk[MS_ZONE_TEXT_MAX + 8];
+	const char *p;
+	size_t left, n, wlen;
+
+	if (closest_encloser(z, key, klen, &p, &left) == SIZE_MAX)
+		return SIZE_MAX;
+	memcpy(wk, "\\042", 4);		/* '*' in key form */
+	wlen = 4;
+	if (left > 0) {
+		wk[wlen++] = '.';
+		memcpy(wk + wlen, p, left);
+		wlen += left;
+	}
+	n = node_find(z, wk, wlen);
+	return n != SIZE_MAX && z->nodes[n].exists ? n : SIZE_MAX;
+}
+
+/* For a name that does not exist: whether its closest encloser is
+ * secure, so the NXDOMAIN is. */
+static bool
+encloser_secure(const struct ms_zone *z, const char *key, size_t klen)
+{
+	const char *p;
+	size_t left, n;
+
+	n = closest_encloser(z, key, klen, &p, &left);
+	return n != SIZE_MAX && z->nodes[n].secure;
 }
 
 static mailsec_err
