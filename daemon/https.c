@@ -358,6 +358,34 @@ gw_https_client(struct gw_https *h, struct mailsec_https_client *c)
 	c->arg = h;
 }
 
+/* The host and port of url and, with a resolver, their pinned addresses
+ * in *resolve (NULL without one). */
+static mailsec_err
+https_pin(const struct gw_https *h, const char *url,
+    struct curl_slist **resolve, char *why, size_t whysz)
+{
+	char host[GW_HTTPS_HOST_MAX + 1];
+	unsigned port;
+	mailsec_err err;
+
+	if ((err = https_url_host(url, host, sizeof host, &port, why,
+	    whysz)) != MAILSEC_OK)
+		return err;
+	if (h->resolver != NULL)
+		return https_resolve(h->resolver, host, port, resolve, why,
+		    whysz);
+	return MAILSEC_OK;
+}
+
+/* A transfer that failed (rc): curl's text and the error it maps to. */
+static mailsec_err
+https_failed(CURLcode rc, const char *errbuf, char *why, size_t whysz)
+{
+	https_why(why, whysz, "%s", errbuf[0] != '\0' ? errbuf :
+	    curl_easy_strerror(rc));
+	return rc == CURLE_OPERATION_TIMEDOUT ? MAILSEC_ETIMEOUT : MAILSEC_EIO;
+}
+
 /* Sets the options of one policy GET on c. */
 static CURLcode
 https_setup(const struct gw_https *h, CURL *c, const char *url,
@@ -420,10 +448,9 @@ gw_https_get(void *arg, const char *url, size_t max, int *status,
 	const struct gw_https *h = arg;
 	struct https_body b = { NULL, 0, 0, 0, false, false };
 	struct curl_slist *resolve = NULL;
-	char host[GW_HTTPS_HOST_MAX + 1], errbuf[CURL_ERROR_SIZE];
+	char errbuf[CURL_ERROR_SIZE];
 	const char *ct = NULL;
 	mailsec_err err = MAILSEC_OK;
-	unsigned port;
 	long code = 0;
 	CURL *c = NULL;
 	CURLcode rc;
@@ -437,11 +464,7 @@ gw_https_get(void *arg, const char *url, size_t max, int *status,
 	}
 	b.max = max;
 	errbuf[0] = '\0';
-	if ((err = https_url_host(url, host, sizeof host, &port, why,
-	    whysz)) != MAILSEC_OK)
-		goto done;
-	if (h->resolver != NULL && (err = https_resolve(h->resolver, host,
-	    port, &resolve, why, whysz)) != MAILSEC_OK)
+	if ((err = https_pin(h, url, &resolve, why, whysz)) != MAILSEC_OK)
 		goto done;
 	if ((c = curl_easy_init()) == NULL) {
 		err = MAILSEC_ENOMEM;
@@ -464,10 +487,7 @@ gw_https_get(void *arg, const char *url, size_t max, int *status,
 		goto done;
 	}
 	if (rc != CURLE_OK) {
-		https_why(why, whysz, "%s", errbuf[0] != '\0' ? errbuf :
-		    curl_easy_strerror(rc));
-		err = rc == CURLE_OPERATION_TIMEDOUT ? MAILSEC_ETIMEOUT :
-		    MAILSEC_EIO;
+		err = https_failed(rc, errbuf, why, whysz);
 		goto done;
 	}
 	if (curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code) != CURLE_OK ||
@@ -510,10 +530,8 @@ gw_https_post(struct gw_https *h, const char *url, const char *content_type,
 	struct https_body b = { NULL, 0, 0, HTTPS_POST_ANSWER_MAX, false,
 	    false };
 	struct curl_slist *resolve = NULL, *hdr = NULL;
-	char host[GW_HTTPS_HOST_MAX + 1], errbuf[CURL_ERROR_SIZE];
-	char ctline[128];
+	char errbuf[CURL_ERROR_SIZE], ctline[128];
 	mailsec_err err = MAILSEC_OK;
-	unsigned port;
 	long code = 0;
 	CURL *c = NULL;
 	CURLcode rc;
@@ -531,11 +549,7 @@ gw_https_post(struct gw_https *h, const char *url, const char *content_type,
 		https_why(why, whysz, "content type too long");
 		return MAILSEC_EINVAL;
 	}
-	if ((err = https_url_host(url, host, sizeof host, &port, why,
-	    whysz)) != MAILSEC_OK)
-		goto done;
-	if (h->resolver != NULL && (err = https_resolve(h->resolver, host,
-	    port, &resolve, why, whysz)) != MAILSEC_OK)
+	if ((err = https_pin(h, url, &resolve, why, whysz)) != MAILSEC_OK)
 		goto done;
 	if ((c = curl_easy_init()) == NULL ||
 	    (hdr = curl_slist_append(NULL, ctline)) == NULL) {
@@ -561,10 +575,7 @@ gw_https_post(struct gw_https *h, const char *url, const char *content_type,
 	}
 	/* an answer too long to keep still answered */
 	if (rc != CURLE_OK && !b.over && rc != CURLE_FILESIZE_EXCEEDED) {
-		https_why(why, whysz, "%s", errbuf[0] != '\0' ? errbuf :
-		    curl_easy_strerror(rc));
-		err = rc == CURLE_OPERATION_TIMEDOUT ? MAILSEC_ETIMEOUT :
-		    MAILSEC_EIO;
+		err = https_failed(rc, errbuf, why, whysz);
 		goto done;
 	}
 	if (curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code) != CURLE_OK ||

@@ -546,6 +546,17 @@ gen_sign_load(struct pl_gen *g, const struct gw_dkim *dk, char *err,
 	return MAILSEC_OK;
 }
 
+/* The options of every seal: g's key, d=, s=, algorithm and h=. */
+static void
+arc_seal_opts(const struct pl_gen *g, struct mailsec_arc_seal_opts *so)
+{
+	so->key = g->arc_key;
+	so->domain = g->arc_domain;
+	so->selector = g->arc_selector;
+	so->algorithm = g->arc_alg;
+	so->headers = g->arc_headers;
+}
+
 /*
  * The ARC sealing key and options (arc { }), when arc.seal is on: the
  * key read (generated first when missing and arc.generate says so),
@@ -580,11 +591,7 @@ gen_arc_load(struct pl_gen *g, const struct gw_arc *a, char *err,
 	    (g->arc_selector = strdup(a->selector)) == NULL ||
 	    join_list(&a->headers, ':', &g->arc_headers) != MAILSEC_OK)
 		return MAILSEC_ENOMEM;
-	so.key = g->arc_key;
-	so.domain = g->arc_domain;
-	so.selector = g->arc_selector;
-	so.algorithm = g->arc_alg;
-	so.headers = g->arc_headers;
+	arc_seal_opts(g, &so);
 	e = mailsec_arc_seal_new(&so, &probe, &diag);
 	mailsec_arc_seal_free(probe);
 	if (e != MAILSEC_OK && e != MAILSEC_ENOMEM)
@@ -1130,11 +1137,7 @@ seal_start(struct pl_msg *m, const struct mailsec_msg *msg, const bool *drop)
 
 	if (!m->forwarded || g->arc_key == NULL)
 		return MAILSEC_OK;
-	so.key = g->arc_key;
-	so.domain = g->arc_domain;
-	so.selector = g->arc_selector;
-	so.algorithm = g->arc_alg;
-	so.headers = g->arc_headers;
+	arc_seal_opts(g, &so);
 	e = mailsec_arc_seal_new(&so, &m->seal, &diag);
 	for (i = 0; i < n && e == MAILSEC_OK; i++)
 		if (drop == NULL || !drop[i])

@@ -941,6 +941,18 @@ more_to_do(const struct queue_entry *e, size_t skip)
 	return false;
 }
 
+/* Local recipient i is delivered. A crash before the next delivery must
+ * not repeat this one: it is recorded first. */
+static mailsec_err
+rcpt_delivered(struct queue *q, struct queue_entry *e, size_t i,
+    struct queue_run_stats *st)
+{
+	e->rcpts[i].status = QUEUE_RCPT_DONE;
+	e->rcpts[i].reason = NULL;
+	st->delivered++;
+	return more_to_do(e, i) ? write_state(q, e) : MAILSEC_OK;
+}
+
 /* Recipients still deferred past the lifetime fail (RFC 5321 4.5.4.1). */
 static mailsec_err
 expire(struct qrun_msg *m)
@@ -1135,11 +1147,8 @@ deliver_one(struct qrun_thread *t, const struct queue_local_cfg *lc,
 		    report_ingest_message(t->q->state_dir, fd,
 		    (off_t)QF_MAGIC_LEN, in.msg_len, name, sizeof name) ==
 		    MAILSEC_OK) {
-			r->status = QUEUE_RCPT_DONE;
-			r->reason = NULL;
-			st->delivered++;
-			if (more_to_do(e, i) &&
-			    (err = write_state(t->q, e)) != MAILSEC_OK)
+			if ((err = rcpt_delivered(t->q, e, i, st)) !=
+			    MAILSEC_OK)
 				goto out;
 			continue;
 		}
@@ -1159,13 +1168,7 @@ deliver_one(struct qrun_thread *t, const struct queue_local_cfg *lc,
 			st->deferred++;
 			continue;
 		}
-		r->status = QUEUE_RCPT_DONE;
-		r->reason = NULL;
-		st->delivered++;
-		/* A crash before the next delivery must not repeat this
-		 * one: record it first. */
-		if (more_to_do(e, i) &&
-		    (err = write_state(t->q, e)) != MAILSEC_OK)
+		if ((err = rcpt_delivered(t->q, e, i, st)) != MAILSEC_OK)
 			goto out;
 	}
 	if ((err = deliver_remotes(&m)) != MAILSEC_OK ||

@@ -93,24 +93,6 @@ static struct rf_state {
 
 /* ---- the decision -------------------------------------------------------- */
 
-static const struct mailsec_dmarc_domain *
-applied_domain(const struct mailsec_dmarc_outcome *o)
-{
-	size_t i;
-
-	for (i = 0; i < o->ndomains; i++) {
-		const struct mailsec_dmarc_domain *d = &o->domains[i];
-
-		if (d->record == NULL || d->policy_domain == NULL)
-			continue;
-		if (strcmp(d->policy_domain, o->policy_domain) == 0 &&
-		    (o->from_domain == NULL || d->domain == NULL ||
-		    strcmp(d->domain, o->from_domain) == 0))
-			return d;
-	}
-	return NULL;
-}
-
 /* The start of the next header field after p (CRLF or LF lines), or
  * end; *last: the empty line ending the section was reached. */
 static const char *
@@ -193,7 +175,7 @@ report_fail_due(const struct report_fail_msg *m,
 	/* never for a message we could not evaluate */
 	if (o == NULL || (o->result != MAILSEC_DMARC_PASS &&
 	    o->result != MAILSEC_DMARC_FAIL) || o->policy_domain == NULL ||
-	    (d = applied_domain(o)) == NULL)
+	    (d = report_applied_domain(o)) == NULL)
 		return REPORT_FAIL_NONE;
 	/* RFC 9991 2: no ruf= of a psd=y record; fo= means nothing
 	 * without ruf= (RFC 9989 4.7) */

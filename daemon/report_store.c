@@ -313,9 +313,8 @@ fo_text(unsigned fo, char *buf)
 	buf[n] = '\0';
 }
 
-/* The Author Domain entry whose record applied. */
-static const struct mailsec_dmarc_domain *
-applied_domain(const struct mailsec_dmarc_outcome *o)
+const struct mailsec_dmarc_domain *
+report_applied_domain(const struct mailsec_dmarc_outcome *o)
 {
 	size_t i;
 
@@ -375,7 +374,7 @@ report_eval_from_outcome(struct report_eval *ev,
 	memset(ev, 0, sizeof *ev);
 	if (o == NULL || o->policy_domain == NULL || o->from_domain == NULL ||
 	    src == NULL || src->source_ip == NULL ||
-	    (d = applied_domain(o)) == NULL)
+	    (d = report_applied_domain(o)) == NULL)
 		return MAILSEC_ENOTFOUND;
 	rec = d->record;
 	if ((pv = ms_calloc(1, sizeof *pv)) == NULL)

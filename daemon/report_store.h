@@ -112,6 +112,10 @@ struct report_eval_src {
  */
 mailsec_err report_eval_from_outcome(struct report_eval *ev,
     const struct mailsec_dmarc_outcome *o, const struct report_eval_src *src);
+/* The Author Domain entry of o whose record applied (its Policy Domain,
+ * o->policy_domain, must be set; and the From domain match), or NULL. */
+const struct mailsec_dmarc_domain *report_applied_domain(
+    const struct mailsec_dmarc_outcome *o);
 /* Frees what report_eval_from_outcome() allocated. */
 void report_eval_cleanup(struct report_eval *ev);
 

@@ -6,7 +6,6 @@
  * support, or the MTA-STS chain and name checks) and the outcome checked
  * after it, with the RFC 8460 result type of a failure.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,22 +31,6 @@
 #define MT_SHA512	2
 /* TLSA records taken from one answer. */
 #define DANE_TLSA_MAX	64
-
-static void
-dane_errf(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-dane_errf(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	(void)vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /*
  * RFC 7672 3.1: for SMTP only DANE-TA(2) and DANE-EE(3) are usable
@@ -277,7 +260,7 @@ tlsp_ssl_check(SSL *ssl, const struct tlsp_domain *d,
 	if (v == X509_V_OK && (ssl == NULL ||
 	    SSL_get0_peer_certificate(ssl) == NULL)) {
 		*result_type = "validation-failure";
-		dane_errf(err, errlen, "no server certificate (handshake "
+		tlsp_errf(err, errlen, "no server certificate (handshake "
 		    "failed)");
 		return MAILSEC_EIO;
 	}
@@ -289,10 +272,10 @@ tlsp_ssl_check(SSL *ssl, const struct tlsp_domain *d,
 			return MAILSEC_OK;
 		*result_type = verify_result_type(v, true);
 		if (v == X509_V_ERR_DANE_NO_MATCH)
-			dane_errf(err, errlen, "no TLSA record matched the "
+			tlsp_errf(err, errlen, "no TLSA record matched the "
 			    "server's certificate");
 		else
-			dane_errf(err, errlen, "certificate verify failed: "
+			tlsp_errf(err, errlen, "certificate verify failed: "
 			    "%s", v == X509_V_OK ? "no TLSA authority" :
 			    X509_verify_cert_error_string(v));
 		return MAILSEC_EIO;
@@ -300,7 +283,7 @@ tlsp_ssl_check(SSL *ssl, const struct tlsp_domain *d,
 	if (v == X509_V_OK)
 		return MAILSEC_OK;
 	*result_type = verify_result_type(v, false);
-	dane_errf(err, errlen, "certificate verify failed: %s",
+	tlsp_errf(err, errlen, "certificate verify failed: %s",
 	    X509_verify_cert_error_string(v));
 	return MAILSEC_EIO;
 }

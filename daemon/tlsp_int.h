@@ -84,6 +84,10 @@ struct tlsp_ctx {
 /* The context's clock (Unix seconds). */
 int64_t tlsp_now(const struct tlsp_ctx *t);
 
+/* Formats an error into (err, errlen); nothing when err is NULL. */
+void tlsp_errf(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* Lowercases name without a final dot into out (TLSP_NAME_MAX + 1
  * bytes); false when it is not an LDH host name. */
 bool tlsp_name_norm(const char *name, char *out);

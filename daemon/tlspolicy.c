@@ -34,11 +34,9 @@
 #define STS_FILE_MAGIC		"mailsec-mta-sts 1"
 #define STS_FILE_MAX		(MAILSEC_MTASTS_POLICY_MAX + 512)
 
-static void
-tlsp_errf(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* ---- helpers shared by the tlsp_*.c files ------------------------------ */
 
-static void
+void
 tlsp_errf(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
@@ -49,8 +47,6 @@ tlsp_errf(char *err, size_t errlen, const char *fmt, ...)
 	(void)vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
 }
-
-/* ---- helpers shared by the tlsp_*.c files ------------------------------ */
 
 int64_t
 tlsp_now(const struct tlsp_ctx *t)
