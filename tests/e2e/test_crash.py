@@ -41,7 +41,6 @@ import re
 import shutil
 import signal
 import smtplib
-import socket
 import subprocess
 import sys
 import tempfile
@@ -50,21 +49,14 @@ import time
 
 sys.dont_write_bytecode = True     # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import e2e_lib as lib  # noqa: E402
+from e2e_lib import Fail, check  # noqa: E402
 import test_gateway as tg  # noqa: E402  (Gateway: config, ports, dirs)
 
 USERS = ["u0", "u1", "u2", "u3"]
 SENDER = "crash@nowhere.test"
 MSGID_RE = re.compile(rb"(?mi)^Message-ID: <crash-(\d+)@e2e\.test>\r$")
 FIELD_RE = re.compile(rb"[A-Za-z0-9-]+:[^\r\n]*\r\n(?:[ \t][^\r\n]*\r\n)*")
-
-
-class Fail(Exception):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise Fail(what)
 
 
 def build_message(n, rcpts, big):
@@ -128,19 +120,13 @@ class Daemon:
             self.logs.append(path)
             log = open(path, "w")
             self.proc = subprocess.Popen(
-                [tg.BIN, "serve", "--config", self.gw.conf,
+                [lib.BIN, "serve", "--config", self.gw.conf,
                  "--foreground"], stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True)
             log.close()
-            while time.time() < deadline:
-                if self.proc.poll() is not None:
-                    break
-                try:
-                    socket.create_connection(("127.0.0.1", self.gw.mx),
-                                             1).close()
-                    return
-                except OSError:
-                    time.sleep(0.02)
+            if lib.wait_listening(self.proc, [("127.0.0.1", self.gw.mx)],
+                                  deadline, poll=0.02):
+                return
             with open(path, errors="replace") as f:
                 text = f.read()
             check(time.time() < deadline,
@@ -328,97 +314,30 @@ def verify(cl, state):
     return delivered_acked, unacked_present, lost, dups, bad
 
 
-class SlowMx(threading.Thread):
-    """A fake receiving MTA: plain ESMTP, every command 250, the message
-    data taken whole; while hold is set it does not answer the final dot
-    (the connection stays open until the peer dies). Records every
-    complete message's Message-ID (sent) and those it said 250 to."""
-
-    def __init__(self, ip, port):
-        super().__init__(daemon=True)
-        self.srv = socket.socket()
-        self.srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.srv.bind((ip, port))
-        self.srv.listen(16)
-        self.hold = threading.Event()
-        self.hold.set()
-        self.lock = threading.Lock()
-        self.sent = []          # Message-IDs of complete data
-        self.accepted = []      # Message-IDs answered 250
-        self.held = set()       # in flight: data in, no reply yet
-
-    def run(self):
-        while True:
-            try:
-                c, _ = self.srv.accept()
-            except OSError:
-                return
-            threading.Thread(target=self.session, args=(c,),
-                             daemon=True).start()
-
-    def session(self, c):
-        f = c.makefile("rb")
-        try:
-            c.sendall(b"220 mx.b.test ESMTP fake\r\n")
-            while True:
-                line = f.readline()
-                if not line:
-                    return
-                cmd = line[:4].upper()
-                if cmd == b"EHLO":
-                    c.sendall(b"250-mx.b.test\r\n250 8BITMIME\r\n")
-                elif cmd == b"DATA":
-                    c.sendall(b"354 go ahead\r\n")
-                    data = []
-                    while True:
-                        l2 = f.readline()
-                        if not l2 or l2 == b".\r\n":
-                            break
-                        data.append(l2)
-                    if not l2:
-                        return
-                    m = re.search(rb"(?mi)^Message-ID: <([^>]+)>",
-                                  b"".join(data))
-                    mid = m.group(1).decode() if m else "?"
-                    with self.lock:
-                        self.sent.append(mid)
-                    if self.hold.is_set():
-                        with self.lock:
-                            self.held.add(mid)
-                        while self.hold.is_set():
-                            time.sleep(0.05)
-                        return      # the sender is dead: no reply
-                    with self.lock:
-                        self.accepted.append(mid)
-                    c.sendall(b"250 2.0.0 ok\r\n")
-                elif cmd == b"QUIT":
-                    c.sendall(b"221 bye\r\n")
-                    return
-                else:
-                    c.sendall(b"250 ok\r\n")
-        except OSError:
-            return
-        finally:
-            c.close()
+def message_ids(txs):
+    """The Message-IDs of the capture server's transactions txs."""
+    out = []
+    for tx in txs:
+        m = re.search(rb"(?mi)^Message-ID: <([^>]+)>", tx["data"])
+        out.append(m.group(1).decode() if m else "?")
+    return out
 
 
 def delivery_crash():
     """--delivery: SIGKILL while deliveries wait for the final dot."""
     import test_delivery as td
-    td.BIN = tg.BIN
-    for ip in (td.IP_A, td.IP_B):
-        try:
-            s = socket.socket()
-            s.bind((ip, 0))
-            s.close()
-        except OSError:
-            print("SKIP: cannot bind %s" % ip)
-            return 77
+    ip = lib.unbindable([td.IP_A, td.IP_B])
+    if ip is not None:
+        print("SKIP: cannot bind %s" % ip)
+        return lib.SKIP
     top = tempfile.mkdtemp(prefix="mailsec-e2e-crashdlv-")
-    port = td.free_port([td.IP_A, td.IP_B])
+    port = lib.free_port([td.IP_A, td.IP_B])
     zone = os.path.join(top, "dns.zone")
     shutil.copy(td.ZONE, zone)
-    mx = SlowMx(td.IP_B, port)
+    # The receiving MTA takes each message's data but, while hold is set,
+    # does not answer the final dot (the session stays until A dies).
+    mx = lib.Capture((td.IP_B, port))
+    mx.hold.set()
     mx.start()
     a = td.Instance(top, "a", td.IP_A, ["a.test"], port, zone, None)
     rc = 1
@@ -432,7 +351,7 @@ def delivery_crash():
         deadline = time.time() + 30
         while True:
             with mx.lock:
-                held = set(mx.held)
+                held = set(message_ids(mx.held))
             if len(held) >= 2 or (held and time.time() > deadline - 20):
                 break
             check(time.time() < deadline, "no delivery reached the dot:\n"
@@ -447,7 +366,7 @@ def delivery_crash():
         a.proc = None
         time.sleep(0.5)
         with mx.lock:
-            in_flight = set(mx.held)
+            in_flight = set(message_ids(mx.held))
         mx.hold.clear()
         a.start()
         deadline = time.time() + 60
@@ -460,7 +379,8 @@ def delivery_crash():
             time.sleep(0.1)
         a.stop()
         with mx.lock:
-            sent, accepted = list(mx.sent), list(mx.accepted)
+            sent = message_ids(mx.arrived)
+            accepted = message_ids(mx.got)
         lost = [m for m in mids if m not in accepted]
         twice = [m for m in mids if sent.count(m) > 2]
         repeated = [m for m in mids if sent.count(m) == 2]
@@ -478,11 +398,8 @@ def delivery_crash():
         print("PASS crash delivery")
     except Fail as e:
         print("FAIL crash delivery: %s" % e)
-    except td.Fail as e:
-        print("FAIL crash delivery: %s" % e)
     finally:
-        mx.hold.clear()
-        mx.srv.close()
+        mx.close()
         if a.proc is not None:
             for pid in children(a.proc.pid):
                 os.kill(pid, signal.SIGKILL)
@@ -503,7 +420,7 @@ def main():
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--delivery", action="store_true")
     a = ap.parse_args()
-    tg.BIN = os.path.abspath(a.bin)
+    lib.BIN = os.path.abspath(a.bin)
     random.seed(a.seed)
     if a.delivery:
         return delivery_crash()
@@ -522,9 +439,8 @@ def main():
     kills = worker_kills = 0
     rc = 0
     try:
-        r = subprocess.run([tg.BIN, "serve", "--config", gw.conf,
-                            "--check-config"], capture_output=True,
-                           text=True)
+        r = lib.run([lib.BIN, "serve", "--config", gw.conf,
+                     "--check-config"])
         check(r.returncode == 0, "--check-config: " + r.stderr + r.stdout)
         d.start(timeout=60)         # the first start makes keys
         cl.start()
@@ -551,11 +467,8 @@ def main():
             time.sleep(0.05)
         d.stop()
         for path in d.logs:
-            log = d.read(path)
-            for bad in ("AddressSanitizer", "LeakSanitizer",
-                        "runtime error:"):
-                check(bad not in log, "%s has %r:\n%s" % (
-                      os.path.basename(path), bad, log[-4000:]))
+            lib.check_log_clean(d.read(path), os.path.basename(path),
+                                lib.SANITIZER_WORDS)
         check(not os.listdir(os.path.join(gw.state, "queue", "corrupt")),
               "corrupt queue files")
         delivered, unacked_present, lost, dups, badbytes = verify(

@@ -30,7 +30,6 @@ Cases:
                 counts the failed session (certificate-not-trusted)
 Exit status 0 pass, 1 fail, 77 skipped (a tool or alias is missing).
 """
-import argparse
 import email
 import email.policy
 import gzip
@@ -40,9 +39,7 @@ import json
 import os
 import re
 import shutil
-import signal
 import smtplib
-import socket
 import ssl
 import subprocess
 import sys
@@ -50,50 +47,13 @@ import tempfile
 import threading
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ZONE = os.path.join(HERE, "delivery.zone")
-BIN = None
-SKIP = 77
+sys.dont_write_bytecode = True     # no __pycache__ in the source tree
+import e2e_lib as lib  # noqa: E402
+from e2e_lib import Fail, Skip, check, run  # noqa: E402
+
+ZONE = os.path.join(lib.HERE, "delivery.zone")
 IP_A, IP_B, IP_STS = "127.0.0.2", "127.0.0.3", "127.0.0.4"
 PASSWORD = "secret pw"
-
-
-class Fail(Exception):
-    pass
-
-
-class Skip(Exception):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise Fail(what)
-
-
-def free_port(ips):
-    """A port free on every address of ips."""
-    for _ in range(50):
-        s = socket.socket()
-        s.bind((ips[0], 0))
-        port = s.getsockname()[1]
-        s.close()
-        ok = True
-        for ip in ips:
-            t = socket.socket()
-            try:
-                t.bind((ip, port))
-            except OSError:
-                ok = False
-            finally:
-                t.close()
-        if ok:
-            return port
-    raise Fail("no common free port")
-
-
-def run(args, **kw):
-    return subprocess.run(args, capture_output=True, text=True, **kw)
 
 
 def openssl(*args):
@@ -163,26 +123,24 @@ _smtp._tls.sts.test.	IN	TXT	"v=TLSRPTv1; rua=mailto:tls@a.test"
 """ % {"port": port, "good": good, "bad": bad}
 
 
-class Instance:
+class Instance(lib.Daemon):
     """One daemon: A or B."""
 
     def __init__(self, top, name, ip, domains, mx_port, zone, pki,
                  local="", delivery=""):
-        self.name, self.ip = name, ip
-        self.dir = os.path.join(top, name)
+        super().__init__(os.path.join(top, name), {"alice": PASSWORD})
         os.makedirs(self.dir)
-        self.state = os.path.join(self.dir, "var")
+        self.name, self.ip = name, ip
         self.mx = mx_port
-        self.subs = free_port([ip])
+        self.subs = lib.free_port([ip])
         self.domains = domains
         self.zone = zone
         self.pki = pki
         self.local = local
         self.delivery = delivery
-        self.proc = None
-        self.log = None
-        self.log_path = os.path.join(self.dir, "daemon.log")
-        self.conf = os.path.join(self.dir, "mailsec.conf")
+
+    def addresses(self):
+        return [(self.ip, self.mx), (self.ip, self.subs)]
 
     def config_text(self):
         tls = ""
@@ -219,81 +177,6 @@ delivery {
        "domains": ", ".join(self.domains), "local": self.local,
        "name": self.name, "delivery": self.delivery}
 
-    def start(self, env=None):
-        os.makedirs(self.state, exist_ok=True)
-        r = run([BIN, "passwd", "--state-dir", self.state, "--stdin",
-                 "alice"], input=PASSWORD + "\n")
-        check(r.returncode == 0, "mailsec passwd: " + r.stderr)
-        with open(self.conf, "w") as f:
-            f.write(self.config_text())
-        r = run([BIN, "serve", "--config", self.conf, "--check-config"])
-        check(r.returncode == 0, "--check-config: " + r.stderr + r.stdout)
-        self.log = open(self.log_path, "a")
-        e = dict(os.environ)
-        e.update(env or {})
-        self.proc = subprocess.Popen([BIN, "serve", "--config", self.conf,
-                                      "--foreground"], stdout=self.log,
-                                     stderr=subprocess.STDOUT, env=e)
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise Fail("%s exited at start:\n%s" % (self.name,
-                                                         self.read_log()))
-            try:
-                for p in (self.mx, self.subs):
-                    socket.create_connection((self.ip, p), 1).close()
-                return self
-            except OSError:
-                time.sleep(0.1)
-        raise Fail("%s did not listen:\n%s" % (self.name, self.read_log()))
-
-    def read_log(self):
-        with open(self.log_path, errors="replace") as f:
-            return f.read()
-
-    def stop(self, check_clean=True):
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                raise Fail("%s did not stop on SIGTERM" % self.name)
-        self.log.close()
-        rc, self.proc = self.proc.returncode, None
-        if not check_clean:
-            return
-        log = self.read_log()
-        for bad in ("AddressSanitizer", "LeakSanitizer", "runtime error:",
-                    "killed by signal"):
-            check(bad not in log, "%s log has %r:\n%s" % (self.name, bad,
-                                                            log))
-        check(rc == 0, "%s exit status %d:\n%s" % (self.name, rc, log))
-
-    def maildir(self, user, domain, wait=20.0):
-        d = os.path.join(self.state, "mail", domain, user, "new")
-        deadline = time.time() + wait
-        while time.time() < deadline:
-            if os.path.isdir(d) and os.listdir(d):
-                break
-            time.sleep(0.1)
-        if not os.path.isdir(d):
-            return []
-        out = []
-        for name in sorted(os.listdir(d)):
-            with open(os.path.join(d, name), "rb") as f:
-                out.append(f.read())
-        return out
-
-    def queue(self, *args):
-        r = run([BIN, "queue", "--state-dir", self.state] + list(args))
-        check(r.returncode == 0, "mailsec queue %s: %s%s" %
-              (" ".join(args), r.stdout, r.stderr))
-        return r.stdout
-
     def queue_json(self):
         return json.loads(self.queue("list", "--json"))["messages"]
 
@@ -303,10 +186,8 @@ delivery {
                (", ".join(rcpts), subject, hashlib.sha1(
                    (subject + str(time.time())).encode()).hexdigest(),
                 body))
-        ctx = ssl.create_default_context()
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-        s = smtplib.SMTP_SSL(self.ip, self.subs, context=ctx, timeout=30)
+        s = smtplib.SMTP_SSL(self.ip, self.subs, context=lib.tls_ctx(),
+                             timeout=30)
         s.ehlo("client.a.test")
         s.login("alice", PASSWORD)
         refused = s.sendmail("alice@a.test", rcpts, msg.encode())
@@ -572,32 +453,23 @@ def case_tlsrpt(a, b, env):
 
 
 def main():
-    global BIN
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--bin", required=True)
-    ap.add_argument("case", choices=sorted(CASES))
-    args = ap.parse_args()
-    BIN = os.path.abspath(args.bin)
-    for ip in (IP_A, IP_B, IP_STS):
-        try:
-            s = socket.socket()
-            s.bind((ip, 0))
-            s.close()
-        except OSError:
-            print("SKIP: cannot bind %s" % ip)
-            return SKIP
+    args = lib.parse_args(CASES)
+    ip = lib.unbindable([IP_A, IP_B, IP_STS])
+    if ip is not None:
+        print("SKIP: cannot bind %s" % ip)
+        return lib.SKIP
     if shutil.which("openssl") is None:
         print("SKIP: no openssl")
-        return SKIP
+        return lib.SKIP
     top = tempfile.mkdtemp(prefix="mailsec-e2e-delivery-")
     insts, httpd = [], None
     try:
         pki = Pki(top)
-        port = free_port([IP_A, IP_B])
+        port = lib.free_port([IP_A, IP_B])
         zone = os.path.join(top, "dns.zone")
         with open(zone, "w") as f:
             f.write(zone_text(pki, port))
-        https_port = free_port([IP_STS])
+        https_port = lib.free_port([IP_STS])
         httpd = http.server.ThreadingHTTPServer((IP_STS, https_port),
                                                 PolicyHandler)
         sctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -621,7 +493,7 @@ def main():
         return 0
     except Skip as e:
         print("SKIP: %s" % e)
-        return SKIP
+        return lib.SKIP
     except Fail as e:
         print("FAIL %s: %s" % (args.case, e))
         for i in insts:
@@ -634,9 +506,7 @@ def main():
         if httpd is not None:
             httpd.shutdown()
         for i in insts:
-            if i.proc is not None:
-                i.proc.kill()
-                i.proc.wait()
+            i.kill()
         if os.environ.get("KEEP") is None:
             shutil.rmtree(top, ignore_errors=True)
         else:

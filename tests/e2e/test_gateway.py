@@ -10,8 +10,6 @@ lands in the Maildirs and the log, then stops it with SIGTERM and checks
 that it exited cleanly (and, under ASan/UBSan, said nothing). Exit status
 0 pass, 1 fail, 77 skipped (a tool is missing).
 """
-import argparse
-import email
 import os
 import re
 import shutil
@@ -24,60 +22,35 @@ import sys
 import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ZONE = os.path.join(HERE, "e2e.zone")
-BIN = None
-SKIP = 77
+sys.dont_write_bytecode = True     # no __pycache__ in the source tree
+import e2e_lib as lib  # noqa: E402
+from e2e_lib import Fail, SKIP, check, tls_ctx  # noqa: E402
+
+ZONE = os.path.join(lib.HERE, "e2e.zone")
 
 
-class Fail(Exception):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise Fail(what)
-
-
-def free_ports(n):
-    socks, ports = [], []
-    for _ in range(n):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        socks.append(s)
-        ports.append(s.getsockname()[1])
-    for s in socks:
-        s.close()
-    return ports
-
-
-def tls_ctx():
-    c = ssl.create_default_context()
-    c.check_hostname = False
-    c.verify_mode = ssl.CERT_NONE
-    return c
-
-
-class Gateway:
-    """One daemon: config, start, helpers, stop."""
+class Gateway(lib.Daemon):
+    """One daemon on 127.0.0.1: MX, submission and submissions."""
+    maildir_domain = "localhost"
+    maildir_wait = 10.0
 
     def __init__(self, limits=None, policy=None, extra="", users=None,
                  greet_pause=0, throttle=5, local=""):
-        self.dir = tempfile.mkdtemp(prefix="mailsec-e2e-")
-        self.state = os.path.join(self.dir, "var")
-        self.mx, self.sub, self.subs = free_ports(3)
+        super().__init__(tempfile.mkdtemp(prefix="mailsec-e2e-"), users,
+                         ["--greet-pause", str(greet_pause)]
+                         if greet_pause else [])
+        self.mx, self.sub, self.subs = lib.free_ports(3)
         self.limits = {"message_size": "1m", "recipients": 5,
                        "timeout_command": "30s", "timeout_data": "30s",
                        "connections_per_ip": 50}
         self.limits.update(limits or {})
         self.policy = policy or {}
         self.extra = extra
-        self.users = users or {}
-        self.greet_pause = greet_pause
         self.throttle = throttle
         self.local = local
-        self.proc = None
-        self.log_path = os.path.join(self.dir, "daemon.log")
+
+    def addresses(self):
+        return [("127.0.0.1", p) for p in (self.mx, self.sub, self.subs)]
 
     def config_text(self):
         lim = "".join("\t%s %s;\n" % kv for kv in self.limits.items())
@@ -110,87 +83,7 @@ delivery { enabled no; }
 """ % (self.state, self.mx, self.sub, self.subs, ZONE, self.local,
        self.throttle, pol, lim, self.extra)
 
-    def write_config(self):
-        self.conf = os.path.join(self.dir, "mailsec.conf")
-        with open(self.conf, "w") as f:
-            f.write(self.config_text())
-
-    def start(self):
-        os.makedirs(self.state, exist_ok=True)
-        for user, pw in self.users.items():
-            r = subprocess.run([BIN, "passwd", "--state-dir", self.state,
-                                "--stdin", user], input=pw + "\n",
-                               capture_output=True, text=True)
-            check(r.returncode == 0, "mailsec passwd: " + r.stderr)
-        self.write_config()
-        r = subprocess.run([BIN, "serve", "--config", self.conf,
-                            "--check-config"], capture_output=True,
-                           text=True)
-        check(r.returncode == 0, "--check-config: " + r.stderr + r.stdout)
-        args = [BIN, "serve", "--config", self.conf, "--foreground"]
-        if self.greet_pause:
-            args += ["--greet-pause", str(self.greet_pause)]
-        self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen(args, stdout=self.log,
-                                     stderr=subprocess.STDOUT)
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise Fail("daemon exited at start:\n" + self.read_log())
-            try:
-                for p in (self.mx, self.sub, self.subs):
-                    socket.create_connection(("127.0.0.1", p), 1).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            raise Fail("daemon did not listen:\n" + self.read_log())
-        return self
-
-    def read_log(self):
-        with open(self.log_path, errors="replace") as f:
-            return f.read()
-
-    def stop(self):
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(40)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                raise Fail("daemon did not stop on SIGTERM")
-        self.log.close()
-        log = self.read_log()
-        for bad in ("AddressSanitizer", "LeakSanitizer",
-                    "runtime error:", "killed by signal"):
-            check(bad not in log, "daemon log has %r:\n%s" % (bad, log))
-        check(self.proc.returncode == 0,
-              "daemon exit status %d:\n%s" % (self.proc.returncode, log))
-        self.proc = None
-
-    def cleanup(self):
-        shutil.rmtree(self.dir, ignore_errors=True)
-
     # -- helpers --------------------------------------------------------
-
-    def maildir(self, user, domain="localhost", wait=10.0):
-        """Files delivered to user@domain's Maildir new/ (waits for one)."""
-        d = os.path.join(self.state, "mail", domain, user, "new")
-        deadline = time.time() + wait
-        while time.time() < deadline:
-            if os.path.isdir(d) and os.listdir(d):
-                break
-            time.sleep(0.05)
-        if not os.path.isdir(d):
-            return []
-        out = []
-        for name in sorted(os.listdir(d)):
-            with open(os.path.join(d, name), "rb") as f:
-                out.append(f.read())
-        return out
 
     def smtp(self, port=None):
         return smtplib.SMTP("127.0.0.1", port or self.mx, timeout=20)
@@ -885,8 +778,7 @@ def case_queue_control(gw):
     s.quit()
     deadline = time.time() + 10
     while True:
-        r = subprocess.run([BIN, "queue", "--state-dir", gw.state, "list"],
-                           capture_output=True, text=True)
+        r = gw.cli("queue", "list", ok=False)
         if "far@remote.test" in r.stdout or time.time() > deadline:
             break
         time.sleep(0.2)
@@ -1006,12 +898,7 @@ AUTH_CASES = ("auth", "auth_throttle", "sender_not_allowed", "dkim_signed",
 
 
 def main():
-    global BIN
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--bin", required=True)
-    ap.add_argument("case", choices=sorted(CASES))
-    a = ap.parse_args()
-    BIN = os.path.abspath(a.bin)
+    a = lib.parse_args(CASES)
     kw = dict(SETUP.get(a.case, {}))
     if a.case in AUTH_CASES:
         kw["users"] = {"alice": "secret pw"}
@@ -1027,9 +914,7 @@ def main():
         print(gw.read_log()[-6000:] if os.path.exists(gw.log_path) else "")
         rc = 1
     finally:
-        if gw.proc is not None and gw.proc.poll() is None:
-            gw.proc.kill()
-            gw.proc.wait()
+        gw.kill()
         gw.cleanup()
     if rc == 0:
         print("PASS %s" % a.case)

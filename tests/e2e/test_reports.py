@@ -31,7 +31,6 @@ failing, then:
 
 Exit status 0 pass, 1 fail, 77 skipped (xmllint or the schema missing).
 """
-import argparse
 import email
 import email.policy
 import gzip
@@ -39,20 +38,18 @@ import json
 import os
 import re
 import shutil
-import signal
 import smtplib
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 
-BIN = None
-SKIP = 77
+sys.dont_write_bytecode = True     # no __pycache__ in the source tree
+import e2e_lib as lib  # noqa: E402
+from e2e_lib import Fail, check  # noqa: E402
+
 SUITES = os.environ.get("MAILSEC_TESTSUITES",
-                        os.path.join(os.path.dirname(os.path.abspath(
-                            __file__)), "..", "..", "..", "shared",
-                            "testsuites"))
+                        os.path.join(lib.HERE, "..", "..", "..", "shared",
+                                     "testsuites"))
 SCHEMA = os.path.join(SUITES, "reports", "schema", "dmarc-xml-0.2.xsd")
 
 ZONE = """$TTL 300
@@ -69,41 +66,22 @@ TOTAL = sum(n for _, n, _ in TRAFFIC)
 PASSING = sum(n for _, n, ok in TRAFFIC if ok)
 
 
-class Fail(Exception):
-    pass
+class Gateway(lib.Daemon):
+    maildir_domain = "example.net"
 
-
-def check(cond, what):
-    if not cond:
-        raise Fail(what)
-
-
-def free_ports(n):
-    socks, ports = [], []
-    for _ in range(n):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        socks.append(s)
-        ports.append(s.getsockname()[1])
-    for s in socks:
-        s.close()
-    return ports
-
-
-class Gateway:
     def __init__(self, reports=""):
-        self.dir = tempfile.mkdtemp(prefix="mailsec-e2e-rep-")
-        self.state = os.path.join(self.dir, "var")
+        super().__init__(tempfile.mkdtemp(prefix="mailsec-e2e-rep-"))
         self.zone = os.path.join(self.dir, "reports.zone")
         with open(self.zone, "w") as f:
             f.write(ZONE)
-        self.mx, self.sub, self.subs = free_ports(3)
+        self.mx, self.sub, self.subs = lib.free_ports(3)
         self.reports = reports
-        self.proc = None
-        self.log_path = os.path.join(self.dir, "daemon.log")
-        self.conf = os.path.join(self.dir, "mailsec.conf")
-        with open(self.conf, "w") as f:
-            f.write("""
+
+    def addresses(self):
+        return [("127.0.0.1", self.mx)]
+
+    def config_text(self):
+        return """
 state_dir "%s";
 workers 1;
 log stderr;
@@ -120,83 +98,7 @@ delivery { enabled no; helo mx.example.net; }
 reports {
 	org_name "mailsec e2e";
 %s}
-""" % (self.state, self.mx, self.sub, self.subs, self.zone, reports))
-
-    def start(self, env=None):
-        os.makedirs(self.state, exist_ok=True)
-        r = subprocess.run([BIN, "serve", "--config", self.conf,
-                            "--check-config"], capture_output=True,
-                           text=True)
-        check(r.returncode == 0, "--check-config: " + r.stderr + r.stdout)
-        e = dict(os.environ)
-        e.update(env or {})
-        self.log = open(self.log_path, "a")
-        self.proc = subprocess.Popen([BIN, "serve", "--config", self.conf,
-                                      "--foreground"], stdout=self.log,
-                                     stderr=subprocess.STDOUT, env=e)
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise Fail("daemon exited at start:\n" + self.read_log())
-            try:
-                socket.create_connection(("127.0.0.1", self.mx), 1).close()
-                return self
-            except OSError:
-                time.sleep(0.1)
-        raise Fail("daemon did not listen:\n" + self.read_log())
-
-    def read_log(self):
-        with open(self.log_path, errors="replace") as f:
-            return f.read()
-
-    def stop(self):
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(40)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                raise Fail("daemon did not stop on SIGTERM")
-        self.log.close()
-        log = self.read_log()
-        for bad in ("AddressSanitizer", "LeakSanitizer",
-                    "runtime error:", "killed by signal"):
-            check(bad not in log, "daemon log has %r:\n%s" % (bad, log))
-        check(self.proc.returncode == 0,
-              "daemon exit status %d:\n%s" % (self.proc.returncode, log))
-        self.proc = None
-
-    def cleanup(self):
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-    def maildir(self, user, domain="example.net", want=1, wait=20.0):
-        """The messages in user@domain's Maildir new/ once there are at
-        least want of them (or wait ran out)."""
-        d = os.path.join(self.state, "mail", domain, user, "new")
-        deadline = time.time() + wait
-        while time.time() < deadline:
-            if os.path.isdir(d) and len(os.listdir(d)) >= want:
-                break
-            time.sleep(0.1)
-        if not os.path.isdir(d):
-            return []
-        out = []
-        for name in sorted(os.listdir(d)):
-            with open(os.path.join(d, name), "rb") as f:
-                out.append(f.read())
-        return out
-
-    def cli(self, *args, ok=True):
-        r = subprocess.run([BIN] + list(args) + ["--state-dir",
-                                                  self.state],
-                           capture_output=True, text=True)
-        if ok:
-            check(r.returncode == 0, "mailsec %s: exit %d\n%s%s" %
-                  (" ".join(args), r.returncode, r.stdout, r.stderr))
-        return r
+""" % (self.state, self.mx, self.sub, self.subs, self.zone, self.reports)
 
 
 def send_traffic(gw, failing_only=False):
@@ -251,8 +153,7 @@ def validate(gw, xml):
     path = os.path.join(gw.dir, "report.xml")
     with open(path, "wb") as f:
         f.write(xml)
-    r = subprocess.run(["xmllint", "--noout", "--schema", SCHEMA, path],
-                       capture_output=True, text=True)
+    r = lib.run(["xmllint", "--noout", "--schema", SCHEMA, path])
     check(r.returncode == 0, "xmllint: %s%s" % (r.stdout, r.stderr))
 
 
@@ -405,15 +306,10 @@ CASES = {"aggregate": case_aggregate, "schedule": case_schedule,
 
 
 def main():
-    global BIN
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--bin", required=True)
-    ap.add_argument("case", choices=sorted(CASES))
-    a = ap.parse_args()
-    BIN = os.path.abspath(a.bin)
+    a = lib.parse_args(CASES)
     if shutil.which("xmllint") is None or not os.path.exists(SCHEMA):
         print("SKIPPED: xmllint or %s missing" % SCHEMA)
-        return SKIP
+        return lib.SKIP
     try:
         CASES[a.case]()
     except Fail as e:
