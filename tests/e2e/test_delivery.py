@@ -218,6 +218,16 @@ def rcpt_of(msgs, addr):
     return None, None
 
 
+def wait_deferred(inst, addr):
+    """addr's recipient entry in inst's queue once a first attempt was
+    made, checked to be deferred."""
+    msgs = wait_queue(inst, lambda m: rcpt_of(m, addr)[1] is not None and
+                      rcpt_of(m, addr)[1]["attempts"] >= 1, "no attempt")
+    _, r = rcpt_of(msgs, addr)
+    check(r["status"] == "deferred", "not deferred: %r" % r)
+    return r
+
+
 def parse_dsn(raw):
     """The DSN as Python's email package sees it: (message, per-message
     fields, [per-recipient fields])."""
@@ -345,11 +355,7 @@ class PolicyHandler(http.server.BaseHTTPRequestHandler):
 @case
 def case_mta_sts(a, b, env):
     a.submit(["carol@sts.test"], subject="sts enforce")
-    msgs = wait_queue(a, lambda m: rcpt_of(m, "carol@sts.test")[1] is not
-                      None and rcpt_of(m, "carol@sts.test")[1]["attempts"]
-                      >= 1, "no attempt")
-    _, r = rcpt_of(msgs, "carol@sts.test")
-    check(r["status"] == "deferred", "not deferred: %r" % r)
+    r = wait_deferred(a, "carol@sts.test")
     check("certificate" in (r["reason"] or ""), "reason: %r" % r)
     check(PolicyHandler.hits, "the policy was never fetched")
     time.sleep(1)
@@ -367,11 +373,7 @@ def case_dane(a, b, env):
     check(len(got) == 1, "not delivered with a matching TLSA:\n" +
           a.read_log()[-3000:])
     a.submit(["erin@dane-bad.test"], subject="dane bad")
-    msgs = wait_queue(a, lambda m: rcpt_of(m, "erin@dane-bad.test")[1] is
-                      not None and rcpt_of(m, "erin@dane-bad.test")[1][
-                          "attempts"] >= 1, "no attempt")
-    _, r = rcpt_of(msgs, "erin@dane-bad.test")
-    check(r["status"] == "deferred", "not deferred: %r" % r)
+    r = wait_deferred(a, "erin@dane-bad.test")
     check("TLSA" in (r["reason"] or ""), "reason: %r" % r)
     check(re.search(r"delivery to=dave@dane-ok\.test \S+ status=done "
                     r"tls=TLS\S*dane", a.read_log()) is not None,
@@ -386,11 +388,7 @@ def case_dane(a, b, env):
 @case
 def case_tlsrpt(a, b, env):
     a.submit(["carol@sts.test"], subject="sts enforce, reported")
-    msgs = wait_queue(a, lambda m: rcpt_of(m, "carol@sts.test")[1] is not
-                      None and rcpt_of(m, "carol@sts.test")[1]["attempts"]
-                      >= 1, "no attempt")
-    _, r = rcpt_of(msgs, "carol@sts.test")
-    check(r["status"] == "deferred", "not deferred: %r" % r)
+    wait_deferred(a, "carol@sts.test")
     day = int(time.time()) // 86400
     check(a.maildir("tls", "a.test", wait=1) == [],
           "a TLS report before the day ended")
