@@ -40,10 +40,9 @@
 #include <mailsec/mtasts.h>
 
 #include "tlspolicy.h"
+#include "tlsp_test.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
-/* 2024-03-01T00:00:00Z */
-#define DAY0 1709251200LL
 
 /* ---- fixtures ----------------------------------------------------------- */
 
@@ -52,15 +51,6 @@ static char certfile[300], keyfile[300], otherfile[300];
 static EVP_PKEY *srv_key;
 static X509 *srv_cert;
 static unsigned char srv_spki_sha256[32];
-static int64_t clock_now = DAY0 + 3600;
-
-static int64_t
-test_clock(void *arg)
-{
-	(void)arg;
-	return clock_now;
-}
-
 static void
 rm_rf(const char *path)
 {
@@ -241,18 +231,6 @@ policy_file(const struct server *s, const char *text)
 	(void)snprintf(path, sizeof path, "%s/.well-known/mta-sts.txt",
 	    s->root);
 	write_text(path, text);
-}
-
-static struct mailsec_resolver *
-zone(const char *text)
-{
-	struct mailsec_resolver *r = NULL;
-	struct mailsec_diag d = { 0 };
-
-	if (mailsec_resolver_new_zone_mem(text, strlen(text), NULL, &r, &d) !=
-	    MAILSEC_OK)
-		fail_msg("zone refused: %s", d.text);
-	return r;
 }
 
 static struct tlsp_ctx *
