@@ -2374,6 +2374,20 @@ gw_config_reports_from(const struct gw_config *cfg, char *buf, size_t bufsz)
 	return MAILSEC_OK;
 }
 
+char *
+gw_config_forwarders(const struct gw_config *cfg)
+{
+	struct ms_buf b;
+	size_t i;
+
+	ms_buf_init(&b, 65536);
+	for (i = 0; i < cfg->dns.forwarders.n; i++)
+		if ((i > 0 && ms_buf_appendc(&b, ',') != MAILSEC_OK) ||
+		    ms_buf_appendz(&b, cfg->dns.forwarders.v[i]) != MAILSEC_OK)
+			return NULL;
+	return ms_buf_steal(&b, NULL);
+}
+
 void
 gw_config_dump(const struct gw_config *c, FILE *f)
 {

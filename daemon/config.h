@@ -354,4 +354,10 @@ const char *gw_action_name(enum gw_action a);
 mailsec_err gw_config_reports_from(const struct gw_config *cfg, char *buf,
     size_t bufsz);
 
+/*
+ * dns.forwarders joined by ',' as mailsec_resolver_new_from_args() takes
+ * them (a new string, "" when there are none); NULL when out of memory.
+ */
+char *gw_config_forwarders(const struct gw_config *cfg);
+
 #endif /* GW_CONFIG_H */

@@ -234,12 +234,6 @@ dupn(const char *p, size_t n, bool *ok)
 	return c;
 }
 
-static char *
-dupz(const char *s, bool *ok)
-{
-	return s != NULL ? dupn(s, strlen(s), ok) : NULL;
-}
-
 /* Our Authentication-Results field value, from the prepended fields. */
 static char *
 authres_value(const char *p, size_t len, bool *ok)
@@ -259,7 +253,7 @@ authres_value(const char *p, size_t len, bool *ok)
 		}
 		p = fe;
 	}
-	return dupz("", ok);
+	return ms_strdup_ok("", ok);
 }
 
 /* The header section (through the empty line), at most
@@ -295,10 +289,11 @@ job_new(const struct report_fail_msg *m, enum report_fail_kind kind,
 		return NULL;
 	j->kind = kind;
 	j->arrival = m->src != NULL ? m->src->time : 0;
-	j->policy_domain = dupz(o->policy_domain, &ok);
-	j->source_ip = dupz(m->src != NULL ? m->src->source_ip : NULL, &ok);
+	j->policy_domain = ms_strdup_ok(o->policy_domain, &ok);
+	j->source_ip = ms_strdup_ok(m->src != NULL ? m->src->source_ip : NULL,
+	    &ok);
 	if (m->src != NULL && m->src->mail_from != NULL)
-		j->mail_from = dupz(m->src->mail_from, &ok);
+		j->mail_from = ms_strdup_ok(m->src->mail_from, &ok);
 	j->authres = authres_value(m->prepend, m->prepend_len, &ok);
 	j->headers_len = header_len(m->headers, m->headers_len);
 	j->headers = dupn(m->headers, j->headers_len, &ok);
@@ -319,7 +314,7 @@ job_new(const struct report_fail_msg *m, enum report_fail_kind kind,
 		if (!u->valid || !u->mailto || u->address == NULL ||
 		    strrchr(u->address, '@') == NULL)
 			continue;
-		j->dest[j->ndest++] = dupz(u->address, &ok);
+		j->dest[j->ndest++] = ms_strdup_ok(u->address, &ok);
 	}
 	if (!ok || j->source_ip == NULL || j->headers == NULL ||
 	    j->ndest == 0) {
@@ -387,36 +382,26 @@ conf_free(struct rf_conf *c)
 static mailsec_err
 conf_make(struct rf_conf *c, const struct gw_config *cfg)
 {
-	struct ms_buf b;
 	char from[256];
 	const char *at;
-	size_t i;
 	bool ok = true;
 
 	memset(c, 0, sizeof *c);
 	if (gw_config_reports_from(cfg, from, sizeof from) != MAILSEC_OK)
 		return MAILSEC_ELIMIT;
 	at = strrchr(from, '@');
-	c->from = dupz(from, &ok);
-	c->mid_domain = dupz(at != NULL ? at + 1 : "localhost", &ok);
-	c->mta = dupz(cfg->delivery.helo != NULL ? cfg->delivery.helo :
-	    c->mid_domain, &ok);
+	c->from = ms_strdup_ok(from, &ok);
+	c->mid_domain = ms_strdup_ok(at != NULL ? at + 1 : "localhost", &ok);
+	c->mta = ms_strdup_ok(cfg->delivery.helo != NULL ?
+	    cfg->delivery.helo : c->mid_domain, &ok);
 	c->redact = cfg->reports.failure_redact;
 	c->rate = cfg->reports.failure_rate;
 	c->timeout_ms = cfg->dns.timeout_ms;
 	if (cfg->dns.mode == GW_DNS_ZONE)
-		c->zone = dupz(cfg->dns.zone, &ok);
-	if (cfg->dns.mode == GW_DNS_FORWARD && cfg->dns.forwarders.n > 0) {
-		ms_buf_init(&b, 65536);
-		for (i = 0; i < cfg->dns.forwarders.n && ok; i++)
-			if ((i > 0 && ms_buf_appendc(&b, ',') != MAILSEC_OK) ||
-			    ms_buf_appendz(&b, cfg->dns.forwarders.v[i]) !=
-			    MAILSEC_OK)
-				ok = false;
-		if (ok && (c->forward = ms_buf_steal(&b, NULL)) == NULL)
-			ok = false;
-		ms_buf_free(&b);
-	}
+		c->zone = ms_strdup_ok(cfg->dns.zone, &ok);
+	if (cfg->dns.mode == GW_DNS_FORWARD && cfg->dns.forwarders.n > 0 &&
+	    ok && (c->forward = gw_config_forwarders(cfg)) == NULL)
+		ok = false;
 	if (!ok) {
 		conf_free(c);
 		return MAILSEC_ENOMEM;
@@ -430,11 +415,11 @@ conf_copy(struct rf_conf *d, const struct rf_conf *s)
 	bool ok = true;
 
 	*d = *s;
-	d->from = dupz(s->from, &ok);
-	d->mid_domain = dupz(s->mid_domain, &ok);
-	d->mta = dupz(s->mta, &ok);
-	d->forward = dupz(s->forward, &ok);
-	d->zone = dupz(s->zone, &ok);
+	d->from = ms_strdup_ok(s->from, &ok);
+	d->mid_domain = ms_strdup_ok(s->mid_domain, &ok);
+	d->mta = ms_strdup_ok(s->mta, &ok);
+	d->forward = ms_strdup_ok(s->forward, &ok);
+	d->zone = ms_strdup_ok(s->zone, &ok);
 	if (!ok) {
 		conf_free(d);
 		return MAILSEC_ENOMEM;

@@ -43,18 +43,6 @@ dupz(const char *s, struct build *b)
 	return c;
 }
 
-/* NULL, empty or only white space. */
-static bool
-blank(const char *s)
-{
-	if (s == NULL)
-		return true;
-	for (; *s != '\0'; s++)
-		if (*s != ' ' && *s != '\t' && *s != '\r' && *s != '\n')
-			return false;
-	return true;
-}
-
 static int
 on_policy(void *arg, const struct report_eval *ev, uint64_t count)
 {
@@ -126,8 +114,8 @@ on_row(void *arg, const struct report_eval *ev, uint64_t count)
 		for (i = 0; i < ev->ndkim; i++) {
 			struct mailsec_report_dkim *d;
 
-			if (blank(ev->dkim[i].domain) ||
-			    blank(ev->dkim[i].selector))
+			if (ms_blank(ev->dkim[i].domain) ||
+			    ms_blank(ev->dkim[i].selector))
 				continue;
 			d = &rec->dkim_results[rec->ndkim++];
 			d->domain = dupz(ev->dkim[i].domain, b);

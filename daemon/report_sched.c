@@ -95,18 +95,6 @@ conf_free(struct sched_conf *c)
 	memset(c, 0, sizeof *c);
 }
 
-static char *
-dupz_or_null(const char *s, bool *ok)
-{
-	char *c;
-
-	if (s == NULL)
-		return NULL;
-	if ((c = strdup(s)) == NULL)
-		*ok = false;
-	return c;
-}
-
 mailsec_err
 report_sched_job_conf(const struct gw_config *cfg, struct report_job_conf *c,
     char *from, size_t fromsz)
@@ -163,9 +151,7 @@ tlsrpt_conf_make(struct sched_conf *c, const struct gw_config *cfg)
 static mailsec_err
 conf_make(struct sched_conf *c, const struct gw_config *cfg)
 {
-	struct ms_buf b;
 	char from[256];
-	size_t i;
 	bool ok = true;
 
 	memset(c, 0, sizeof *c);
@@ -175,23 +161,15 @@ conf_make(struct sched_conf *c, const struct gw_config *cfg)
 	c->period = cfg->reports.period >= 60 ? cfg->reports.period : 86400;
 	c->format = cfg->reports.format == GW_REPORT_RFC7489 ?
 	    MAILSEC_REPORT_FMT_RFC7489 : MAILSEC_REPORT_FMT_RFC9990;
-	c->org_name = dupz_or_null(cfg->reports.org_name, &ok);
-	c->from = dupz_or_null(from, &ok);
-	c->state_dir = dupz_or_null(cfg->state_dir, &ok);
+	c->org_name = ms_strdup_ok(cfg->reports.org_name, &ok);
+	c->from = ms_strdup_ok(from, &ok);
+	c->state_dir = ms_strdup_ok(cfg->state_dir, &ok);
 	c->timeout_ms = cfg->dns.timeout_ms;
 	if (cfg->dns.mode == GW_DNS_ZONE)
-		c->zone = dupz_or_null(cfg->dns.zone, &ok);
-	if (cfg->dns.mode == GW_DNS_FORWARD && cfg->dns.forwarders.n > 0) {
-		ms_buf_init(&b, 65536);
-		for (i = 0; i < cfg->dns.forwarders.n && ok; i++)
-			if ((i > 0 && ms_buf_appendc(&b, ',') != MAILSEC_OK) ||
-			    ms_buf_appendz(&b, cfg->dns.forwarders.v[i]) !=
-			    MAILSEC_OK)
-				ok = false;
-		if (ok && (c->forward = ms_buf_steal(&b, NULL)) == NULL)
-			ok = false;
-		ms_buf_free(&b);
-	}
+		c->zone = ms_strdup_ok(cfg->dns.zone, &ok);
+	if (cfg->dns.mode == GW_DNS_FORWARD && cfg->dns.forwarders.n > 0 &&
+	    ok && (c->forward = gw_config_forwarders(cfg)) == NULL)
+		ok = false;
 	if (ok && tlsrpt_conf_make(c, cfg) != MAILSEC_OK)
 		ok = false;
 	if (!ok || c->from == NULL || c->state_dir == NULL) {
@@ -207,14 +185,14 @@ conf_make_copy(struct sched_conf *d, const struct sched_conf *s)
 	bool ok = true;
 
 	*d = *s;
-	d->org_name = dupz_or_null(s->org_name, &ok);
-	d->from = dupz_or_null(s->from, &ok);
-	d->forward = dupz_or_null(s->forward, &ok);
-	d->zone = dupz_or_null(s->zone, &ok);
-	d->state_dir = dupz_or_null(s->state_dir, &ok);
-	d->tls_dir = dupz_or_null(s->tls_dir, &ok);
-	d->tls_ca_file = dupz_or_null(s->tls_ca_file, &ok);
-	d->tlsrpt_from = dupz_or_null(s->tlsrpt_from, &ok);
+	d->org_name = ms_strdup_ok(s->org_name, &ok);
+	d->from = ms_strdup_ok(s->from, &ok);
+	d->forward = ms_strdup_ok(s->forward, &ok);
+	d->zone = ms_strdup_ok(s->zone, &ok);
+	d->state_dir = ms_strdup_ok(s->state_dir, &ok);
+	d->tls_dir = ms_strdup_ok(s->tls_dir, &ok);
+	d->tls_ca_file = ms_strdup_ok(s->tls_ca_file, &ok);
+	d->tlsrpt_from = ms_strdup_ok(s->tlsrpt_from, &ok);
 	if (!ok) {
 		conf_free(d);
 		return MAILSEC_ENOMEM;

@@ -341,20 +341,11 @@ dlv_resolver_new(void *arg, struct mailsec_resolver **out)
 static mailsec_err
 dlv_dns_set(const struct gw_config *cfg)
 {
-	struct ms_buf b;
 	char *fwd = NULL, *zone = NULL;
-	size_t i;
 
-	if (cfg->dns.mode == GW_DNS_FORWARD) {
-		ms_buf_init(&b, 65536);
-		for (i = 0; i < cfg->dns.forwarders.n; i++)
-			if ((i > 0 && ms_buf_appendc(&b, ',') != MAILSEC_OK) ||
-			    ms_buf_appendz(&b, cfg->dns.forwarders.v[i]) !=
-			    MAILSEC_OK)
-				return MAILSEC_ENOMEM;
-		if ((fwd = ms_buf_steal(&b, NULL)) == NULL)
-			return MAILSEC_ENOMEM;
-	}
+	if (cfg->dns.mode == GW_DNS_FORWARD &&
+	    (fwd = gw_config_forwarders(cfg)) == NULL)
+		return MAILSEC_ENOMEM;
 	if (cfg->dns.mode == GW_DNS_ZONE && cfg->dns.zone != NULL &&
 	    (zone = strdup(cfg->dns.zone)) == NULL) {
 		free(fwd);

@@ -236,20 +236,6 @@ sts_persist(const struct tlsp_ctx *t, const char *domain, const char *id,
 	ms_buf_free(&b);
 }
 
-/* RFC 8461 3.1 sts-id: 1*32(ALPHA / DIGIT). */
-static bool
-id_ok(const char *p, size_t n)
-{
-	size_t i;
-
-	if (n < 1 || n > MAILSEC_MTASTS_ID_MAX)
-		return false;
-	for (i = 0; i < n; i++)
-		if (!ms_isalnum((unsigned char)p[i]))
-			return false;
-	return true;
-}
-
 /* Reads one persisted policy; false when it is not one. */
 static bool
 sts_read_file(struct tlsp_ctx *t, const char *dir, const char *domain)
@@ -286,7 +272,7 @@ sts_read_file(struct tlsp_ctx *t, const char *dir, const char *domain)
 	/* "id ID\n" */
 	if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL ||
 	    nl - p < 4 || memcmp(p, "id ", 3) != 0 ||
-	    !id_ok(p + 3, (size_t)(nl - p - 3)))
+	    !mailsec_mtasts_id_ok(p + 3, (size_t)(nl - p - 3)))
 		return false;
 	memcpy(id, p + 3, (size_t)(nl - p - 3));
 	id[nl - p - 3] = '\0';
@@ -340,24 +326,12 @@ sts_load(struct tlsp_ctx *t)
 
 /* ---- the context -------------------------------------------------------- */
 
-static char *
-dup_or_null(const char *s, bool *nomem)
-{
-	char *c;
-
-	if (s == NULL)
-		return NULL;
-	if ((c = strdup(s)) == NULL)
-		*nomem = true;
-	return c;
-}
-
 mailsec_err
 tlsp_new(struct tlsp_ctx **out, const struct tlsp_cfg *cfg)
 {
 	struct tlsp_ctx *t;
 	mailsec_err err = MAILSEC_OK;
-	bool nomem = false;
+	bool ok = true;
 
 	*out = NULL;
 	if (cfg == NULL)
@@ -372,13 +346,13 @@ tlsp_new(struct tlsp_ctx **out, const struct tlsp_cfg *cfg)
 	t->dane = cfg->dane;
 	t->tlsrpt = cfg->tlsrpt;
 	t->https_port = cfg->https_port;
-	t->cache_dir = dup_or_null(cfg->cache_dir, &nomem);
-	t->ca_file = dup_or_null(cfg->ca_file, &nomem);
-	t->reporting_org = dup_or_null(cfg->reporting_org != NULL ?
-	    cfg->reporting_org : "mailsec", &nomem);
-	t->reporting_contact = dup_or_null(cfg->reporting_contact != NULL ?
-	    cfg->reporting_contact : "postmaster", &nomem);
-	if (nomem) {
+	t->cache_dir = ms_strdup_ok(cfg->cache_dir, &ok);
+	t->ca_file = ms_strdup_ok(cfg->ca_file, &ok);
+	t->reporting_org = ms_strdup_ok(cfg->reporting_org != NULL ?
+	    cfg->reporting_org : "mailsec", &ok);
+	t->reporting_contact = ms_strdup_ok(cfg->reporting_contact != NULL ?
+	    cfg->reporting_contact : "postmaster", &ok);
+	if (!ok) {
 		err = MAILSEC_ENOMEM;
 		goto done;
 	}

@@ -175,18 +175,6 @@ esc_append(struct ms_buf *b, const char *s)
 	return err;
 }
 
-static int
-hexv(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* Decodes a field in place (%XX); false on a bad escape or a NUL. */
 static bool
 unesc(char *s)
@@ -199,7 +187,8 @@ unesc(char *s)
 			*w++ = *s;
 			continue;
 		}
-		if ((h = hexv(s[1])) < 0 || (l = hexv(s[2])) < 0 ||
+		if ((h = ms_hexval((unsigned char)s[1])) < 0 ||
+		    (l = ms_hexval((unsigned char)s[2])) < 0 ||
 		    (h == 0 && l == 0))
 			return false;
 		*w++ = (char)(h * 16 + l);

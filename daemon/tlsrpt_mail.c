@@ -53,24 +53,6 @@ value_ok(const char *s)
 	return true;
 }
 
-/* dot-atom-text (RFC 5322 3.2.3). */
-static bool
-dot_atom_ok(const char *p, size_t n)
-{
-	size_t i;
-
-	if (n == 0 || p[0] == '.' || p[n - 1] == '.')
-		return false;
-	for (i = 0; i < n; i++) {
-		if (p[i] == '.') {
-			if (p[i - 1] == '.')
-				return false;
-		} else if (!ms_isatext((unsigned char)p[i]))
-			return false;
-	}
-	return true;
-}
-
 /* local@domain: a dot-atom local part (RFC 5321 4.5.3.1.1: 64 octets
  * at most) and a host name (RFC 5321 4.1.2: no '_', which DNS names
  * may hold). */
@@ -83,7 +65,7 @@ addr_ok(const char *s)
 	if (!value_ok(s) || (n = strlen(s)) > TLSRPT_ADDR_MAX ||
 	    (at = strrchr(s, '@')) == NULL)
 		return false;
-	return at - s <= 64 && dot_atom_ok(s, (size_t)(at - s)) &&
+	return at - s <= 64 && ms_dot_atom_ok(s, (size_t)(at - s)) &&
 	    host_ok(at + 1, n - (size_t)(at - s) - 1) &&
 	    strchr(at + 1, '_') == NULL;
 }
@@ -94,9 +76,7 @@ mailsec_err
 tlsrpt_filename(const char *sender, const char *domain, int64_t day,
     const unsigned char *rnd, char *out, size_t outsz)
 {
-	static const char hex[] = "0123456789abcdef";
 	char uniq[2 * TLSRPT_UNIQUE_BYTES + 1];
-	size_t i;
 	int n;
 
 	if (outsz > 0)
@@ -106,11 +86,7 @@ tlsrpt_filename(const char *sender, const char *domain, int64_t day,
 	    !host_ok(sender, strlen(sender)) ||
 	    !host_ok(domain, strlen(domain)))
 		return MAILSEC_EINVAL;
-	for (i = 0; i < TLSRPT_UNIQUE_BYTES; i++) {
-		uniq[2 * i] = hex[rnd[i] >> 4];
-		uniq[2 * i + 1] = hex[rnd[i] & 15];
-	}
-	uniq[2 * TLSRPT_UNIQUE_BYTES] = '\0';
+	ms_hex_encode(rnd, TLSRPT_UNIQUE_BYTES, uniq);
 	/* RFC 8460 5.3: sender "!" policy-domain "!" begin-timestamp "!"
 	 * end-timestamp [ "!" unique-id ] "." extension */
 	n = snprintf(out, outsz, "%s!%s!%lld!%lld!%s%s", sender, domain,
@@ -193,18 +169,6 @@ tlsrpt_filename_parse(const char *fname, char *id, size_t idsz,
 	return MAILSEC_OK;
 }
 
-static int
-hexv(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 mailsec_err
 tlsrpt_mailto_addr(const char *rua, char *out, size_t outsz)
 {
@@ -226,8 +190,8 @@ tlsrpt_mailto_addr(const char *rua, char *out, size_t outsz)
 		char c = *p;
 
 		if (c == '%') {
-			if (end - p < 3 || (h = hexv(p[1])) < 0 ||
-			    (l = hexv(p[2])) < 0)
+			if (end - p < 3 || (h = ms_hexval((unsigned char)p[1])) < 0 ||
+			    (l = ms_hexval((unsigned char)p[2])) < 0)
 				goto bad;
 			c = (char)(h * 16 + l);
 			p += 2;

@@ -88,6 +88,12 @@ MAILSEC_API bool mailsec_mtasts_mx_match(const char *pattern,
     const char *host);
 
 /*
+ * RFC 8461 3.1: whether p[0..n) is an sts-id, 1*32(ALPHA / DIGIT)
+ * (at most MAILSEC_MTASTS_ID_MAX characters).
+ */
+MAILSEC_API bool mailsec_mtasts_id_ok(const char *p, size_t n);
+
+/*
  * Parses a TLS-RPT record (RFC 8460 3): "v=TLSRPTv1" first, then
  * "rua=" with comma-separated URIs. mailto: and https: URIs are kept
  * (white space around each trimmed), others skipped; none left is

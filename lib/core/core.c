@@ -89,6 +89,29 @@ ms_domain_ldh_ok(const char *p, size_t n, bool allow_8bit)
 }
 
 bool
+ms_blank(const char *s)
+{
+	if (s == NULL)
+		return true;
+	for (; *s != '\0'; s++)
+		if (*s != ' ' && *s != '\t' && *s != '\r' && *s != '\n')
+			return false;
+	return true;
+}
+
+char *
+ms_strdup_ok(const char *s, bool *ok)
+{
+	char *c;
+
+	if (s == NULL)
+		return NULL;
+	if ((c = ms_memdupz(s, strlen(s))) == NULL)
+		*ok = false;
+	return c;
+}
+
+bool
 ms_dot_atom_ok(const char *p, size_t n)
 {
 	size_t i;

@@ -40,6 +40,17 @@ static inline bool ms_isxdigit(int c)
 {
 	return ms_isdigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
+/* The value of the hex digit c (either case), or -1 when c is none. */
+static inline int ms_hexval(int c)
+{
+	if (ms_isdigit(c))
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
 /* WSP of RFC 5234: space and horizontal tab. */
 static inline bool ms_iswsp(int c) { return c == ' ' || c == '\t'; }
 static inline int ms_tolower(int c) { return ms_isupper(c) ? c + 32 : c; }
@@ -76,6 +87,11 @@ bool ms_domain_ldh_ok(const char *p, size_t n, bool allow_8bit);
 
 /* Is (p, n) a dot-atom-text of RFC 5322 3.2.3: 1*atext *("." 1*atext)? */
 bool ms_dot_atom_ok(const char *p, size_t n);
+/* Is s NULL, empty or nothing but SP, HTAB, CR and LF? */
+bool ms_blank(const char *s);
+/* A copy of s (NULL for NULL); on no memory NULL and *ok set to false,
+ * so that a run of copies is checked once. */
+char *ms_strdup_ok(const char *s, bool *ok);
 
 /* ---- checked arithmetic ------------------------------------------------ */
 

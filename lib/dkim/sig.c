@@ -81,18 +81,6 @@ within(struct mailsec_str sub, struct mailsec_str dom)
 	return sub.len == dom.len || sub.ptr[sub.len - dom.len - 1] == '.';
 }
 
-static int
-hexval(unsigned char c)
-{
-	if (ms_isdigit(c))
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* dkim-quoted-printable (RFC 6376 2.11): FWS dropped, "=XX" decoded. */
 static bool
 qp_decode(struct mailsec_str v, char *out, size_t outsz, size_t *outlen)
@@ -108,8 +96,8 @@ qp_decode(struct mailsec_str v, char *out, size_t outsz, size_t *outlen)
 		if (c == '=') {
 			if (i + 2 >= v.len)
 				return false;
-			hi = hexval((unsigned char)v.ptr[i + 1]);
-			lo = hexval((unsigned char)v.ptr[i + 2]);
+			hi = ms_hexval((unsigned char)v.ptr[i + 1]);
+			lo = ms_hexval((unsigned char)v.ptr[i + 2]);
 			if (hi < 0 || lo < 0)
 				return false;
 			c = (unsigned char)(hi << 4 | lo);

@@ -588,7 +588,7 @@ ms_lint_mtasts(struct ms_lint_ctx *c, const char *p, size_t len)
 		    "when the policy changed (RFC 8461 3.1)");
 		return MAILSEC_OK;
 	}
-	if (!ms_mtasts_id_ok(id->value.ptr, id->value.len))
+	if (!mailsec_mtasts_id_ok(id->value.ptr, id->value.len))
 		ms_finding_add(c->f, MAILSEC_SEV_ERROR, "mtasts-id",
 		    (size_t)(id->value.ptr - p), "use 1 to 32 letters and "
 		    "digits, e.g. id=20240101000000", "id= must be 1 to 32 "

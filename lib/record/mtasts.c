@@ -53,7 +53,7 @@ ms_mtasts_line_next(const char *p, size_t len, size_t *pos,
 }
 
 bool
-ms_mtasts_id_ok(const char *p, size_t n)
+mailsec_mtasts_id_ok(const char *p, size_t n)
 {
 	size_t i;
 
@@ -253,7 +253,7 @@ mailsec_mtasts_txt_parse(const char *p, size_t len,
 	if (id == NULL)
 		return ms_diag(diag, MAILSEC_ESYNTAX, len, 0, "no id= "
 		    "(RFC 8461 3.1)");
-	if (!ms_mtasts_id_ok(id->val, id->vlen))
+	if (!mailsec_mtasts_id_ok(id->val, id->vlen))
 		return ms_diag(diag, MAILSEC_ESYNTAX,
 		    (size_t)(id->val - p), 0, "id= is not 1 to 32 letters "
 		    "and digits (RFC 8461 3.1)");

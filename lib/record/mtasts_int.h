@@ -33,9 +33,6 @@ struct ms_mtasts_line {
 bool ms_mtasts_line_next(const char *p, size_t len, size_t *pos,
     struct ms_mtasts_line *l);
 
-/* RFC 8461 3.1: 1*32(ALPHA / DIGIT). */
-bool ms_mtasts_id_ok(const char *p, size_t n);
-
 /* RFC 8461 3.2: max_age is 1*10DIGIT up to MAILSEC_MTASTS_MAX_AGE_MAX;
  * false otherwise. */
 bool ms_mtasts_max_age(const char *p, size_t n, uint32_t *out);

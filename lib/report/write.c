@@ -70,22 +70,10 @@ xml_char_ok(const unsigned char *p, size_t k)
 }
 
 /*
- * Is a required string missing to a reader: NULL, or nothing but the
- * white space the reader trims (XML 1.0 2.3 S; CR too, which we write
- * as &#13; and the reader gets back)?
+ * Why a required string is refused: ms_blank() said it is missing to a
+ * reader, NULL or nothing but the white space the reader trims (XML 1.0
+ * 2.3 S; CR too, which we write as &#13; and the reader gets back).
  */
-static bool
-xw_blank(const char *s)
-{
-	if (s == NULL)
-		return true;
-	for (; *s != '\0'; s++)
-		if (*s != ' ' && *s != '\t' && *s != '\r' && *s != '\n')
-			return false;
-	return true;
-}
-
-/* Why a required string is refused (xw_blank() said so). */
 static const char *
 xw_blank_why(const char *s)
 {
@@ -330,13 +318,13 @@ write_metadata(struct xw *w, const struct mailsec_agg_report *r,
 {
 	size_t i;
 
-	if (xw_blank(r->org_name))
+	if (ms_blank(r->org_name))
 		return ms_diag(diag, MAILSEC_EINVAL, 0, 0, "report_metadata: "
 		    "org_name %s", xw_blank_why(r->org_name));
-	if (xw_blank(r->email))
+	if (ms_blank(r->email))
 		return ms_diag(diag, MAILSEC_EINVAL, 0, 0, "report_metadata: "
 		    "email %s", xw_blank_why(r->email));
-	if (xw_blank(r->report_id))
+	if (ms_blank(r->report_id))
 		return ms_diag(diag, MAILSEC_EINVAL, 0, 0, "report_metadata: "
 		    "report_id %s", xw_blank_why(r->report_id));
 	if (r->nerrors > 0 && r->errors == NULL)
@@ -387,7 +375,7 @@ write_policy(struct xw *w, const struct mailsec_agg_report *r,
 	const char *np = policy_name(r->np), *dm = NULL;
 	char num[16];
 
-	if (xw_blank(r->domain))
+	if (ms_blank(r->domain))
 		return ms_diag(diag, MAILSEC_EINVAL, 0, 0,
 		    "policy_published: domain %s", xw_blank_why(r->domain));
 	if (p == NULL)
@@ -458,12 +446,12 @@ write_auth_results(struct xw *w, const struct mailsec_report_record *rec,
 	for (i = 0; i < rec->ndkim; i++) {
 		const struct mailsec_report_dkim *d = &rec->dkim_results[i];
 
-		if (xw_blank(d->domain))
+		if (ms_blank(d->domain))
 			return ms_diag(diag, MAILSEC_EINVAL, 0, 0, "record %zu "
 			    "dkim %zu: domain %s", ri + 1, i + 1,
 			    xw_blank_why(d->domain));
 		/* RFC 9990 requires it; RFC 7489 appendix C does not */
-		if (!w->rfc7489 && xw_blank(d->selector))
+		if (!w->rfc7489 && ms_blank(d->selector))
 			return ms_diag(diag, MAILSEC_EINVAL, 0, 0, "record %zu "
 			    "dkim %zu: selector %s", ri + 1, i + 1,
 			    xw_blank_why(d->selector));
@@ -476,7 +464,7 @@ write_auth_results(struct xw *w, const struct mailsec_report_record *rec,
 	for (i = 0; i < rec->nspf; i++) {
 		const struct mailsec_report_spf *s = &rec->spf_results[i];
 
-		if (xw_blank(s->domain))
+		if (ms_blank(s->domain))
 			return ms_diag(diag, MAILSEC_EINVAL, 0, 0, "record %zu "
 			    "spf %zu: domain %s", ri + 1, i + 1,
 			    xw_blank_why(s->domain));
@@ -554,7 +542,7 @@ write_record(struct xw *w, const struct mailsec_report_record *rec,
 		return ms_diag(diag, MAILSEC_EINVAL, 0, 0, "record %zu: "
 		    "policy_evaluated %s is required", ri + 1, disp == NULL ?
 		    "disposition" : dk == NULL ? "dkim" : "spf");
-	if (xw_blank(rec->header_from))
+	if (ms_blank(rec->header_from))
 		return ms_diag(diag, MAILSEC_EINVAL, 0, 0, "record %zu: "
 		    "header_from %s", ri + 1, xw_blank_why(rec->header_from));
 	if (rec->nreasons > MAILSEC_REPORT_LIST_MAX ||
