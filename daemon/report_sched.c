@@ -243,6 +243,28 @@ log_lines(char *text, size_t len)
 	}
 }
 
+/* A resolver as the configuration's DNS settings say; NULL, logged
+ * under the prefix what, when there is none. */
+static struct mailsec_resolver *
+sched_resolver(const struct sched_conf *sc, const char *what)
+{
+	struct mailsec_resolver *res = NULL;
+	struct mailsec_diag diag = { 0 };
+	mailsec_err e;
+
+	if ((e = mailsec_resolver_new_from_args(sc->forward, sc->zone, &res,
+	    &diag)) != MAILSEC_OK) {
+		log_warnx("%s: dns: %s: no reports this time", what,
+		    diag.set ? diag.text : mailsec_strerror(e));
+		if (res != NULL)
+			mailsec_resolver_free(res);
+		return NULL;
+	}
+	if (sc->timeout_ms > 0)
+		mailsec_resolver_set_timeout(res, sc->timeout_ms);
+	return res;
+}
+
 static void
 sched_run(struct report_sched *s, const struct sched_conf *sc)
 {
@@ -250,7 +272,6 @@ sched_run(struct report_sched *s, const struct sched_conf *sc)
 	struct report_job_stats st;
 	struct report_store *store = NULL;
 	struct mailsec_resolver *res = NULL;
-	struct mailsec_diag diag = { 0 };
 	const char *at;
 	char err[256], *text = NULL;
 	size_t textlen = 0;
@@ -263,14 +284,8 @@ sched_run(struct report_sched *s, const struct sched_conf *sc)
 		log_warnx("reports: store: %s: no reports this time", err);
 		return;
 	}
-	if ((e = mailsec_resolver_new_from_args(sc->forward, sc->zone, &res,
-	    &diag)) != MAILSEC_OK) {
-		log_warnx("reports: dns: %s: no reports this time",
-		    diag.set ? diag.text : mailsec_strerror(e));
+	if ((res = sched_resolver(sc, "reports")) == NULL)
 		goto out;
-	}
-	if (sc->timeout_ms > 0)
-		mailsec_resolver_set_timeout(res, sc->timeout_ms);
 	at = strrchr(sc->from, '@');
 	c.receiver = at != NULL && at[1] != '\0' ? at + 1 : "localhost";
 	c.from = sc->from;
@@ -397,7 +412,6 @@ tlsrpt_run(struct report_sched *s, const struct sched_conf *sc)
 	struct tlsp_cfg tc;
 	struct tlsp_ctx *t = NULL;
 	struct mailsec_resolver *res = NULL;
-	struct mailsec_diag diag = { 0 };
 	mailsec_err e;
 
 	memset(&tc, 0, sizeof tc);
@@ -413,14 +427,8 @@ tlsrpt_run(struct report_sched *s, const struct sched_conf *sc)
 		    mailsec_strerror(e));
 		return;
 	}
-	if ((e = mailsec_resolver_new_from_args(sc->forward, sc->zone, &res,
-	    &diag)) != MAILSEC_OK) {
-		log_warnx("tlsrpt: dns: %s: no reports this time",
-		    diag.set ? diag.text : mailsec_strerror(e));
+	if ((res = sched_resolver(sc, "tlsrpt")) == NULL)
 		goto out;
-	}
-	if (sc->timeout_ms > 0)
-		mailsec_resolver_set_timeout(res, sc->timeout_ms);
 	memset(&o, 0, sizeof o);
 	o.q = s->q;
 	o.sc = sc;
