@@ -20,6 +20,7 @@
 
 #include <openssl/ssl.h>
 
+#include <mailsec/dns.h>
 #include <mailsec/domain.h>
 
 #include "core/core.h"
@@ -2374,18 +2375,74 @@ gw_config_reports_from(const struct gw_config *cfg, char *buf, size_t bufsz)
 	return MAILSEC_OK;
 }
 
-char *
-gw_config_forwarders(const struct gw_config *cfg)
+mailsec_err
+gw_dns_args_make(struct gw_dns_args *a, const struct gw_config *cfg)
 {
 	struct ms_buf b;
 	size_t i;
+	bool ok = true;
 
-	ms_buf_init(&b, 65536);
-	for (i = 0; i < cfg->dns.forwarders.n; i++)
-		if ((i > 0 && ms_buf_appendc(&b, ',') != MAILSEC_OK) ||
-		    ms_buf_appendz(&b, cfg->dns.forwarders.v[i]) != MAILSEC_OK)
-			return NULL;
-	return ms_buf_steal(&b, NULL);
+	memset(a, 0, sizeof *a);
+	a->timeout_ms = cfg->dns.timeout_ms;
+	if (cfg->dns.mode == GW_DNS_ZONE)
+		a->zone = ms_strdup_ok(cfg->dns.zone, &ok);
+	if (cfg->dns.mode == GW_DNS_FORWARD && cfg->dns.forwarders.n > 0) {
+		ms_buf_init(&b, 65536);
+		for (i = 0; i < cfg->dns.forwarders.n && ok; i++)
+			if ((i > 0 && ms_buf_appendc(&b, ',') != MAILSEC_OK) ||
+			    ms_buf_appendz(&b, cfg->dns.forwarders.v[i]) !=
+			    MAILSEC_OK)
+				ok = false;
+		if (ok && (a->forward = ms_buf_steal(&b, NULL)) == NULL)
+			ok = false;
+	}
+	if (!ok) {
+		gw_dns_args_free(a);
+		return MAILSEC_ENOMEM;
+	}
+	return MAILSEC_OK;
+}
+
+mailsec_err
+gw_dns_args_copy(struct gw_dns_args *d, const struct gw_dns_args *s)
+{
+	bool ok = true;
+
+	d->forward = ms_strdup_ok(s->forward, &ok);
+	d->zone = ms_strdup_ok(s->zone, &ok);
+	d->timeout_ms = s->timeout_ms;
+	if (!ok) {
+		gw_dns_args_free(d);
+		return MAILSEC_ENOMEM;
+	}
+	return MAILSEC_OK;
+}
+
+void
+gw_dns_args_free(struct gw_dns_args *a)
+{
+	free(a->forward);
+	free(a->zone);
+	memset(a, 0, sizeof *a);
+}
+
+mailsec_err
+gw_dns_args_resolver(const struct gw_dns_args *a,
+    struct mailsec_resolver **out, struct mailsec_diag *diag)
+{
+	mailsec_err e;
+
+	*out = NULL;
+	if ((e = mailsec_resolver_new_from_args(a->forward, a->zone, out,
+	    diag)) != MAILSEC_OK) {
+		if (*out != NULL)
+			mailsec_resolver_free(*out);
+		*out = NULL;
+		return e;
+	}
+	if (a->timeout_ms > 0)
+		mailsec_resolver_set_timeout(*out, a->timeout_ms);
+	return MAILSEC_OK;
 }
 
 void

@@ -355,9 +355,29 @@ mailsec_err gw_config_reports_from(const struct gw_config *cfg, char *buf,
     size_t bufsz);
 
 /*
- * dns.forwarders joined by ',' as mailsec_resolver_new_from_args() takes
- * them (a new string, "" when there are none); NULL when out of memory.
+ * The DNS settings a thread makes its own resolver from (the delivery
+ * threads, the report schedule, the failure reports): dns.forwarders
+ * joined by ',' and dns.zone as mailsec_resolver_new_from_args() takes
+ * them, and the per-query timeout. Owned strings.
  */
-char *gw_config_forwarders(const struct gw_config *cfg);
+struct mailsec_resolver;
+
+struct gw_dns_args {
+	char *forward;		/* or NULL */
+	char *zone;		/* or NULL */
+	unsigned timeout_ms;	/* 0: the resolver's default */
+};
+
+/* From cfg's dns section; MAILSEC_ENOMEM (a left empty). */
+mailsec_err gw_dns_args_make(struct gw_dns_args *a,
+    const struct gw_config *cfg);
+/* A copy of s into d; MAILSEC_ENOMEM (d left empty). */
+mailsec_err gw_dns_args_copy(struct gw_dns_args *d,
+    const struct gw_dns_args *s);
+/* Frees the strings and zeroes a. */
+void gw_dns_args_free(struct gw_dns_args *a);
+/* A new resolver as a says (its timeout set); diag says why not. */
+mailsec_err gw_dns_args_resolver(const struct gw_dns_args *a,
+    struct mailsec_resolver **out, struct mailsec_diag *diag);
 
 #endif /* GW_CONFIG_H */

@@ -47,8 +47,7 @@ struct rf_conf {
 	char *mta;			/* Reporting-MTA: delivery.helo */
 	bool redact;
 	unsigned rate;			/* per destination per hour */
-	char *forward, *zone;
-	unsigned timeout_ms;
+	struct gw_dns_args dns;		/* its resolver */
 };
 
 /* A destination check answer (RFC 9991 5), kept REPORT_FAIL_CHECK_TTL. */
@@ -374,8 +373,7 @@ conf_free(struct rf_conf *c)
 	free(c->from);
 	free(c->mid_domain);
 	free(c->mta);
-	free(c->forward);
-	free(c->zone);
+	gw_dns_args_free(&c->dns);
 	memset(c, 0, sizeof *c);
 }
 
@@ -396,11 +394,7 @@ conf_make(struct rf_conf *c, const struct gw_config *cfg)
 	    cfg->delivery.helo : c->mid_domain, &ok);
 	c->redact = cfg->reports.failure_redact;
 	c->rate = cfg->reports.failure_rate;
-	c->timeout_ms = cfg->dns.timeout_ms;
-	if (cfg->dns.mode == GW_DNS_ZONE)
-		c->zone = ms_strdup_ok(cfg->dns.zone, &ok);
-	if (cfg->dns.mode == GW_DNS_FORWARD && cfg->dns.forwarders.n > 0 &&
-	    ok && (c->forward = gw_config_forwarders(cfg)) == NULL)
+	if (ok && gw_dns_args_make(&c->dns, cfg) != MAILSEC_OK)
 		ok = false;
 	if (!ok) {
 		conf_free(c);
@@ -418,8 +412,9 @@ conf_copy(struct rf_conf *d, const struct rf_conf *s)
 	d->from = ms_strdup_ok(s->from, &ok);
 	d->mid_domain = ms_strdup_ok(s->mid_domain, &ok);
 	d->mta = ms_strdup_ok(s->mta, &ok);
-	d->forward = ms_strdup_ok(s->forward, &ok);
-	d->zone = ms_strdup_ok(s->zone, &ok);
+	memset(&d->dns, 0, sizeof d->dns);
+	if (gw_dns_args_copy(&d->dns, &s->dns) != MAILSEC_OK)
+		ok = false;
 	if (!ok) {
 		conf_free(d);
 		return MAILSEC_ENOMEM;
@@ -673,14 +668,11 @@ rf_main(void *arg)
 		memset(&st, 0, sizeof st);
 		memset(&diag, 0, sizeof diag);
 		if (have_conf && res == NULL &&
-		    mailsec_resolver_new_from_args(c.forward, c.zone, &res,
-		    &diag) != MAILSEC_OK) {
+		    gw_dns_args_resolver(&c.dns, &res, &diag) != MAILSEC_OK) {
 			log_warnx("failure report: dns: %s", diag.set ?
 			    diag.text : "no resolver");
 			res = NULL;
 		}
-		if (res != NULL && c.timeout_ms > 0)
-			mailsec_resolver_set_timeout(res, c.timeout_ms);
 		for (i = 0; i < j->ndest; i++) {
 			if (res == NULL || !have_conf) {
 				st.dropped++;

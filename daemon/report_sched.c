@@ -30,9 +30,7 @@ struct sched_conf {
 	enum mailsec_report_format format;
 	char *org_name;
 	char *from;
-	char *forward;			/* dns.forwarders joined, or NULL */
-	char *zone;			/* dns.zone, or NULL */
-	unsigned timeout_ms;
+	struct gw_dns_args dns;		/* its resolvers */
 	char *state_dir;
 	/* TLS-RPT (RFC 8460): the reports of the delivery's results */
 	bool tlsrpt;			/* delivery.enabled, .tls.tlsrpt */
@@ -86,8 +84,7 @@ conf_free(struct sched_conf *c)
 {
 	free(c->org_name);
 	free(c->from);
-	free(c->forward);
-	free(c->zone);
+	gw_dns_args_free(&c->dns);
 	free(c->state_dir);
 	free(c->tls_dir);
 	free(c->tls_ca_file);
@@ -164,11 +161,7 @@ conf_make(struct sched_conf *c, const struct gw_config *cfg)
 	c->org_name = ms_strdup_ok(cfg->reports.org_name, &ok);
 	c->from = ms_strdup_ok(from, &ok);
 	c->state_dir = ms_strdup_ok(cfg->state_dir, &ok);
-	c->timeout_ms = cfg->dns.timeout_ms;
-	if (cfg->dns.mode == GW_DNS_ZONE)
-		c->zone = ms_strdup_ok(cfg->dns.zone, &ok);
-	if (cfg->dns.mode == GW_DNS_FORWARD && cfg->dns.forwarders.n > 0 &&
-	    ok && (c->forward = gw_config_forwarders(cfg)) == NULL)
+	if (ok && gw_dns_args_make(&c->dns, cfg) != MAILSEC_OK)
 		ok = false;
 	if (ok && tlsrpt_conf_make(c, cfg) != MAILSEC_OK)
 		ok = false;
@@ -187,8 +180,9 @@ conf_make_copy(struct sched_conf *d, const struct sched_conf *s)
 	*d = *s;
 	d->org_name = ms_strdup_ok(s->org_name, &ok);
 	d->from = ms_strdup_ok(s->from, &ok);
-	d->forward = ms_strdup_ok(s->forward, &ok);
-	d->zone = ms_strdup_ok(s->zone, &ok);
+	memset(&d->dns, 0, sizeof d->dns);
+	if (gw_dns_args_copy(&d->dns, &s->dns) != MAILSEC_OK)
+		ok = false;
 	d->state_dir = ms_strdup_ok(s->state_dir, &ok);
 	d->tls_dir = ms_strdup_ok(s->tls_dir, &ok);
 	d->tls_ca_file = ms_strdup_ok(s->tls_ca_file, &ok);
@@ -252,16 +246,11 @@ sched_resolver(const struct sched_conf *sc, const char *what)
 	struct mailsec_diag diag = { 0 };
 	mailsec_err e;
 
-	if ((e = mailsec_resolver_new_from_args(sc->forward, sc->zone, &res,
-	    &diag)) != MAILSEC_OK) {
+	if ((e = gw_dns_args_resolver(&sc->dns, &res, &diag)) != MAILSEC_OK) {
 		log_warnx("%s: dns: %s: no reports this time", what,
 		    diag.set ? diag.text : mailsec_strerror(e));
-		if (res != NULL)
-			mailsec_resolver_free(res);
 		return NULL;
 	}
-	if (sc->timeout_ms > 0)
-		mailsec_resolver_set_timeout(res, sc->timeout_ms);
 	return res;
 }
 

@@ -305,9 +305,7 @@ static struct worker_delivery {
 	struct remote_ctx *rc;
 	struct queue_transport tr;
 	pthread_mutex_t mu;
-	char *forward;		/* dns.forwarders joined, or NULL */
-	char *zone;		/* dns.zone, or NULL */
-	unsigned timeout_ms;
+	struct gw_dns_args dns;
 } dlv = { .mu = PTHREAD_MUTEX_INITIALIZER };
 
 static mailsec_err
@@ -327,9 +325,7 @@ dlv_resolver_new(void *arg, struct mailsec_resolver **out)
 
 	(void)arg;
 	pthread_mutex_lock(&dlv.mu);
-	e = mailsec_resolver_new_from_args(dlv.forward, dlv.zone, out, &diag);
-	if (e == MAILSEC_OK && dlv.timeout_ms > 0)
-		mailsec_resolver_set_timeout(*out, dlv.timeout_ms);
+	e = gw_dns_args_resolver(&dlv.dns, out, &diag);
 	pthread_mutex_unlock(&dlv.mu);
 	if (e != MAILSEC_OK)
 		log_error("delivery: dns: %s", diag.set ? diag.text :
@@ -341,22 +337,13 @@ dlv_resolver_new(void *arg, struct mailsec_resolver **out)
 static mailsec_err
 dlv_dns_set(const struct gw_config *cfg)
 {
-	char *fwd = NULL, *zone = NULL;
+	struct gw_dns_args a;
 
-	if (cfg->dns.mode == GW_DNS_FORWARD &&
-	    (fwd = gw_config_forwarders(cfg)) == NULL)
+	if (gw_dns_args_make(&a, cfg) != MAILSEC_OK)
 		return MAILSEC_ENOMEM;
-	if (cfg->dns.mode == GW_DNS_ZONE && cfg->dns.zone != NULL &&
-	    (zone = strdup(cfg->dns.zone)) == NULL) {
-		free(fwd);
-		return MAILSEC_ENOMEM;
-	}
 	pthread_mutex_lock(&dlv.mu);
-	free(dlv.forward);
-	free(dlv.zone);
-	dlv.forward = fwd;
-	dlv.zone = zone;
-	dlv.timeout_ms = cfg->dns.timeout_ms;
+	gw_dns_args_free(&dlv.dns);
+	dlv.dns = a;
 	pthread_mutex_unlock(&dlv.mu);
 	return MAILSEC_OK;
 }
@@ -456,9 +443,7 @@ dlv_stop(void)
 	dlv.rc = NULL;
 	dlv.tlsp = NULL;
 	pthread_mutex_lock(&dlv.mu);
-	free(dlv.forward);
-	free(dlv.zone);
-	dlv.forward = dlv.zone = NULL;
+	gw_dns_args_free(&dlv.dns);
 	pthread_mutex_unlock(&dlv.mu);
 }
 
