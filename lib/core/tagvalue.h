@@ -17,6 +17,7 @@
 #define MS_TAGVALUE_H
 
 #include <stddef.h>
+#include <string.h>
 
 #include <mailsec/err.h>
 #include <mailsec/str.h>
@@ -48,9 +49,19 @@ struct ms_taglist {
 mailsec_err ms_taglist_parse(const char *p, size_t len,
     struct ms_taglist *tl, struct mailsec_diag *diag);
 
-/* The tag named name (case-sensitive), or NULL. */
-const struct ms_tag *ms_taglist_get(const struct ms_taglist *tl,
-    const char *name);
+/* The tag named name (case-sensitive), or NULL. Inline: callers pass
+ * literals, whose length the compiler knows. */
+static inline const struct ms_tag *
+ms_taglist_get(const struct ms_taglist *tl, const char *name)
+{
+	size_t i, n = strlen(name);
+
+	for (i = 0; i < tl->count; i++)
+		if (tl->tags[i].name.len == n &&
+		    memcmp(tl->tags[i].name.ptr, name, n) == 0)
+			return &tl->tags[i];
+	return NULL;
+}
 
 /*
  * Copies value without any FWS (SP, HTAB, CR, LF) into out (at most outsz

@@ -45,6 +45,12 @@ static const struct tv_case cases[] = {
 	{ "v=a\x80", MAILSEC_ESYNTAX, 0, NULL, NULL, NULL, NULL },
 	{ "v=a\x01", MAILSEC_ESYNTAX, 0, NULL, NULL, NULL, NULL },
 	{ "v=a=b", MAILSEC_OK, 1, "v", "a=b", "v", "a=b" },
+	/* one-letter names are case-sensitive: a and A are two tags */
+	{ "a=1; A=2", MAILSEC_OK, 2, "a", "1", "A", "2" },
+	{ "a=1; b=2; z=3; Z=4; a=5", MAILSEC_ESYNTAX, 0, NULL, NULL, NULL,
+	  NULL },
+	{ "bh=1; b=2; bh=3", MAILSEC_ESYNTAX, 0, NULL, NULL, NULL, NULL },
+	{ "bh=1; b=2; Bh=3", MAILSEC_OK, 3, "bh", "1", "Bh", "3" },
 };
 
 static void
@@ -129,6 +135,58 @@ test_strip(void **state)
 	assert_int_equal(ms_tag_strip_fws(v, out, 3), (size_t)-1);
 }
 
+/* The byte-by-byte rule a value scan must agree with. */
+static int
+ref_valchar(unsigned char c)
+{
+	return (c >= 0x21 && c <= 0x3a) || (c >= 0x3c && c <= 0x7e);
+}
+
+/*
+ * Long values (the vector scan's ground): every byte value at every
+ * position of a 70-byte value, then ";x=1": a VALCHAR extends the value,
+ * WSP splits it into two tvals, ';' ends it, anything else is refused.
+ */
+static void
+test_long_values(void **state)
+{
+	char in[128];
+	struct ms_taglist tl;
+	size_t pos, n;
+	unsigned c;
+
+	(void)state;
+	for (pos = 0; pos < 70; pos++) {
+		for (c = 0; c < 256; c++) {
+			mailsec_err err, want;
+
+			memcpy(in, "b=", 2);
+			memset(in + 2, 'Q', 70);
+			in[2 + pos] = (char)c;
+			memcpy(in + 72, ";x=1", 4);
+			n = 76;
+			err = ms_taglist_parse(in, n, &tl, NULL);
+			/* A ';' ends b= early: what follows has no '='. */
+			want = ref_valchar((unsigned char)c) || c == ' ' ||
+			    c == '\t' ? MAILSEC_OK : MAILSEC_ESYNTAX;
+			if (err != want)
+				fail_msg("byte 0x%02x at %zu: got %d want %d",
+				    c, pos, err, want);
+			if (err != MAILSEC_OK)
+				continue;
+			assert_int_equal(tl.count, 2);
+			/* WSP inside stays; at the very start it is FWS. */
+			if ((c == ' ' || c == '\t') && pos == 0)
+				assert_int_equal(tl.tags[0].value.len, 69);
+			else if ((c == ' ' || c == '\t') && pos == 69)
+				assert_int_equal(tl.tags[0].value.len, 69);
+			else
+				assert_int_equal(tl.tags[0].value.len, 70);
+			check(tl.tags[1].value, "1");
+		}
+	}
+}
+
 int
 main(void)
 {
@@ -137,6 +195,7 @@ main(void)
 		cmocka_unit_test(test_raw_span),
 		cmocka_unit_test(test_limit),
 		cmocka_unit_test(test_strip),
+		cmocka_unit_test(test_long_values),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
