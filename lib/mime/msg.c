@@ -454,6 +454,7 @@ ms_value_range(const char *d, const struct ms_field_pos *fp, size_t *vs,
     size_t *ve, bool *folded)
 {
 	size_t s = fp->val_off, e = fp->off + fp->len, n, i;
+	const char *cr;
 
 	if (e - s >= 2 && d[e - 2] == '\r' && d[e - 1] == '\n')
 		e -= 2;
@@ -469,9 +470,11 @@ ms_value_range(const char *d, const struct ms_field_pos *fp, size_t *vs,
 	if (!*folded)
 		return e - s;
 	n = e - s;
-	for (i = s; i + 1 < e; i++)
-		if (d[i] == '\r' && d[i + 1] == '\n')
+	for (i = s; (cr = memchr(d + i, '\r', e - i)) != NULL; ) {
+		i = (size_t)(cr - d) + 1;
+		if (i < e && d[i] == '\n')
 			n -= 2;
+	}
 	return n;
 }
 
@@ -512,12 +515,19 @@ ms_build_fields(struct mailsec_msg *m, struct ms_field_pos *pos, size_t npos)
 		}
 		h->value.ptr = m->values + o;
 		h->value.len = n;
-		for (j = vs; j < ve; j++) {
-			if (d[j] == '\r' && j + 1 < ve && d[j + 1] == '\n') {
-				j++;
-				continue;
-			}
-			m->values[o++] = d[j];
+		/* The runs between the CRLFs, each copied at once. */
+		for (j = vs; j < ve; ) {
+			const char *cr = memchr(d + j, '\r', ve - j);
+			size_t k = cr != NULL ? (size_t)(cr - d) : ve;
+
+			if (cr != NULL && !(k + 1 < ve && d[k + 1] == '\n'))
+				k++;	/* a CR that is not a CRLF stays */
+			memcpy(m->values + o, d + j, k - j);
+			o += k - j;
+			j = k;
+			if (j < ve && d[j] == '\r' && j + 1 < ve &&
+			    d[j + 1] == '\n')
+				j += 2;
 		}
 	}
 	m->nfields = npos;

@@ -586,6 +586,52 @@ test_large_body(void **state)
 	free(b);
 }
 
+/*
+ * Unfolding against the rule itself (RFC 5322 2.2.3: remove each CRLF
+ * that is followed by WSP, then trim): values with one to five folds at
+ * every offset, with SP or HTAB continuations, checked byte for byte.
+ */
+static void
+test_unfold_shapes(void **state)
+{
+	char in[512], want[512];
+	struct mailsec_msg *m;
+	const struct mailsec_header *h;
+	size_t folds, off, o, w, k, v;
+
+	(void)state;
+	for (folds = 1; folds <= 5; folds++) {
+		for (off = 1; off < 40; off++) {
+			o = (size_t)snprintf(in, sizeof in, "X-V: ");
+			w = 0;
+			for (k = 0; k <= folds; k++) {
+				for (v = 0; v < off + k; v++) {
+					in[o++] = (char)('a' + (v + k) % 26);
+					want[w++] = in[o - 1];
+				}
+				if (k < folds) {
+					memcpy(in + o, "\r\n", 2);
+					o += 2;
+					in[o++] = (k % 2) ? '\t' : ' ';
+					want[w++] = in[o - 1];
+				}
+			}
+			memcpy(in + o, "\r\n\r\nb\r\n", 7);
+			o += 7;
+			assert_int_equal(mailsec_msg_parse(in, o, NULL, 0, &m,
+			    NULL), MAILSEC_OK);
+			h = mailsec_msg_field(m, 0);
+			assert_non_null(h);
+			if (h->value.len != w ||
+			    memcmp(h->value.ptr, want, w) != 0)
+				fail_msg("%zu folds at %zu: '%.*s' want '%.*s'",
+				    folds, off, (int)h->value.len,
+				    h->value.ptr, (int)w, want);
+			mailsec_msg_free(m);
+		}
+	}
+}
+
 int
 main(void)
 {
@@ -597,6 +643,7 @@ main(void)
 		cmocka_unit_test(test_null_safety),
 		cmocka_unit_test(test_large_header),
 		cmocka_unit_test(test_large_body),
+		cmocka_unit_test(test_unfold_shapes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
