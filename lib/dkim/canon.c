@@ -32,10 +32,10 @@ ms_dkim_canon_header(enum mailsec_dkim_canon c, const char *raw, size_t len,
 	end = colon;
 	while (end > 0 && ms_iswsp((unsigned char)raw[end - 1]))
 		end--;
-	for (i = 0; i < end; i++)
-		if ((err = ms_buf_appendc(out,
-		    (char)ms_tolower((unsigned char)raw[i]))) != MAILSEC_OK)
-			return err;
+	if ((err = ms_buf_append(out, raw, end)) != MAILSEC_OK)
+		return err;
+	for (i = out->len - end; i < out->len; i++)
+		out->ptr[i] = (char)ms_tolower((unsigned char)out->ptr[i]);
 	if ((err = ms_buf_appendc(out, ':')) != MAILSEC_OK)
 		return err;
 	/* Value: unfold, WSP runs to one SP, none at either end. Appends
