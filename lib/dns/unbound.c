@@ -498,6 +498,33 @@ unb_on_result(void *arg, int uerr, struct ub_result *ur)
 	ub_resolve_free(ur);
 }
 
+/* The answer to unb_start_worker()'s query: nobody waits for it. */
+static void
+unb_on_warmup(void *arg, int uerr, struct ub_result *ur)
+{
+	(void)arg;
+	(void)uerr;
+	ub_resolve_free(ur);
+}
+
+/*
+ * libunbound starts its worker thread (and its sockets and caches) on
+ * the first query, which costs milliseconds. A query for "localhost."
+ * (a local zone libunbound answers itself, nothing goes on the network)
+ * makes that happen while the resolver is created, so the first real
+ * lookup of a gateway does not pay for it. Its answer waits in the pipe
+ * and is dropped by the next ub_process(). Failure only means the start
+ * happens on the first query after all.
+ */
+static void
+unb_start_worker(struct unb *ub)
+{
+	int id;
+
+	(void)ub_resolve_async(ub->ctx, "localhost.", MAILSEC_DNS_A,
+	    UNB_CLASS_IN, NULL, unb_on_warmup, &id);
+}
+
 /* ---- backend operations ------------------------------------------------ */
 
 static mailsec_err
@@ -810,6 +837,7 @@ mailsec_resolver_new_unbound(const struct mailsec_unbound_opts *opts,
 	    diag);
 	if (err != MAILSEC_OK)
 		goto fail;
+	unb_start_worker(ub);
 	return ms_resolver_new(&unb_ops, ub, out);
 fail:
 	unb_free(ub);

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -705,6 +706,54 @@ test_timeout(void **state)
 	fake_stop(&f);
 }
 
+/* Threads of this process, from /proc/self/task. */
+static unsigned
+thread_count(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	unsigned n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+/*
+ * libunbound's worker thread starts while the resolver is created (a
+ * "localhost." query libunbound answers itself), not on the first real
+ * lookup; nothing reaches the network for it, and the first real lookup
+ * after it is answered normally.
+ */
+static void
+test_worker_started(void **state)
+{
+	struct fake f;
+	struct mailsec_resolver *r;
+	struct mailsec_dns_result *res = NULL;
+	unsigned before;
+
+	(void)state;
+	fake_start(&f, FAKE_NXDOMAIN);
+	before = thread_count();
+	r = fake_resolver(&f, false);
+	assert_int_equal(thread_count(), before + 1);
+	usleep(100 * 1000);
+	assert_int_equal(f.queries, 0);
+	mailsec_resolver_set_timeout(r, 2000);
+	assert_int_equal(mailsec_dns_lookup(r, "first.example.test",
+	    MAILSEC_DNS_A, &res), MAILSEC_OK);
+	assert_int_equal(res->status, MAILSEC_DNS_NXDOMAIN);
+	assert_true(f.queries >= 1);
+	assert_int_equal(mailsec_resolver_query_count(r), 1);
+	mailsec_dns_result_free(res);
+	mailsec_resolver_free(r);
+	fake_stop(&f);
+}
+
 static void
 count_cb(void *arg, struct mailsec_dns_result *res)
 {
@@ -867,6 +916,7 @@ main(void)
 		cmocka_unit_test(test_trust_anchor),
 		cmocka_unit_test(test_bad_query_name),
 		cmocka_unit_test(test_timeout),
+		cmocka_unit_test(test_worker_started),
 		cmocka_unit_test(test_timeout_many_and_free),
 		cmocka_unit_test(test_closed_port),
 		cmocka_unit_test(test_ad_bit_not_trusted),
