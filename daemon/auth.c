@@ -205,37 +205,70 @@ auth_hash(const char *s)
 }
 
 static uint64_t
-minute_now(void)
+seconds_now(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec / 60;
+	return (uint64_t)ts.tv_sec;
+}
+
+#define THR_MINUTE(v)	((v) >> 32)
+#define THR_PREV(v)	(((v) >> 16) & 0xffffu)
+#define THR_CUR(v)	((v) & 0xffffu)
+
+/* A slot seen from minute m: this minute's and the previous minute's
+ * failures (a slot last written a minute ago has its count move back). */
+static void
+thr_counts(uint64_t v, uint64_t m, uint64_t *cur, uint64_t *prev)
+{
+	*cur = *prev = 0;
+	if (THR_MINUTE(v) == m) {
+		*cur = THR_CUR(v);
+		*prev = THR_PREV(v);
+	} else if (THR_MINUTE(v) + 1 == m) {
+		*prev = THR_CUR(v);
+	}
+}
+
+bool
+auth_throttled_at(struct auth_throttle *t, const char *ip, unsigned limit,
+    uint64_t now)
+{
+	uint64_t v = atomic_load(&t->slot[auth_hash(ip) %
+	    AUTH_THROTTLE_SLOTS]);
+	uint64_t m = (now / 60) & 0xffffffffu, cur, prev;
+
+	if (limit == 0)
+		return false;
+	thr_counts(v, m, &cur, &prev);
+	/* cur + prev * (60 - s) / 60 >= limit, in whole numbers */
+	return cur * 60 + prev * (60 - now % 60) >= (uint64_t)limit * 60;
 }
 
 bool
 auth_throttled(struct auth_throttle *t, const char *ip, unsigned limit)
 {
-	uint64_t v = atomic_load(&t->slot[auth_hash(ip) %
-	    AUTH_THROTTLE_SLOTS]);
+	return auth_throttled_at(t, ip, limit, seconds_now());
+}
 
-	if (limit == 0)
-		return false;
-	return (v >> 32) == (minute_now() & 0xffffffffu) &&
-	    (v & 0xffffffffu) >= limit;
+void
+auth_throttle_fail_at(struct auth_throttle *t, const char *ip, uint64_t now)
+{
+	_Atomic uint64_t *s = &t->slot[auth_hash(ip) % AUTH_THROTTLE_SLOTS];
+	uint64_t m = (now / 60) & 0xffffffffu, cur, prev;
+	uint64_t old = atomic_load(s), nv;
+
+	do {
+		thr_counts(old, m, &cur, &prev);
+		if (cur < 0xffffu)
+			cur++;
+		nv = m << 32 | prev << 16 | cur;
+	} while (!atomic_compare_exchange_weak(s, &old, nv));
 }
 
 void
 auth_throttle_fail(struct auth_throttle *t, const char *ip)
 {
-	_Atomic uint64_t *s = &t->slot[auth_hash(ip) % AUTH_THROTTLE_SLOTS];
-	uint64_t now = minute_now() & 0xffffffffu;
-	uint64_t old = atomic_load(s), nv;
-
-	do {
-		if ((old >> 32) == now)
-			nv = old + 1;
-		else
-			nv = now << 32 | 1;
-	} while (!atomic_compare_exchange_weak(s, &old, nv));
+	auth_throttle_fail_at(t, ip, seconds_now());
 }

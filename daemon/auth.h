@@ -56,18 +56,31 @@ unsigned auth_inflight(void);
 
 /* ---- throttling (shared memory, every worker) --------------------------- */
 
-/* One slot per hash of the client address: minute << 32 | failures. */
+/*
+ * One slot per hash of the client address: minute << 32 | the failures
+ * of the minute before << 16 | the failures of this minute (each at most
+ * 65535). The failures of the last 60 seconds are estimated as this
+ * minute's plus the previous minute's weighted by the part of it still
+ * inside the 60 seconds (a sliding window): failures that straddle a
+ * minute boundary still add up, unlike a counter reset every minute.
+ */
 #define AUTH_THROTTLE_SLOTS	4096
 
 struct auth_throttle {
 	_Atomic uint64_t slot[AUTH_THROTTLE_SLOTS];
 };
 
-/* Whether ip already failed limit times in the current minute. */
+/* Whether ip already failed limit times in the last 60 seconds. */
 bool auth_throttled(struct auth_throttle *t, const char *ip, unsigned limit);
 
 /* Counts one failure for ip. */
 void auth_throttle_fail(struct auth_throttle *t, const char *ip);
+
+/* The same at a given time (seconds of a monotonic clock), for tests. */
+bool auth_throttled_at(struct auth_throttle *t, const char *ip,
+    unsigned limit, uint64_t now);
+void auth_throttle_fail_at(struct auth_throttle *t, const char *ip,
+    uint64_t now);
 
 /* FNV-1a of a string: the slot hash, also used for per-IP counters. */
 uint32_t auth_hash(const char *s);
