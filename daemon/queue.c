@@ -233,17 +233,6 @@ qf_env_putz(struct ms_buf *b, const char *key, const char *v)
 	return qf_env_put(b, key, v, strlen(v));
 }
 
-static int
-hexval(int c)
-{
-	if (ms_isdigit(c))
-		return c - '0';
-	c = ms_tolower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* Decodes %XX in place; returns the new length or -1 (bad escape). */
 static long
 env_decode(char *p, size_t len)
@@ -258,8 +247,8 @@ env_decode(char *p, size_t len)
 		}
 		if (len - i < 3)
 			return -1;
-		h = hexval((unsigned char)p[i + 1]);
-		l = hexval((unsigned char)p[i + 2]);
+		h = ms_hexval((unsigned char)p[i + 1]);
+		l = ms_hexval((unsigned char)p[i + 2]);
 		if (h < 0 || l < 0)
 			return -1;
 		p[o++] = (char)(h << 4 | l);
@@ -726,8 +715,8 @@ qf_trailer(int fd, struct qf_info *in)
 	    !parse_hex64(t + 25, &in->env_len))
 		return QF_TORN;
 	for (i = 0; i < 32; i++) {
-		h = hexval((unsigned char)t[49 + 2 * i]);
-		l = hexval((unsigned char)t[49 + 2 * i + 1]);
+		h = ms_hexval((unsigned char)t[49 + 2 * i]);
+		l = ms_hexval((unsigned char)t[49 + 2 * i + 1]);
 		if (h < 0 || l < 0)
 			return QF_TORN;
 		in->sha[i] = (unsigned char)(h << 4 | l);

@@ -702,14 +702,6 @@ rdata_u8(struct zparse *zp, const struct zitem *it, const char *what,
 	return MAILSEC_OK;
 }
 
-static int
-hexval(unsigned char c)
-{
-	if (ms_isdigit(c))
-		return c - '0';
-	return ms_tolower(c) - 'a' + 10;
-}
-
 /*
  * Hex digits spread over n items (RFC 6698 2.2 and RFC 3597 5 allow
  * blanks inside), at most max octets, into a new allocation.
@@ -744,10 +736,10 @@ rdata_hex(struct zparse *zp, const struct zitem *it, size_t n,
 	for (i = 0; i < n; i++) {
 		for (j = 0; j < it[i].len; j++, k++) {
 			if (k % 2 == 0)
-				buf[k / 2] = (uint8_t)(hexval(
+				buf[k / 2] = (uint8_t)(ms_hexval(
 				    (unsigned char)it[i].p[j]) << 4);
 			else
-				buf[k / 2] |= (uint8_t)hexval(
+				buf[k / 2] |= (uint8_t)ms_hexval(
 				    (unsigned char)it[i].p[j]);
 		}
 	}

@@ -251,15 +251,6 @@ field_value(const struct mailsec_msg *m, const char *name)
 	return i == (size_t)-1 ? none : mailsec_msg_field(m, i)->value;
 }
 
-static int
-hexval(int c)
-{
-	if (ms_isdigit(c))
-		return c - '0';
-	c = ms_tolower(c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* Quoted-printable (RFC 2045 6.7): "=XX", soft line breaks; a '=' that
  * starts neither is kept (rule 1's robustness note). */
 static char *
@@ -285,8 +276,8 @@ qp_decode(const char *p, size_t len, size_t *outlen)
 			continue;
 		}
 		if (i + 2 < len &&
-		    (h = hexval((unsigned char)p[i + 1])) >= 0 &&
-		    (l = hexval((unsigned char)p[i + 2])) >= 0) {
+		    (h = ms_hexval((unsigned char)p[i + 1])) >= 0 &&
+		    (l = ms_hexval((unsigned char)p[i + 2])) >= 0) {
 			out[n++] = (char)(h << 4 | l);
 			i += 3;
 			continue;
