@@ -520,14 +520,13 @@ ms_build_fields(struct mailsec_msg *m, struct ms_field_pos *pos, size_t npos)
 			const char *cr = memchr(d + j, '\r', ve - j);
 			size_t k = cr != NULL ? (size_t)(cr - d) : ve;
 
-			if (cr != NULL && !(k + 1 < ve && d[k + 1] == '\n'))
-				k++;	/* a CR that is not a CRLF stays */
 			memcpy(m->values + o, d + j, k - j);
 			o += k - j;
 			j = k;
-			if (j < ve && d[j] == '\r' && j + 1 < ve &&
-			    d[j + 1] == '\n')
-				j += 2;
+			if (j + 1 < ve && d[j + 1] == '\n')
+				j += 2;			/* a CRLF goes */
+			else if (j < ve)
+				m->values[o++] = d[j++];	/* a lone CR stays */
 		}
 	}
 	m->nfields = npos;
